@@ -1,0 +1,65 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "stretchd",
+    products: [
+        .executable(name: "stretchd", targets: ["stretchd"]),
+        .executable(name: "stretchctl", targets: ["stretchctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // Pure timing core: routines, plans, the cue scheduler and the break timer. No I/O, no Foundation.
+        .target(name: "StretchCore"),
+        // Routine files (TOML) -> `Routine`, with errors that name file, line, key path and what was expected.
+        .target(
+            name: "StretchConfig",
+            dependencies: ["StretchCore", .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        // The daemon's services: wires the real clocks and local time to the core.
+        .target(
+            name: "StretchDaemon",
+            dependencies: [
+                "StretchCore", "StretchConfig",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "stretchd",
+            dependencies: [
+                "StretchDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "stretchctl",
+            dependencies: [
+                "StretchCore", "StretchConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "StretchCoreTests",
+            dependencies: [
+                "StretchCore",
+                .product(name: "Clocks", package: "swift-clocks"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(name: "StretchConfigTests", dependencies: ["StretchConfig"]),
+        .testTarget(name: "StretchDaemonTests", dependencies: ["StretchDaemon"]),
+        // Runs the built binaries as a user would.
+        .testTarget(name: "EndToEndTests", dependencies: ["StretchCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,234 @@
+/// One reading of the machine's clocks, taken together: what the break timer is fed.
+public struct Moment: Sendable, Hashable {
+    /// Time the machine has been awake, from any fixed origin; stops during suspend (`CLOCK_MONOTONIC`).
+    public var awake: Duration
+    /// Time including suspend, from the same kind of origin (`CLOCK_BOOTTIME`).
+    public var elapsed: Duration
+    /// The local wall-clock time.
+    public var local: CivilTime
+
+    public init(awake: Duration, elapsed: Duration, local: CivilTime) {
+        self.awake = awake
+        self.elapsed = elapsed
+        self.local = local
+    }
+}
+
+/// Decides when breaks are due, as a passive state machine: feed it `Moment`s, it returns what happened.
+///
+/// Breaks come after `interval` of work time: time awake inside the work windows. Time outside them pauses the
+/// interval. Time away, a suspend or a stretch of off-hours at least `naturalBreak` long, counts as a break and
+/// restarts the interval, so nobody is reminded right after lunch or right after opening the laptop.
+/// The owner sleeps until `nextWake()` and calls `process(now:)` again; nothing polls.
+public struct BreakTimer: Sendable, Hashable {
+    public struct Settings: Sendable, Hashable {
+        /// Work time between breaks.
+        public var interval: Duration
+        /// Time away that counts as a break.
+        public var naturalBreak: Duration
+        /// How much more work time a snoozed reminder waits.
+        public var snooze: Duration
+
+        public init(
+            interval: Duration = .seconds(50 * 60), naturalBreak: Duration = .seconds(5 * 60),
+            snooze: Duration = .seconds(10 * 60)
+        ) {
+            self.interval = interval
+            self.naturalBreak = naturalBreak
+            self.snooze = snooze
+        }
+    }
+
+    public enum State: String, Sendable, Hashable {
+        case offHours = "off-hours"
+        case working
+        /// A break is due and has not been taken, skipped or snoozed yet.
+        case due
+        case inSession = "in-session"
+    }
+
+    public enum Event: Sendable, Hashable {
+        case workStarted
+        case workEnded
+        case breakDue
+        /// Time away (suspended, or off hours) long enough to count as a break.
+        case naturalBreak(away: Duration)
+        /// The wall clock moved by this much more than real time passed (a clock change or a DST change).
+        case clockJumped(by: Duration)
+    }
+
+    /// When the owner should call `process(now:)` next: whichever comes first.
+    public struct Wake: Sendable, Hashable {
+        /// After this much real time.
+        public var after: Duration?
+        /// At this local time.
+        public var at: CivilTime?
+    }
+
+    public private(set) var schedule: WorkSchedule
+    public private(set) var settings: Settings
+    public private(set) var state: State
+    /// Work time since the last break.
+    public private(set) var worked: Duration = .zero
+    /// The work time at which the next reminder is due: `interval`, or later when snoozed.
+    public private(set) var dueAt: Duration
+    public private(set) var snoozed = false
+    private var last: Moment
+    /// `elapsed` when work hours last ended, to tell whether the time off was long enough to be a break.
+    private var leftWorkAt: Duration?
+
+    /// A wall clock difference from real time below this is drift or rounding, not a jump.
+    static let jumpTolerance = Duration.seconds(2)
+
+    public init(schedule: WorkSchedule, settings: Settings = .init(), now: Moment) {
+        self.schedule = schedule
+        self.settings = settings
+        self.dueAt = settings.interval
+        self.last = now
+        self.state = schedule.isWorking(at: now.local) ? .working : .offHours
+    }
+
+    /// Brings the timer up to `now` and returns what happened since the last call, in order.
+    public mutating func process(now: Moment) -> [Event] {
+        var events: [Event] = []
+        let awake = max(.zero, now.awake - last.awake)
+        let elapsed = max(.zero, now.elapsed - last.elapsed)
+        let away = elapsed - awake
+        let jump = last.local.duration(to: now.local) - elapsed
+        let jumped = jump > Self.jumpTolerance || jump < .zero - Self.jumpTolerance
+        if jumped { events.append(.clockJumped(by: jump)) }
+
+        if state != .inSession {
+            if away >= settings.naturalBreak {
+                restartInterval()
+                events.append(.naturalBreak(away: away))
+                if state == .due { state = .working }
+            }
+            worked += min(awake, workTime(from: last.local, to: now.local, jumped: jumped))
+        }
+        last = now
+        updateState(now: now, events: &events)
+        return events
+    }
+
+    /// Work time between two readings; after a clock jump, the rest of the window the user was last seen in.
+    private func workTime(from: CivilTime, to: CivilTime, jumped: Bool) -> Duration {
+        guard jumped else { return schedule.workTime(from: from, to: to) }
+        guard let window = schedule.window(containing: from) else { return .zero }
+        return from.duration(to: window.end)
+    }
+
+    private mutating func updateState(now: Moment, events: inout [Event]) {
+        let working = schedule.isWorking(at: now.local)
+        switch state {
+        case .offHours where working:
+            state = .working
+            events.append(.workStarted)
+            if let leftWorkAt, now.elapsed - leftWorkAt >= settings.naturalBreak {
+                restartInterval()
+                events.append(.naturalBreak(away: now.elapsed - leftWorkAt))
+            }
+            leftWorkAt = nil
+        case .working where !working, .due where !working:
+            state = .offHours
+            leftWorkAt = now.elapsed
+            events.append(.workEnded)
+        default:
+            break
+        }
+        if state == .working && worked >= dueAt {
+            state = .due
+            events.append(.breakDue)
+        }
+    }
+
+    private mutating func restartInterval() {
+        worked = .zero
+        dueAt = settings.interval
+        snoozed = false
+    }
+
+    /// Reminds again after `settings.snooze` more work time (or `duration`, when given).
+    public mutating func snooze(now: Moment, for duration: Duration? = nil) -> [Event] {
+        var events = process(now: now)
+        dueAt = worked + (duration ?? settings.snooze)
+        snoozed = true
+        if state == .due { state = .working }
+        updateState(now: now, events: &events)
+        return events
+    }
+
+    /// Skips this break: the interval restarts as if it had been taken.
+    public mutating func skip(now: Moment) -> [Event] {
+        var events = process(now: now)
+        restartInterval()
+        if state == .due { state = .working }
+        updateState(now: now, events: &events)
+        return events
+    }
+
+    /// A session started: work time stops counting until it ends.
+    public mutating func startSession(now: Moment) -> [Event] {
+        let events = process(now: now)
+        state = .inSession
+        return events
+    }
+
+    /// A session ended, completed or not: that was a break, so the interval restarts.
+    public mutating func finishSession(now: Moment) -> [Event] {
+        let events = process(now: now)
+        restartInterval()
+        if schedule.isWorking(at: now.local) {
+            state = .working
+        } else {
+            state = .offHours
+            leftWorkAt = now.elapsed
+        }
+        return events
+    }
+
+    /// Work time left before the next reminder.
+    public var remaining: Duration { max(.zero, dueAt - worked) }
+
+    /// When `process(now:)` should next be called for anything to change.
+    public func nextWake() -> Wake {
+        switch state {
+        case .working:
+            Wake(after: remaining, at: schedule.window(containing: last.local)?.end)
+        case .due:
+            Wake(after: nil, at: schedule.window(containing: last.local)?.end)
+        case .offHours:
+            Wake(after: nil, at: schedule.nextWindowStart(after: last.local))
+        case .inSession:
+            Wake(after: nil, at: nil)
+        }
+    }
+
+    /// The local time the next reminder is expected, if work goes on as scheduled; nil when not predictable
+    /// (a break is due or running, or there are no work hours).
+    public func nextBreak() -> CivilTime? {
+        var left = remaining
+        var time = last.local
+        switch state {
+        case .working: break
+        case .offHours:
+            guard let start = schedule.nextWindowStart(after: time) else { return nil }
+            if let leftWorkAt, last.elapsed - leftWorkAt + last.local.duration(to: start) >= settings.naturalBreak {
+                left = settings.interval
+            }
+            time = start
+        case .due, .inSession: return nil
+        }
+        // At most one window per day for a week of windows: enough to find any break.
+        for _ in 0..<(8 * max(1, schedule.windows.count)) {
+            guard let window = schedule.window(containing: time) else { return nil }
+            let available = time.duration(to: window.end)
+            if left <= available { return time.adding(left) }
+            left -= available
+            guard let next = schedule.nextWindowStart(after: window.end) else { return nil }
+            if window.end.duration(to: next) >= settings.naturalBreak { left = settings.interval }
+            time = next
+        }
+        return nil
+    }
+}
