@@ -1,0 +1,124 @@
+import StretchCore
+import TOMLKit
+
+/// Reads a routine from its TOML text; see the README's "Routine files" section for the format.
+public enum RoutineFile {
+    /// Parses a routine; `defaultID` (usually the file name without `.toml`) is used when the file has no `id`.
+    /// Either the whole routine loads, or none of it does and every problem found is returned.
+    public static func parse(_ text: String, file: String, defaultID: String) -> Result<Routine, ConfigError> {
+        let root: TOMLTable
+        switch ProblemList.parse(text, file: file) {
+        case .success(let table): root = table
+        case .failure(let error): return .failure(error)
+        }
+        let problems = ProblemList(file: file, text: text)
+        let reader = TableReader(root, problems: problems)
+
+        let id = reader.string("id") ?? defaultID
+        if !isValidID(id) {
+            reader.report(
+                "expected an id of lowercase letters, digits and dashes (like \"lunch-hips\"), got \"\(id)\"",
+                at: reader.contains("id") ? "id" : nil)
+        }
+        let name = reader.string("name", required: true)
+        if name?.isEmpty == true { reader.report("must not be empty", at: "name") }
+        let summary = reader.string("description") ?? ""
+        var timing = RoutineTiming()
+        if let countdown = reader.int("countdown", in: RoutineLimits.countdown) { timing.countdown = countdown }
+        if let value = reader.duration("switch_time", in: RoutineLimits.gap) { timing.switchTime = value }
+        if let value = reader.duration("transition_time", in: RoutineLimits.gap) { timing.transitionTime = value }
+        if let value = reader.duration("part_time", in: RoutineLimits.gap) { timing.partTime = value }
+        if let value = reader.duration("breath", in: RoutineLimits.breath) { timing.breath = value }
+
+        var steps: [Step] = []
+        if let stepReaders = reader.tables("step", required: true) {
+            if stepReaders.isEmpty { reader.report("a routine needs at least one [[step]]", at: "step") }
+            if stepReaders.count > RoutineLimits.steps.upperBound {
+                reader.report("at most \(RoutineLimits.steps.upperBound) steps, got \(stepReaders.count)", at: "step")
+            }
+            steps = stepReaders.compactMap(step)
+        }
+        reader.finish()
+
+        guard problems.problems.isEmpty, let name else { return .failure(ConfigError(problems.problems)) }
+        return .success(Routine(id: id, name: name, summary: summary, timing: timing, steps: steps))
+    }
+
+    static func isValidID(_ id: String) -> Bool {
+        guard let first = id.unicodeScalars.first, id.unicodeScalars.count <= 64, first != "-" else { return false }
+        return id.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+    }
+
+    private static let repsKeys = ["reps", "tempo", "return_beat"]
+    private static let holdKeys = ["hold", "parts"]
+
+    private static func step(_ reader: TableReader) -> Step? {
+        let name = reader.string("name", required: true)
+        if name?.isEmpty == true { reader.report("must not be empty", at: "name") }
+        let instructions = reader.string("instructions") ?? ""
+        let kind = reader.choice("kind", ["hold", "reps"], required: true)
+        let sidesText = reader.choice("sides", ["both", "none"]) ?? "none"
+        let firstSide = reader.choice("first_side", ["left", "right"]).flatMap(Side.init(rawValue:))
+        if firstSide != nil, sidesText == "none" {
+            reader.report("applies only to a step with sides = \"both\"", at: "first_side")
+        }
+        let sides: StepSides = sidesText == "both" ? .both(first: firstSide ?? .right) : .none
+
+        let exercise: Exercise?
+        switch kind {
+        case "hold":
+            rejectKeys(repsKeys, of: reader, kind: "reps")
+            exercise = holdExercise(reader)
+        case "reps":
+            rejectKeys(holdKeys, of: reader, kind: "hold")
+            let count = reader.int("reps", in: RoutineLimits.reps, required: true)
+            let tempo = reader.duration("tempo", in: RoutineLimits.tempo) ?? .seconds(4)
+            let returnBeat = reader.bool("return_beat") ?? false
+            exercise = count.map { .reps(Reps(count: $0, tempo: tempo, returnBeat: returnBeat)) }
+        default:
+            exercise = nil
+        }
+        reader.allow(repsKeys + holdKeys)
+        reader.finish()
+        guard let name, let exercise else { return nil }
+        return Step(name: name, instructions: instructions, sides: sides, exercise: exercise)
+    }
+
+    private static func holdExercise(_ reader: TableReader) -> Exercise? {
+        switch (reader.contains("hold"), reader.contains("parts")) {
+        case (true, true):
+            _ = reader.value("parts")
+            reader.report("give either hold or parts, not both", at: "parts")
+            return nil
+        case (false, false):
+            reader.report("a hold step needs hold = \"1m\" (or parts = [...] for a hold in several parts)", at: nil)
+            return nil
+        case (true, false):
+            return reader.holdLength("hold").map { .hold([HoldPart(length: $0)]) }
+        case (false, true):
+            guard let partReaders = reader.tables("parts") else { return nil }
+            guard RoutineLimits.parts.contains(partReaders.count) else {
+                let limits = RoutineLimits.parts
+                reader.report("expected \(limits.lowerBound) to \(limits.upperBound) parts, got \(partReaders.count)",
+                              at: "parts")
+                return nil
+            }
+            let parts = partReaders.map { part -> HoldPart? in
+                let name = part.string("name", required: true)
+                let length = part.holdLength("hold", required: true)
+                part.finish()
+                guard let name, let length else { return nil }
+                return HoldPart(name: name, length: length)
+            }
+            let complete = parts.compactMap { $0 }
+            return complete.count == parts.count ? .hold(complete) : nil
+        }
+    }
+
+    private static func rejectKeys(_ keys: [String], of reader: TableReader, kind: String) {
+        for key in keys where reader.contains(key) {
+            _ = reader.value(key)
+            reader.report("applies only to kind = \"\(kind)\"", at: key)
+        }
+    }
+}
