@@ -1,0 +1,50 @@
+import ArgumentParser
+import StretchConfig
+import StretchCore
+
+struct RoutinesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "routines",
+        abstract: "List the built-in and user routines.",
+        discussion: "Shows each routine's id (what other commands take), name, step count and session length."
+    )
+
+    @OptionGroup var routineOptions: RoutineOptions
+
+    @Flag(help: "Print JSON: [{\"id\", \"name\", \"steps\", \"duration\" (seconds), \"source\"}].")
+    var json = false
+
+    struct Row: Encodable {
+        var id: String
+        var name: String
+        var steps: Int
+        var duration: Double
+        /// `built-in`, or the file the routine came from.
+        var source: String
+    }
+
+    func run() throws {
+        let rows = routineOptions.library().entries.map { entry in
+            Row(
+                id: entry.routine.id, name: entry.routine.name, steps: entry.routine.steps.count,
+                duration: SessionPlanner.plan(entry.routine).duration.inSeconds, source: entry.path ?? "built-in")
+        }
+        if json { return try printJSON(rows) }
+        let table = [["ID", "NAME", "STEPS", "LENGTH", "SOURCE"]] + rows.map {
+            [$0.id, $0.name, String($0.steps), DurationText.format(.seconds($0.duration)), $0.source]
+        }
+        printTable(table)
+    }
+}
+
+/// Prints rows as left-aligned columns separated by two spaces.
+func printTable(_ rows: [[String]]) {
+    guard let columns = rows.first?.count else { return }
+    let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
+    for row in rows {
+        let cells = row.enumerated().map { column, cell in
+            column == columns - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
+        }
+        print(cells.joined(separator: "  "))
+    }
+}
