@@ -57,7 +57,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StretchConfigTests", dependencies: ["StretchConfig"]),
-        .testTarget(name: "StretchDaemonTests", dependencies: ["StretchDaemon"]),
+        .testTarget(
+            name: "StretchDaemonTests",
+            dependencies: [
+                "StretchDaemon",
+                .product(name: "Clocks", package: "swift-clocks"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ]
+        ),
         // Runs the built binaries as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["StretchCore"]),
     ],

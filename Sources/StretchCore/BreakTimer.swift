@@ -63,6 +63,11 @@ public struct BreakTimer: Sendable, Hashable {
         public var after: Duration?
         /// At this local time.
         public var at: CivilTime?
+
+        public init(after: Duration?, at: CivilTime?) {
+            self.after = after
+            self.at = at
+        }
     }
 
     public private(set) var schedule: WorkSchedule

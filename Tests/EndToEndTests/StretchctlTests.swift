@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+@Suite struct StretchctlTests {
+    struct PlanDocument: Decodable {
+        struct Cue: Decodable {
+            var at: Double
+            var cue: String
+            var step: String
+            var side: String?
+            var part: String?
+            var rep: Int?
+            var of: Int?
+        }
+
+        var routine: String
+        var duration: Double
+        var cues: [Cue]
+    }
+
+    func plan(_ routine: String) throws -> PlanDocument {
+        let result = try Binaries.run("stretchctl", ["plan", routine, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        return try JSONDecoder().decode(PlanDocument.self, from: Data(result.stdout.utf8))
+    }
+
+    @Test func planOfHipsForBackFollowsTheArticle() throws {
+        let plan = try plan("hips-for-back")
+        #expect(plan.routine == "hips-for-back")
+        #expect(plan.cues.last?.cue == "session-end")
+        #expect(plan.cues.last?.at == plan.duration)
+        // Hip 90/90: two 60 s holds per side, right side first.
+        let holds = plan.cues.filter { $0.cue == "hold-start" && $0.step == "Hip 90/90 stretch" }
+        #expect(holds.map { "\($0.side ?? "") \($0.part ?? "")" }
+            == ["right lean forward", "right rotate", "left lean forward", "left rotate"])
+        let ends = plan.cues.filter { $0.cue == "hold-end" && $0.step == "Hip 90/90 stretch" }
+        #expect(zip(holds, ends).allSatisfy { $1.at - $0.at == 60 })
+        // The two dynamic moves: 12 beats per side, 4 s apart, the count on every beat.
+        for step in ["Active hamstring stretch", "Adductor rocks"] {
+            for side in ["right", "left"] {
+                let beats = plan.cues.filter { $0.cue == "rep-beat" && $0.step == step && $0.side == side }
+                #expect(beats.map(\.rep) == Array(1...12))
+                #expect(beats.allSatisfy { $0.of == 12 })
+                #expect(zip(beats, beats.dropFirst()).allSatisfy { $1.at - $0.at == 4 })
+            }
+        }
+        let couch = plan.cues.filter { $0.step == "Quadriceps couch stretch" && $0.cue == "halfway" }
+        #expect(couch.count == 2)
+        #expect(plan.cues.filter { $0.cue == "switch-side" }.count == 4)
+        #expect(plan.cues.filter { $0.cue == "step-end" }.count == 3)
+        #expect(plan.cues.allSatisfy { $0.rep == nil || $0.cue.hasPrefix("rep") })
+    }
+
+    @Test func planOfDeskBasicsHoldsFiveBreathsPerSide() throws {
+        let plan = try plan("desk-basics")
+        let starts = plan.cues.filter { $0.cue == "hold-start" }
+        let ends = plan.cues.filter { $0.cue == "hold-end" }
+        #expect(starts.count == 8)
+        #expect(zip(starts, ends).allSatisfy { $1.at - $0.at == 30 })
+        #expect(starts.map(\.side) == Array(repeating: ["right", "left"], count: 4).flatMap { $0 })
+        #expect(plan.cues.allSatisfy { $0.part == nil })
+    }
+
+    @Test func routinesListsBuiltInAndUserRoutines() throws {
+        var environment = try Binaries.cleanEnvironment()
+        let dir = environment["HOME"]! + "/.config/stretchd/routines"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "name = \"Mine\"\n[[step]]\nname = \"a\"\nkind = \"hold\"\nhold = \"1m\"\n"
+            .write(toFile: dir + "/mine.toml", atomically: true, encoding: .utf8)
+        environment["XDG_CONFIG_HOME"] = nil
+        let result = try Binaries.run("stretchctl", ["routines", "--json"], environment: environment)
+        #expect(result.status == 0)
+        struct Row: Decodable, Equatable {
+            var id: String
+            var steps: Int
+            var duration: Double
+            var source: String
+        }
+        let rows = try JSONDecoder().decode([Row].self, from: Data(result.stdout.utf8))
+        #expect(rows.map(\.id) == ["hips-for-back", "desk-basics", "mine"])
+        #expect(rows[2] == Row(id: "mine", steps: 1, duration: 64, source: dir + "/mine.toml"))
+        #expect(rows[0].duration == (try plan("hips-for-back")).duration)
+    }
+
+    @Test func checkReportsEveryProblemAndFails() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).toml").path
+        try "name = \"x\"\n[[step]]\nname = \"a\"\nkind = \"reps\"\nreps = 0\ntempo = 4\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try Binaries.run("stretchctl", ["check", file])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(file):5: step[1].reps: must be from 1 to 200, got 0"))
+        #expect(result.stderr.contains("\(file):6: step[1].tempo: expected a duration"))
+    }
+
+    @Test func unknownRoutineIsAClearError() throws {
+        let result = try Binaries.run("stretchctl", ["plan", "no-such-routine"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("no-such-routine: no routine with this id; known routines: hips-for-back"))
+    }
+}
