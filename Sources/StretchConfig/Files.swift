@@ -7,8 +7,18 @@ public enum Files {
     /// Files larger than this are not config files; refusing them avoids reading something huge by mistake.
     public static let maximumSize = 1 << 20
 
-    /// Reads a whole UTF-8 text file.
+    /// Reads a whole UTF-8 text file of at most `maximumSize` bytes.
     public static func readText(_ path: String) -> Result<String, ConfigProblem> {
+        readBytes(path, limit: maximumSize).flatMap { bytes in
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                return .failure(ConfigProblem(file: path, message: "not UTF-8 text"))
+            }
+            return .success(text)
+        }
+    }
+
+    /// Reads a whole regular file, refusing one larger than `limit` bytes before reading it.
+    public static func readBytes(_ path: String, limit: Int) -> Result<[UInt8], ConfigProblem> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .failure(problem(path, "cannot open")) }
         defer { close(fd) }
@@ -17,9 +27,8 @@ public enum Files {
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             return .failure(ConfigProblem(file: path, message: "not a regular file"))
         }
-        guard info.st_size <= maximumSize else {
-            return .failure(ConfigProblem(file: path, message: "too large (\(info.st_size) bytes; at most 1 MiB)"))
-        }
+        let tooLarge = ConfigProblem(file: path, message: "too large (more than \(limit) bytes)")
+        guard info.st_size <= limit else { return .failure(tooLarge) }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
@@ -30,14 +39,44 @@ public enum Files {
             }
             if count == 0 { break }
             bytes.append(contentsOf: buffer[0..<count])
-            if bytes.count > maximumSize {
-                return .failure(ConfigProblem(file: path, message: "too large (more than 1 MiB)"))
+            if bytes.count > limit { return .failure(tooLarge) }
+        }
+        return .success(bytes)
+    }
+
+    /// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half a file.
+    public static func writeBytes(_ bytes: [UInt8], to path: String) -> Result<Void, ConfigProblem> {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return .failure(problem(path, "cannot create")) }
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                let failure = problem(path, "cannot write")
+                close(fd)
+                unlink(temporary)
+                return .failure(failure)
             }
+            offset += count
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            return .failure(ConfigProblem(file: path, message: "not UTF-8 text"))
+        guard fsync(fd) == 0, close(fd) == 0, rename(temporary, path) == 0 else {
+            let failure = problem(path, "cannot write")
+            unlink(temporary)
+            return .failure(failure)
         }
-        return .success(text)
+        return .success(())
+    }
+
+    /// Creates a directory and its parents, like `mkdir -p`.
+    public static func makeDirectory(_ path: String, mode: mode_t = 0o755) -> Result<Void, ConfigProblem> {
+        var built = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            built += "/" + component
+            if mkdir(built, mode) != 0, errno != EEXIST { return .failure(problem(built, "cannot create directory")) }
+        }
+        return .success(())
     }
 
     /// The names in a directory ending in `suffix`, sorted; nil when the directory does not exist.
@@ -93,6 +132,8 @@ public struct XDGPaths: Sendable, Hashable {
     /// `$XDG_CONFIG_HOME/stretchd/routines`: the user's own routine files.
     public var routinesDirectory: String { configHome + "/stretchd/routines" }
     public var configFile: String { configHome + "/stretchd/config.toml" }
+    /// `$XDG_DATA_HOME/stretchd/sounds`: WAV files here replace built-in sounds of the same name.
+    public var soundsDirectory: String { dataHome + "/stretchd/sounds" }
 }
 
 /// The process environment as a dictionary, read without Foundation.

@@ -1,0 +1,87 @@
+import StretchConfig
+import StretchCore
+
+/// The sound for every cue, at one sample rate: the built-in designs, some replaced by the user's WAV files.
+public struct SoundSet: Sendable {
+    public let rate: Int
+    private var samples: [SoundName: [Int16]]
+    /// Where each sound came from: nil for built-in, else the override file.
+    public private(set) var overrides: [SoundName: String] = [:]
+
+    /// A user's sound longer than this is refused: cues must not run into each other.
+    public static let maximumOverrideLength = Duration.seconds(3)
+
+    /// The built-in sounds at `rate`.
+    public init(rate: Int = CueSounds.rate) {
+        self.rate = rate
+        samples = Dictionary(uniqueKeysWithValues: SoundName.allCases.map { ($0, CueSounds.render($0, rate: rate)) })
+    }
+
+    /// The built-in sounds, with `NAME.wav` files in `directory` replacing the ones of the same name.
+    /// A file that cannot be used is reported and the built-in sound kept.
+    public static func load(overridesIn directory: String, rate: Int = CueSounds.rate) -> (SoundSet, [ConfigProblem]) {
+        var set = SoundSet(rate: rate)
+        var problems: [ConfigProblem] = []
+        for name in SoundName.allCases {
+            let path = directory + "/" + name.fileName
+            switch Files.readBytes(path, limit: 16 << 20) {
+            case .failure(let problem):
+                // No file is the usual case: the built-in sound is used.
+                if !problem.message.hasSuffix("No such file or directory") { problems.append(problem) }
+            case .success(let bytes):
+                do {
+                    let audio = try WAV.read(bytes)
+                    let length = Duration.seconds(audio.frames) / audio.rate
+                    guard length <= maximumOverrideLength else {
+                        problems.append(ConfigProblem(file: path, message:
+                            "\(DurationText.format(length)) long; a cue sound may last at most "
+                            + DurationText.format(maximumOverrideLength)))
+                        continue
+                    }
+                    set.samples[name] = resampled(audio, to: rate)
+                    set.overrides[name] = path
+                } catch {
+                    problems.append(ConfigProblem(file: path, message: error.description))
+                }
+            }
+        }
+        return (set, problems)
+    }
+
+    public subscript(name: SoundName) -> [Int16] { samples[name] ?? [] }
+
+    /// The sound that marks a planned cue: the last repetition of a set has its own.
+    public func sound(for cue: PlannedCue) -> [Int16] {
+        self[Self.name(for: cue)]
+    }
+
+    public static func name(for cue: PlannedCue) -> SoundName {
+        switch cue.cue {
+        case .countdown: .countdown
+        case .holdStart: .holdStart
+        case .halfway: .halfway
+        case .holdEnd: .holdEnd
+        case .repBeat: cue.rep != nil && cue.rep == cue.of ? .lastRep : .repBeat
+        case .repReturn: .repReturn
+        case .switchSide: .switchSide
+        case .stepEnd: .stepEnd
+        case .sessionEnd: .sessionEnd
+        }
+    }
+
+    /// Mono 16-bit at `rate`: channels averaged, linear interpolation between samples.
+    static func resampled(_ audio: WAVAudio, to rate: Int) -> [Int16] {
+        let mono = stride(from: 0, to: audio.samples.count - audio.channels + 1, by: audio.channels).map { start in
+            audio.samples[start..<start + audio.channels].reduce(0, +) / Float(audio.channels)
+        }
+        guard !mono.isEmpty else { return [] }
+        let count = mono.count * rate / audio.rate
+        return (0..<count).map { index in
+            let position = Double(index) * Double(audio.rate) / Double(rate)
+            let left = Int(position), right = min(left + 1, mono.count - 1)
+            let fraction = Float(position - Double(left))
+            let value = mono[left] * (1 - fraction) + mono[right] * fraction
+            return Int16(clamping: Int((value * 32767).rounded()))
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import Synchronization
+import ALSA
+import Clocks
+import InMemoryLogging
+import Logging
+import StretchAudio
+import StretchCore
+import Testing
+
+/// A short routine with holds, reps with return beats and a side switch: every kind of cue.
+let shortRoutine = Routine(
+    id: "short", name: "Short",
+    timing: RoutineTiming(countdown: 2, switchTime: .seconds(2), transitionTime: .seconds(3), partTime: .seconds(1)),
+    steps: [
+        Step(name: "Hold", sides: .both(first: .right), exercise: .hold([
+            HoldPart(name: "a", length: .time(.milliseconds(2500))), HoldPart(name: "b", length: .time(.seconds(2))),
+        ])),
+        Step(name: "Reps", sides: .none, exercise: .reps(Reps(count: 4, tempo: .milliseconds(1500), returnBeat: true))),
+        Step(name: "Last", sides: .none, exercise: .hold([HoldPart(length: .time(.seconds(3)))])),
+    ])
+
+/// Plays a session through `stream` on a test clock, advancing to every deadline the scheduler sleeps until.
+/// `act` may act instead at a given sleep (pause, skip) and return true. Returns each played cue with the stream
+/// time at which the scheduler played it.
+func playLive(
+    _ plan: SessionPlan, into stream: any StreamOutput, clock: TestClock<Duration>,
+    act: (CueScheduler<TestClock<Duration>>, TestClock<Duration>.Instant) async -> Bool = { _, _ in false }
+) async throws -> [(cue: PlannedCue, at: Duration)] {
+    struct Silent: CueOutput { func play(_ cue: PlannedCue, of plan: SessionPlan) async {} }
+    let scheduler = CueScheduler(plan: plan, clock: clock, output: Silent(), stream: stream)
+    let start = clock.now
+    let session = Task { await scheduler.run() }
+    var played: [(PlannedCue, Duration)] = []
+    for await event in scheduler.events {
+        switch event {
+        case .sleeping(let until):
+            if await act(scheduler, until) { continue }
+            await clock.advance(to: until)
+        case .played(let cue):
+            played.append((cue, start.duration(to: clock.now)))
+        default:
+            break
+        }
+    }
+    _ = await session.value
+    try await clock.checkSuspension()
+    return played
+}
+
+@Suite struct LiveAudioOutputTests {
+    let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+
+    /// Runs a live session into libasound's `file` plugin and returns what reached it.
+    func capture(
+        pauseAt pause: Duration? = nil, for pauseLength: Duration = .zero, skipAt skip: Duration? = nil
+    ) async throws -> (played: [(cue: PlannedCue, at: Duration)], captured: [Int16], sounds: SoundSet) {
+        let path = try URLPath.temporaryDirectory() + "/live.wav"
+        let sounds = SoundSet()
+        let clock = TestClock()
+        var paused = false, skipped = false
+        do {
+            let output = try LiveAudioOutput(
+                deviceName: "file:'\(path)',wav", sounds: sounds, volume: 0.5, logger: logger)
+            let played = try await playLive(SessionPlanner.plan(shortRoutine), into: output, clock: clock) { scheduler, until in
+                let now = TestClock<Duration>.Instant().duration(to: clock.now)
+                if let pause, !paused, TestClock<Duration>.Instant().duration(to: until) > pause {
+                    paused = true
+                    await clock.advance(by: pause - now)
+                    await scheduler.pause()
+                    await clock.advance(by: pauseLength)
+                    await scheduler.resume()
+                    return true
+                }
+                if let skip, !skipped, TestClock<Duration>.Instant().duration(to: until) > skip {
+                    skipped = true
+                    await clock.advance(by: skip - now)
+                    await scheduler.skipStep()
+                    return true
+                }
+                return false
+            }
+            let audio = try WAV.read(try #require(FileBytes.read(path)))
+            #expect(audio.rate == 48_000 && audio.channels == 1)
+            return (played, audio.samples.map { Int16(($0 * 32768).rounded()) }, sounds)
+        }
+    }
+
+    @Test func theCapturedStreamPlacesEveryCueAtItsPlannedFrame() async throws {
+        let (played, captured, sounds) = try await capture()
+        let plan = SessionPlanner.plan(shortRoutine)
+        #expect(played.map(\.cue) == plan.cues)
+        #expect(played.allSatisfy { $0.at == $0.cue.at })
+        expectCues(played.map { ($0.cue, SessionRenderer.frame(of: $0.cue.at, rate: 48_000)) }, in: captured,
+                   sounds: sounds, volume: 0.5)
+        // The live stream is the offline render, sample for sample.
+        let offline = SessionRenderer.render(plan, sounds: sounds, volume: 0.5)
+        #expect(captured.count == offline.count && captured.elementsEqual(offline))
+    }
+
+    @Test func pauseAndResumeShiftTheRestOfTheStream() async throws {
+        let (played, captured, sounds) = try await capture(pauseAt: .milliseconds(4200), for: .milliseconds(2750))
+        let plan = SessionPlanner.plan(shortRoutine)
+        #expect(played.map(\.cue) == plan.cues)
+        for (cue, at) in played {
+            #expect(at == cue.at + (cue.at > .milliseconds(4200) ? .milliseconds(2750) : .zero), "\(cue.cue)")
+        }
+        expectCues(played.map { ($0.cue, SessionRenderer.frame(of: $0.at, rate: 48_000)) }, in: captured,
+                   sounds: sounds, volume: 0.5)
+    }
+
+    @Test func skipKeepsTheRestOfTheStreamOnItsFrames() async throws {
+        let (played, captured, sounds) = try await capture(skipAt: .milliseconds(3500))
+        #expect(played.contains { $0.cue.cue == .stepEnd })
+        #expect(!played.contains { $0.cue.step == 0 && $0.cue.side == .left })
+        expectCues(played.map { ($0.cue, SessionRenderer.frame(of: $0.at, rate: 48_000)) }, in: captured,
+                   sounds: sounds, volume: 0.5)
+    }
+
+    @Test func anUnusableDeviceIsOneClearError() throws {
+        let error = #expect(throws: ALSAError.self) {
+            _ = try LiveAudioOutput(deviceName: "hw:97,0", sounds: SoundSet(), volume: 1, logger: logger)
+        }
+        #expect(error?.function == "snd_pcm_open")
+        #expect(error?.description == "Invalid argument (snd_pcm_open)")
+    }
+}
+
+/// A device that works, fails, and comes back, counting what it is sent.
+final class FlakyDevice: PCMSink, @unchecked Sendable {
+    var frames = 0
+    var failing = false
+    func write(_ samples: [Int16]) throws(ALSAError) {
+        if failing { throw ALSAError(function: "snd_pcm_writei", code: -19) }
+        frames += samples.count
+    }
+    func drain() throws(ALSAError) {}
+}
+
+@Suite struct DeviceLossTests {
+    @Test func theSessionCarriesOnThroughADeviceFailureAndAudioComesBack() async throws {
+        let device = FlakyDevice()
+        let opens = Mutex(0)
+        let log = InMemoryLogHandler()
+        let clock = TestClock()
+        let output = try LiveAudioOutput(
+            deviceName: "flaky", sounds: SoundSet(), volume: 1, logger: Logger(label: "test") { _ in log }
+        ) { () throws(ALSAError) in
+            // The first open succeeds; the device then fails, refuses one reopen, and works again.
+            let count = opens.withLock { $0 += 1; return $0 }
+            if count == 2 { throw ALSAError(function: "snd_pcm_open", code: -19) }
+            device.failing = false
+            return device
+        }
+        let plan = SessionPlanner.plan(shortRoutine)
+        var failedAt: Duration?
+        let played = try await playLive(plan, into: output, clock: clock) { _, until in
+            let at = TestClock<Duration>.Instant().duration(to: until)
+            if failedAt == nil, at >= .seconds(3) {
+                failedAt = at
+                device.failing = true
+            }
+            return false
+        }
+        #expect(played.map(\.cue) == plan.cues)
+        #expect(played.allSatisfy { $0.at == $0.cue.at }, "timing is unaffected")
+        let warnings = log.entries.filter { $0.level == .warning }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.metadata["error"] == "No such device (snd_pcm_writei)")
+        #expect(log.entries.contains { $0.message == "audio device works again" })
+        #expect(opens.withLock { $0 } == 3)
+        // Audio was lost only from the failure at 3 s until the second retry, two plus two seconds later.
+        let total = SessionRenderer.render(plan, sounds: SoundSet()).count
+        let lost = Double(total - device.frames) / 48_000
+        #expect((3.8...4.2).contains(lost), "lost \(lost) s of audio")
+    }
+}
