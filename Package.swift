@@ -16,8 +16,17 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
+        // libasound, as a system library: only a modulemap and a shim header.
+        .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
+        // Idiomatic Swift over libasound: an owned PCM handle and one error type with ALSA's own text.
+        .target(name: "ALSA", dependencies: ["CALSA"]),
         // Pure timing core: routines, plans, the cue scheduler and the break timer. No I/O, no Foundation.
         .target(name: "StretchCore"),
+        // Cue synthesis, the sound set, WAV files, and sessions rendered to a WAV or played on an ALSA device.
+        .target(
+            name: "StretchAudio",
+            dependencies: ["StretchCore", "StretchConfig", "ALSA", .product(name: "Logging", package: "swift-log")]
+        ),
         // Routine files (TOML) -> `Routine`, with errors that name file, line, key path and what was expected.
         .target(
             name: "StretchConfig",
@@ -44,8 +53,10 @@ let package = Package(
         .executableTarget(
             name: "stretchctl",
             dependencies: [
-                "StretchCore", "StretchConfig",
+                "StretchCore", "StretchConfig", "StretchAudio", "ALSA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
@@ -57,6 +68,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StretchConfigTests", dependencies: ["StretchConfig"]),
+        .testTarget(
+            name: "StretchAudioTests",
+            dependencies: [
+                "StretchAudio",
+                .product(name: "Clocks", package: "swift-clocks"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "StretchDaemonTests",
             dependencies: [

@@ -10,6 +10,9 @@ struct Stretchctl: AsyncParsableCommand {
             $XDG_CONFIG_HOME/stretchd/routines/ (usually ~/.config/stretchd/routines/). Wherever a ROUTINE is \
             asked for, give its id or the path to a routine file.
             """,
-        subcommands: [RoutinesCommand.self, PlanCommand.self, CheckCommand.self, PlayCommand.self]
+        subcommands: [
+            RoutinesCommand.self, PlanCommand.self, CheckCommand.self, PlayCommand.self, RenderCommand.self,
+            SoundsCommand.self,
+        ]
     )
 }

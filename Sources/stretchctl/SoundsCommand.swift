@@ -1,0 +1,88 @@
+import ALSA
+import ArgumentParser
+import StretchAudio
+import StretchConfig
+import StretchCore
+
+struct SoundsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sounds",
+        abstract: "List, play and export the cue sounds.",
+        discussion: """
+            A WAV file named after a sound (e.g. hold-start.wav) in $XDG_DATA_HOME/stretchd/sounds/ (usually \
+            ~/.local/share/stretchd/sounds/) replaces the built-in sound: 16-bit PCM or 32-bit float, mono or \
+            stereo, any rate, at most 3 seconds.
+            """,
+        subcommands: [List.self, Play.self, Export.self],
+        defaultSubcommand: List.self
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the sounds and where each comes from.")
+
+        func run() throws {
+            let directory = XDGPaths.current.soundsDirectory
+            let (sounds, problems) = SoundSet.load(overridesIn: directory)
+            for problem in problems { printError("warning: using the built-in sound instead of \(problem)") }
+            let rows = SoundName.allCases.map { name in
+                [name.rawValue, DurationText.format(.seconds(sounds[name].count) / sounds.rate),
+                 sounds.overrides[name] ?? "built-in"]
+            }
+            printTable([["NAME", "LENGTH", "SOURCE"]] + rows)
+        }
+    }
+
+    struct Play: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Play one sound.")
+
+        @Argument(help: ArgumentHelp("The sound's name, as `stretchctl sounds` lists it.", valueName: "name"))
+        var name: String
+
+        @OptionGroup var audio: AudioOptions
+
+        func run() throws {
+            guard let sound = SoundName(rawValue: name) else {
+                throw ValidationError(
+                    "No sound named \"\(name)\"; sounds: \(SoundName.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            _ = audio.logger()
+            let sounds = audio.sounds()
+            do {
+                let device = try PCMDevice(name: audio.device, rate: sounds.rate)
+                var mixer = CueMixer(volume: audio.volume)
+                mixer.add(sounds[sound], at: 0)
+                try device.write(mixer.render(through: mixer.end))
+                try device.drain()
+            } catch {
+                throw deviceFailure(audio.device, error)
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the built-in sounds to a directory as 48 kHz 16-bit WAV files.",
+            discussion: "This is how the repository's Sounds/ folder is made; a good start for your own sounds."
+        )
+
+        @Argument(help: ArgumentHelp("The directory to write to (created if missing).", valueName: "dir"))
+        var directory: String
+
+        func run() throws {
+            if case .failure(let problem) = Files.makeDirectory(directory) {
+                printError("error: \(problem)")
+                throw ExitCode(1)
+            }
+            for name in SoundName.allCases {
+                let path = directory + "/" + name.fileName
+                if case .failure(let problem) = Files.writeBytes(
+                    WAV.pcm16(CueSounds.render(name), rate: CueSounds.rate), to: path)
+                {
+                    printError("error: \(problem)")
+                    throw ExitCode(1)
+                }
+                print(path)
+            }
+        }
+    }
+}
