@@ -6,7 +6,7 @@ PREFIX ?= $(HOME)/.local
 SYSTEM_PACKAGES := libasound2-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release run test clean
+.PHONY: all deps build release run test bench clean
 
 all: build
 
@@ -34,6 +34,11 @@ run: release
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Benchmarks in a release build; figures go to stdout.
+bench: deps
+	$(SWIFT) build -c release --product stretchd-bench
+	$$($(SWIFT) build -c release --show-bin-path)/stretchd-bench
 
 clean:
 	rm -rf .build

@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "StretchDaemon",
             dependencies: [
-                "StretchCore", "StretchConfig",
+                "StretchCore", "StretchConfig", "StretchAudio", "ALSA",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -58,6 +58,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
+        ),
+        // `make bench`: render speed, live CPU cost and cue placement, in a release build.
+        .executableTarget(
+            name: "stretchd-bench",
+            dependencies: ["StretchAudio", "StretchConfig", "StretchCore", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "StretchCoreTests",

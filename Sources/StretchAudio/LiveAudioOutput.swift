@@ -62,6 +62,14 @@ public actor LiveAudioOutput: StreamOutput {
         send(mixer.render(through: SessionRenderer.frame(of: streamTime, rate: sounds.rate)))
     }
 
+    /// Plays one sound on its own and closes the device: the break reminder.
+    ///
+    /// Written at once: on a sound card this blocks until the part beyond the device buffer is played.
+    public func play(_ sound: SoundName) {
+        mixer.add(sounds[sound], at: mixer.position)
+        finish(.completed)
+    }
+
     public func finish(_ outcome: SessionOutcome) {
         switch outcome {
         case .completed: send(mixer.render(through: mixer.end))

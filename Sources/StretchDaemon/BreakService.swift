@@ -2,7 +2,7 @@ import Logging
 import ServiceLifecycle
 import StretchCore
 
-/// Decides when breaks happen and announces them; sleeps until the next thing can change, never polls.
+/// Decides when breaks happen and runs them; sleeps until the next thing can change, never polls.
 ///
 /// The timing decisions are `BreakTimer`'s; this service feeds it readings of `time` and sleeps on `clock`
 /// until the timer's next wake-up: a break coming due, or work hours starting or ending.
@@ -20,18 +20,20 @@ public actor BreakService<C: Clock>: Service where C.Duration == Duration {
     private let logger: Logger
     private var timer: BreakTimer
     private let routines: [Routine]
+    private let runner: any BreakRunner
     /// Index of the routine the next break offers; they take turns.
     private var nextRoutine = 0
 
     public init(
-        schedule: WorkSchedule, settings: BreakTimer.Settings, routines: [Routine], clock: C, time: any TimeSource,
-        logger: Logger
+        schedule: WorkSchedule, settings: BreakTimer.Settings, routines: [Routine], runner: any BreakRunner, clock: C,
+        time: any TimeSource, logger: Logger
     ) {
         precondition(!routines.isEmpty, "a break service needs at least one routine")
         self.clock = clock
         self.time = time
         self.logger = logger
         self.routines = routines
+        self.runner = runner
         self.timer = BreakTimer(schedule: schedule, settings: settings, now: time.now())
         (activity, activitySink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
@@ -51,7 +53,7 @@ public actor BreakService<C: Clock>: Service where C.Duration == Duration {
             let wait = timeUntilNextWake()
             activitySink.yield(.sleeping(for: wait))
             try await clock.sleep(until: clock.now.advanced(by: wait), tolerance: nil)
-            update()
+            await update()
         }
     }
 
@@ -64,7 +66,7 @@ public actor BreakService<C: Clock>: Service where C.Duration == Duration {
         return [wake.after, untilLocal].compactMap { $0 }.min() ?? .seconds(86_400)
     }
 
-    private func update() {
+    private func update() async {
         let now = time.now()
         for event in timer.process(now: now) {
             switch event {
@@ -75,20 +77,21 @@ public actor BreakService<C: Clock>: Service where C.Duration == Duration {
             case .clockJumped(let jump):
                 logger.notice("wall clock jumped; work hours recomputed", metadata: ["by": "\(DurationText.format(jump))"])
             case .breakDue:
-                remind(now: now)
+                await takeBreak(now: now)
             }
         }
     }
 
-    /// Announces the break. Until sessions run from the daemon, the reminder itself counts as the break.
-    private func remind(now: Moment) {
+    /// Announces the break and runs it; the interval restarts when it is over.
+    private func takeBreak(now: Moment) async {
         let routine = routines[nextRoutine]
         nextRoutine = (nextRoutine + 1) % routines.count
         logger.notice(
             "break due: time to stretch", metadata: ["routine": "\(routine.id)", "worked": "\(DurationText.format(timer.worked))"])
         activitySink.yield(.reminded(routine: routine.id))
         _ = timer.startSession(now: now)
-        _ = timer.finishSession(now: now)
+        await runner.takeBreak(routine: routine)
+        _ = timer.finishSession(now: time.now())
         logger.info("next break", metadata: ["at": "\(nextBreakText())"])
     }
 

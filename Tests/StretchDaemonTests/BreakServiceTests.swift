@@ -20,6 +20,11 @@ struct TestClockTime: TimeSource {
     }
 }
 
+/// Takes each break at once.
+struct InstantBreaks: BreakRunner {
+    func takeBreak(routine: Routine) async {}
+}
+
 @Suite struct BreakServiceTests {
     @Test func remindsAtEachBreakWithTheRoutinesInTurn() async throws {
         let clock = TestClock()
@@ -29,7 +34,7 @@ struct TestClockTime: TimeSource {
             Routine(id: $0, name: $0, steps: [Step(name: "s", sides: .none, exercise: .hold([HoldPart(length: .time(.seconds(30)))]))])
         }
         let service = BreakService(
-            schedule: .standard, settings: .init(), routines: routines, clock: clock, time: time,
+            schedule: .standard, settings: .init(), routines: routines, runner: InstantBreaks(), clock: clock, time: time,
             logger: Logger(label: "test", factory: { _ in log }))
         let running = Task { try await service.run() }
 

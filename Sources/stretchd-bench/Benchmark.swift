@@ -1,0 +1,100 @@
+import Logging
+import StretchAudio
+import StretchConfig
+import StretchCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `make bench`: measures what the issues set targets for, on this machine, in a release build.
+@main
+struct Benchmark {
+    static func main() async throws {
+        print("stretchd benchmarks (release build)")
+        renderSpeed()
+        try await liveSession()
+    }
+
+    /// CPU time of this process so far.
+    static func cpuTime() -> Duration {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
+    }
+
+    /// A 20-minute routine: ten stretches, each held 45 s per side.
+    static let twentyMinutes = Routine(
+        id: "twenty", name: "Twenty minutes",
+        steps: (1...10).map {
+            Step(name: "Stretch \($0)", sides: .both(first: .right), exercise: .hold([HoldPart(length: .time(.seconds(45)))]))
+        })
+
+    static func renderSpeed() {
+        let sounds = SoundSet()
+        let plan = SessionPlanner.plan(twentyMinutes)
+        var best = Duration.seconds(1000)
+        var frames = 0
+        for _ in 0..<5 {
+            let before = cpuTime()
+            frames = SessionRenderer.render(plan, sounds: sounds).count
+            best = min(best, cpuTime() - before)
+        }
+        let audio = Double(frames) / Double(sounds.rate)
+        print("render: a \(DurationText.format(plan.duration)) session (\(frames) frames at 48 kHz) in "
+            + "\(format(best.inSeconds * 1000)) ms of CPU (best of 5): \(format(audio / best.inSeconds, 0)) "
+            + "audio seconds per CPU second")
+    }
+
+    /// Plays a short routine live on the real clock into libasound's `file` device, then measures CPU time
+    /// and how far each cue's first sample is from its planned frame.
+    static func liveSession() async throws {
+        let routine = try RoutineLibrary().resolve("desk-basics").get()
+        var short = routine
+        short.steps = [routine.steps[0]]
+        short.timing.breath = .seconds(2)
+        let plan = SessionPlanner.plan(short)
+        let path = "/tmp/stretchd-bench-\(getpid()).wav"
+        defer { unlink(path) }
+        let sounds = SoundSet()
+        let output = try LiveAudioOutput(
+            deviceName: "file:'\(path)',wav", sounds: sounds, volume: 1,
+            logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+        struct Silent: CueOutput { func play(_ cue: PlannedCue, of plan: SessionPlan) async {} }
+        let scheduler = CueScheduler(plan: plan, clock: ContinuousClock(), output: Silent(), stream: output)
+        let cpuBefore = cpuTime()
+        let wallBefore = ContinuousClock.now
+        _ = await scheduler.run()
+        let cpu = cpuTime() - cpuBefore
+        let wall = ContinuousClock.now - wallBefore
+        print("live: \(DurationText.format(plan.duration)) session on the real clock took "
+            + "\(format(wall.inSeconds, 2)) s; CPU \(format(cpu.inSeconds * 1000)) ms, i.e. "
+            + "\(format(cpu.inSeconds * 1000 * 60 / wall.inSeconds)) ms of CPU per minute of session")
+
+        guard case .success(let bytes) = Files.readBytes(path, limit: 1 << 30) else { return }
+        let captured = try WAV.read(bytes).samples
+        var errors: [Int] = []
+        var searchFrom = 0
+        for cue in plan.cues {
+            let sound = sounds.sound(for: cue)
+            let soundOnset = sound.firstIndex { $0 != 0 } ?? 0
+            let expected = SessionRenderer.frame(of: cue.at, rate: sounds.rate) + soundOnset
+            guard let found = captured[max(searchFrom, expected - 24_000)...].firstIndex(where: { $0 != 0 }) else {
+                continue
+            }
+            errors.append(found - expected)
+            searchFrom = found + sound.count - soundOnset
+        }
+        let worst = errors.map { abs($0) }.max() ?? 0
+        print("placement: \(errors.count) of \(plan.cues.count) cues found in the captured stream; "
+            + "worst error \(worst) frames (\(format(Double(worst) / 48, 2)) ms), "
+            + "\(errors.filter { $0 == 0 }.count) exactly on their planned frame")
+    }
+
+    static func format(_ value: Double, _ decimals: Int = 1) -> String {
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        return decimals == 0 ? String(Int(rounded)) : String(rounded)
+    }
+}
