@@ -2,17 +2,23 @@
 
 SWIFT ?= swift
 PREFIX ?= $(HOME)/.local
-# Debian packages the build, the tests and the tools need; `deps` installs whichever are missing.
+BINDIR = $(PREFIX)/bin
+SOUNDDIR = $(PREFIX)/share/stretchd/sounds
+UNITDIR = $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/systemd/user
+# Debian packages the build needs, and the tests besides (systemd-analyze checks the unit); `deps` and
+# `test-deps` install whichever are missing.
 SYSTEM_PACKAGES := libasound2-dev
+TEST_PACKAGES := $(SYSTEM_PACKAGES) systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release run test bench clean
+.PHONY: all deps test-deps build release run test bench install uninstall clean
 
 all: build
 
-deps:
+deps test-deps: PACKAGES = $(if $(filter test-deps,$@),$(TEST_PACKAGES),$(SYSTEM_PACKAGES))
+deps test-deps:
 	@missing=""; \
-	for package in $(SYSTEM_PACKAGES); do \
+	for package in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' "$$package" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -27,11 +33,17 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Runs the daemon in the foreground with built-in defaults; Ctrl-C stops it.
+# Runs the daemon in the foreground with built-in defaults; Ctrl-C stops it. Outside a login session
+# (no XDG_RUNTIME_DIR), the control socket goes in a private folder under /tmp instead.
 run: release
-	$$($(SWIFT) build -c release --show-bin-path)/stretchd
+	@if [ -z "$$XDG_RUNTIME_DIR" ]; then \
+	  XDG_RUNTIME_DIR=/tmp/stretchd-runtime-$$(id -u); export XDG_RUNTIME_DIR; \
+	  mkdir -p -m 700 "$$XDG_RUNTIME_DIR"; \
+	  echo "XDG_RUNTIME_DIR is not set; using $$XDG_RUNTIME_DIR. For stretchctl: export XDG_RUNTIME_DIR=$$XDG_RUNTIME_DIR"; \
+	fi; \
+	exec "$$($(SWIFT) build -c release --show-bin-path)/stretchd"
 
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -39,6 +51,27 @@ test: deps
 bench: deps
 	$(SWIFT) build -c release --product stretchd-bench
 	$$($(SWIFT) build -c release --show-bin-path)/stretchd-bench
+
+# Installs the binaries, the sounds and the user unit; enables and starts it where a user manager runs.
+install: release
+	install -d "$(BINDIR)" "$(SOUNDDIR)" "$(UNITDIR)"
+	install -m 755 "$$($(SWIFT) build -c release --show-bin-path)/stretchd" \
+	  "$$($(SWIFT) build -c release --show-bin-path)/stretchctl" "$(BINDIR)/"
+	install -m 644 Sounds/*.wav "$(SOUNDDIR)/"
+	sed 's|^ExecStart=.*|ExecStart=$(BINDIR)/stretchd|' systemd/stretchd.service > "$(UNITDIR)/stretchd.service"
+	@if systemctl --user show-environment >/dev/null 2>&1; then \
+	  systemctl --user daemon-reload && systemctl --user enable --now stretchd && \
+	  echo "stretchd is enabled and running: systemctl --user status stretchd"; \
+	else \
+	  echo "Installed. No user systemd manager is running here; after logging in: systemctl --user enable --now stretchd"; \
+	fi
+
+uninstall:
+	-systemctl --user disable --now stretchd 2>/dev/null
+	rm -f "$(BINDIR)/stretchd" "$(BINDIR)/stretchctl" "$(UNITDIR)/stretchd.service"
+	rm -rf "$(SOUNDDIR)"
+	-rmdir "$(PREFIX)/share/stretchd" 2>/dev/null
+	-systemctl --user daemon-reload 2>/dev/null
 
 clean:
 	rm -rf .build

@@ -13,11 +13,14 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // libasound, as a system library: only a modulemap and a shim header.
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
+        // Linux headers the Glibc module leaves out (timerfd): only a modulemap and a shim header.
+        .systemLibrary(name: "CLinux"),
         // Idiomatic Swift over libasound: an owned PCM handle and one error type with ALSA's own text.
         .target(name: "ALSA", dependencies: ["CALSA"]),
         // Pure timing core: routines, plans, the cue scheduler and the break timer. No I/O, no Foundation.
@@ -32,13 +35,18 @@ let package = Package(
             name: "StretchConfig",
             dependencies: ["StretchCore", .product(name: "TOMLKit", package: "TOMLKit")]
         ),
+        // The control socket's requests and replies, as JSON lines; no I/O.
+        .target(name: "ControlProtocol"),
         // The daemon's services: wires the real clocks and local time to the core.
         .target(
             name: "StretchDaemon",
             dependencies: [
-                "StretchCore", "StretchConfig", "StretchAudio", "ALSA",
+                "StretchCore", "StretchConfig", "StretchAudio", "ALSA", "ControlProtocol", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -53,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "stretchctl",
             dependencies: [
-                "StretchCore", "StretchConfig", "StretchAudio", "ALSA",
+                "StretchCore", "StretchConfig", "StretchAudio", "ALSA", "ControlProtocol", "StretchDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -73,6 +81,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StretchConfigTests", dependencies: ["StretchConfig"]),
+        .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(
             name: "StretchAudioTests",
             dependencies: [

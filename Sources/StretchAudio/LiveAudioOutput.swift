@@ -73,7 +73,7 @@ public actor LiveAudioOutput: StreamOutput {
     public func finish(_ outcome: SessionOutcome) {
         switch outcome {
         case .completed: send(mixer.render(through: mixer.end))
-        case .stopped: send(mixer.fadeOut(frames: SessionRenderer.frame(of: fadeOut, rate: sounds.rate)))
+        case .stopped, .interrupted: send(mixer.fadeOut(frames: SessionRenderer.frame(of: fadeOut, rate: sounds.rate)))
         }
         do {
             try device?.drain()

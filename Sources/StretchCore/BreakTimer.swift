@@ -45,6 +45,8 @@ public struct BreakTimer: Sendable, Hashable {
         /// A break is due and has not been taken, skipped or snoozed yet.
         case due
         case inSession = "in-session"
+        /// Reminders paused by the user: no work time counts, no break comes due.
+        case paused
     }
 
     public enum Event: Sendable, Hashable {
@@ -103,7 +105,7 @@ public struct BreakTimer: Sendable, Hashable {
         let jumped = jump > Self.jumpTolerance || jump < .zero - Self.jumpTolerance
         if jumped { events.append(.clockJumped(by: jump)) }
 
-        if state != .inSession {
+        if state != .inSession && state != .paused {
             if away >= settings.naturalBreak {
                 restartInterval()
                 events.append(.naturalBreak(away: away))
@@ -192,6 +194,38 @@ public struct BreakTimer: Sendable, Hashable {
         return events
     }
 
+    /// Stops counting work time and stops reminders until `resume(now:)`.
+    public mutating func pause(now: Moment) -> [Event] {
+        let events = process(now: now)
+        if state != .inSession { state = .paused }
+        return events
+    }
+
+    /// Counts work time again; the work time before the pause is kept.
+    public mutating func resume(now: Moment) -> [Event] {
+        var events = process(now: now)
+        guard state == .paused else { return events }
+        state = .offHours
+        leftWorkAt = nil
+        updateState(now: now, events: &events)
+        events.removeAll { $0 == .workStarted }
+        if state == .offHours { leftWorkAt = now.elapsed }
+        return events
+    }
+
+    /// Applies new settings and work hours; work time done so far is kept.
+    public mutating func reconfigure(schedule: WorkSchedule, settings: Settings, now: Moment) -> [Event] {
+        var events = process(now: now)
+        self.schedule = schedule
+        self.settings = settings
+        if !snoozed { dueAt = settings.interval }
+        // A longer interval can make a due break not due yet.
+        if state == .due, worked < dueAt { state = .working }
+        // The usual transitions apply the new work hours.
+        updateState(now: now, events: &events)
+        return events
+    }
+
     /// Work time left before the next reminder.
     public var remaining: Duration { max(.zero, dueAt - worked) }
 
@@ -204,7 +238,7 @@ public struct BreakTimer: Sendable, Hashable {
             Wake(after: nil, at: schedule.window(containing: last.local)?.end)
         case .offHours:
             Wake(after: nil, at: schedule.nextWindowStart(after: last.local))
-        case .inSession:
+        case .inSession, .paused:
             Wake(after: nil, at: nil)
         }
     }
@@ -222,7 +256,7 @@ public struct BreakTimer: Sendable, Hashable {
                 left = settings.interval
             }
             time = start
-        case .due, .inSession: return nil
+        case .due, .inSession, .paused: return nil
         }
         // At most one window per day for a week of windows: enough to find any break.
         for _ in 0..<(8 * max(1, schedule.windows.count)) {

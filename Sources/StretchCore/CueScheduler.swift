@@ -33,6 +33,9 @@ public enum SessionOutcome: Sendable, Hashable {
     case completed
     /// Stopped before the end, during the step with this index.
     case stopped(atStep: Int)
+    /// Stopped because the clock jumped far past a cue's time (the machine slept): rather than play every
+    /// missed cue at once, the session ends, during the step with this index.
+    case interrupted(atStep: Int)
 }
 
 /// Plays a session plan into an output on absolute deadlines of a clock.
@@ -79,6 +82,9 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
     private var pausedAt: C.Instant?
     private var stopped = false
     private var sleeper: Task<Void, any Error>?
+    private var interrupted = false
+    /// A wake-up this late means the machine slept or stalled; the session is not resumed mid-hold.
+    public static var interruptionThreshold: Duration { .seconds(5) }
     private var commandWaiter: CheckedContinuation<Void, Never>?
 
     public init(plan: SessionPlan, clock: C, output: any CueOutput, stream: (any StreamOutput)? = nil) {
@@ -101,7 +107,9 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
             Task { await self.stop() }
         }
         let outcome: SessionOutcome =
-            next >= plan.cues.count ? .completed : .stopped(atStep: plan.cues[next].step)
+            next >= plan.cues.count
+            ? .completed
+            : interrupted ? .interrupted(atStep: plan.cues[next].step) : .stopped(atStep: plan.cues[next].step)
         await stream?.finish(outcome)
         eventSink.yield(.finished(outcome))
         eventSink.finish()
@@ -139,8 +147,12 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
             eventSink.yield(.sleeping(until: deadline))
             let task = Task { [clock] in try await clock.sleep(until: deadline, tolerance: nil) }
             sleeper = task
-            _ = try? await task.value
+            let slept = (try? await task.value) != nil
             sleeper = nil
+            if slept, deadline.duration(to: clock.now) > Self.interruptionThreshold {
+                interrupted = true
+                stopped = true
+            }
         }
     }
 

@@ -9,6 +9,8 @@ public protocol TimeSource: Sendable {
     func now() -> Moment
     /// Real time from `moment` until the wall clock shows `local` (zero when it already has).
     func duration(from moment: Moment, until local: CivilTime) -> Duration
+    /// Seconds since 1970 (UTC), for records.
+    func unixTime() -> Double
 }
 
 /// The machine's clocks: `CLOCK_MONOTONIC` (stops in suspend), `CLOCK_BOOTTIME`, and local wall time.
@@ -23,6 +25,8 @@ public struct SystemTime: TimeSource {
         // Measured against the wall clock now, not `moment`: what matters is how far away `local` is.
         max(.zero, Self.realtime(of: local) - read(CLOCK_REALTIME))
     }
+
+    public func unixTime() -> Double { read(CLOCK_REALTIME).inSeconds }
 
     private func read(_ clock: clockid_t) -> Duration {
         var time = timespec()

@@ -55,6 +55,8 @@ struct PlayCommand: AsyncParsableCommand {
         switch outcome {
         case .completed: print("Session complete.")
         case .stopped(let step): print("Stopped during step \(step + 1), \(plan.routine.steps[step].name).")
+        case .interrupted(let step):
+            print("Stopped during step \(step + 1): the clock jumped ahead (did the machine sleep?).")
         }
     }
 }

@@ -7,64 +7,89 @@ import StretchConfig
 import StretchCore
 import StretchDaemon
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @main
 struct Stretchd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stretchd",
         abstract: "The stretchd daemon: stretch breaks during work hours, cued by sound.",
         discussion: """
-            Runs in the foreground and logs to stderr. Built-in defaults: Monday to Friday, 09:00-12:30 and \
-            13:30-17:30 local time, a break every 50 minutes of work; time away of 5 minutes or more (a \
-            suspended laptop, lunch) counts as a break. At a break it plays a chime, waits the lead-in, then \
-            runs a stretch session hands-free; hips-for-back and desk-basics take turns. With no usable sound \
-            device it logs why and keeps reminding. SIGINT or SIGTERM stops it.
+            Reads ~/.config/stretchd/config.toml (built-in defaults when there is none; `stretchctl config \
+            --default` prints a documented one), reminds you when a break is due, and runs a stretch session \
+            hands-free. `stretchctl` controls it through a Unix socket. Logs go to stderr (with journal level \
+            prefixes under systemd). SIGHUP reloads the config; SIGINT or SIGTERM stops it.
             """
     )
+
+    @Option(help: ArgumentHelp("Config file (default: $XDG_CONFIG_HOME/stretchd/config.toml).", valueName: "path"))
+    var config: String?
+
+    @Option(help: ArgumentHelp(
+        "Control socket (default: $XDG_RUNTIME_DIR/stretchd/control.sock).", valueName: "path"))
+    var socket: String?
 
     @Option(help: "Lowest level to log.")
     var logLevel: Logger.Level = .info
 
-    @Option(help: ArgumentHelp(
-        "ALSA device: default, hw:1,0, plughw:1,0, pipewire, pulse, null, or file:'/path/out.wav',wav.",
-        valueName: "name"))
-    var device = "default"
-
-    @Option(help: ArgumentHelp("Volume from 0 to 1.", valueName: "level"))
-    var volume: Float = 0.8
-
-    @Option(help: ArgumentHelp(
-        "Time from the chime to the session's first countdown, e.g. 30s; off plays the chime only.",
-        valueName: "duration"))
-    var leadIn = "30s"
-
-    func validate() throws {
-        guard (0...1).contains(volume) else { throw ValidationError("--volume must be from 0 to 1, got \(volume).") }
-        if leadIn != "off", DurationText.parse(leadIn) == nil {
-            throw ValidationError("--lead-in takes a duration such as 30s or 1m, or off; got \"\(leadIn)\".")
-        }
-    }
-
     func run() async throws {
+        // Files and the socket are the user's alone.
+        umask(0o077)
         let environment = Environment.variables
+        let paths = XDGPaths(environment: environment)
         let level = logLevel
-        let journal = environment["JOURNAL_STREAM"] != nil
+        let journal = stderrIsJournal(environment: environment)
         LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level, journal: journal) }
         let logger = Logger(label: "stretchd")
         ALSALog.route { logger.debug("\($0)") }
 
-        let (sounds, problems) = SoundSet.load(overridesIn: XDGPaths(environment: environment).soundsDirectory)
+        guard let socketPath = socket ?? paths.runtimeDirectory.map({ $0 + "/stretchd/control.sock" }) else {
+            logger.critical(
+                "XDG_RUNTIME_DIR is not set, so there is no private place for the control socket; it is set in a normal login session, or pass --socket PATH")
+            throw ExitCode(1)
+        }
+        let configPath = config
+        let load: @Sendable () -> Result<DaemonSettings, ConfigError> = {
+            DaemonSettings.load(configPath: configPath, paths: paths)
+        }
+        let settings: DaemonSettings
+        switch load() {
+        case .success(let loaded): settings = loaded
+        case .failure(let error):
+            for problem in error.problems { logger.critical("bad config: \(problem)") }
+            throw ExitCode(1)
+        }
+        for warning in settings.warnings { logger.warning("skipped routine file: \(warning)") }
+        let (sounds, problems) = SoundSet.load(overridesIn: paths.soundsDirectory)
         for problem in problems { logger.warning("using the built-in sound instead of \(problem)") }
-        let clock = ContinuousClock()
-        let runner = AudioBreakRunner(
-            clock: clock, device: device, volume: volume, sounds: sounds, leadIn: DurationText.parse(leadIn),
-            logger: logger)
-        let service = BreakService(
-            schedule: .standard, settings: BreakTimer.Settings(), routines: RoutineLibrary.builtIn, runner: runner,
-            clock: clock, time: SystemTime(), logger: logger)
+
+        let daemon = Daemon(
+            settings: settings, loadSettings: load,
+            makeAudio: { ALSABreakAudio(device: $0.device, volume: $0.volume, sounds: sounds, logger: logger) },
+            clock: ContinuousClock(), time: SystemTime(), history: HistoryStore(stateHome: paths.stateHome),
+            notifier: NotifySend(environment: environment, logger: logger),
+            systemd: SystemdNotifier(environment: environment), logger: logger)
+        let clockMonitor = WallClockMonitor { Task { await daemon.wallClockChanged() } }
+        if clockMonitor == nil { logger.warning("cannot watch for wall clock changes; they are noticed at the next wake-up") }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+                services: [
+                    .init(service: daemon),
+                    .init(service: ControlServer(path: socketPath, handler: daemon, logger: logger),
+                          successTerminationBehavior: .gracefullyShutdownGroup,
+                          failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: HangupReloader(daemon: daemon)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch let error as ControlServer.StartError {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        }
+        withExtendedLifetime(clockMonitor) {}
         logger.info("stopped")
     }
 }

@@ -2,30 +2,71 @@ import Foundation
 import Testing
 
 @Suite struct StretchdTests {
-    /// Starts the daemon, waits for its start-up line, stops it with `signal` and returns everything it logged.
-    func startAndStop(with signal: Int32) throws -> (status: Int32, log: String) {
-        let process = Binaries.process("stretchd", [], environment: try Binaries.cleanEnvironment())
-        let err = Pipe()
-        process.standardError = err
-        try process.run()
-        var log = ""
-        while !log.contains(" started ") {
-            let data = err.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            log += String(decoding: data, as: UTF8.self)
-        }
-        kill(process.processIdentifier, signal)
-        log += String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, log)
-    }
-
     @Test(arguments: [SIGTERM, SIGINT])
     func logsTheNextBreakAndStopsCleanlyOnSignal(signal: Int32) throws {
-        let (status, log) = try startAndStop(with: signal)
-        #expect(status == 0, "\(log)")
-        let started = try #require(log.split(separator: "\n").first { $0.contains(" started ") })
+        let daemon = try DaemonProcess()
+        let started = try #require(daemon.logText.split(separator: "\n").first { $0.contains(" started ") })
         #expect(started.contains("next_break=\""), "\(started)")
-        #expect(log.hasSuffix("info stopped\n"), "\(log)")
+        #expect(FileManager.default.fileExists(atPath: daemon.socket))
+        let mode = try FileManager.default.attributesOfItem(atPath: daemon.socket)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let folderMode = try FileManager.default.attributesOfItem(
+            atPath: daemon.runtime + "/stretchd")[.posixPermissions] as? Int
+        #expect(folderMode == 0o700)
+        kill(daemon.process.processIdentifier, signal)
+        daemon.process.waitUntilExit()
+        #expect(daemon.process.terminationStatus == 0)
+        #expect(!FileManager.default.fileExists(atPath: daemon.socket))
+    }
+
+    @Test func withoutARuntimeFolderItSaysWhatToDo() throws {
+        let result = try Binaries.run("stretchd", [])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("XDG_RUNTIME_DIR is not set"))
+        #expect(result.stderr.contains("--socket PATH"))
+        let client = try Binaries.run("stretchctl", ["status"])
+        #expect(client.status == 2)
+        #expect(client.stderr.contains("XDG_RUNTIME_DIR is not set"))
+    }
+
+    @Test func stretchctlSaysWhenTheDaemonIsNotRunning() throws {
+        let result = try Binaries.run("stretchctl", ["status", "--socket", "/tmp/no-such-stretchd.sock"])
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("error: stretchd is not running"))
+    }
+
+    @Test func aBadConfigStopsStartUpWithItsProblems() throws {
+        let daemon = try DaemonProcess()
+        #expect(try daemon.terminate() == 0)
+        try "[audio]\nvolume = 3\n".write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
+        let result = try Binaries.run("stretchd", [], environment: daemon.environment)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("bad config: \(daemon.configPath):2: audio.volume: must be from 0.0 to 1.0, got 3.0"))
+        let check = try daemon.ctl(["check-config"])
+        #expect(check.status == 1 && check.stderr.contains("audio.volume"))
+    }
+
+    @Test func theUnitFileVerifiesClean() throws {
+        let unit = try String(contentsOfFile: URLPath.repository + "/systemd/stretchd.service", encoding: .utf8)
+        let folder = try URLPath.temporaryDirectory()
+        // As `make install` writes it: ExecStart pointing at a real binary.
+        let installed = unit.replacingOccurrences(
+            of: "ExecStart=%h/.local/bin/stretchd", with: "ExecStart=" + Binaries.directory.appendingPathComponent("stretchd").path)
+        #expect(installed != unit)
+        try installed.write(toFile: folder + "/stretchd.service", atomically: true, encoding: .utf8)
+        let runtime = try URLPath.temporaryDirectory()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+        process.arguments = ["--user", "verify", folder + "/stretchd.service"]
+        process.environment = ["XDG_RUNTIME_DIR": runtime, "PATH": "/usr/bin:/bin", "HOME": runtime]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(text.isEmpty, "systemd-analyze said: \(text)")
+        #expect(unit.contains("Type=notify") && unit.contains("ExecReload=") && unit.contains("Restart=on-failure"))
     }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import Clocks
 import StretchCore
 import Testing
@@ -166,15 +167,46 @@ actor RecordingOutput: CueOutput {
     }
 }
 
+extension CueSchedulerTests {
+    @Test func aSessionInterruptedBySleepEndsInsteadOfPlayingMissedCues() async throws {
+        let plan = SessionPlanner.plan(Routine(id: "s", name: "S", steps: [holdStep("First"), holdStep("Second")]))
+        // The fifth sleep (the one until hold-end) ends ten minutes late: the laptop was closed.
+        let sleepy = OvershootingClock(base: clock, overshoot: .seconds(600), onlySleep: 5)
+        let output = RecordingOutput(clock: clock)
+        let scheduler = CueScheduler(plan: plan, clock: sleepy, output: output)
+        let session = Task { await scheduler.run() }
+        var sleeps = 0
+        for await event in scheduler.events {
+            guard case .sleeping(let until) = event else { continue }
+            sleeps += 1
+            await clock.advance(to: until.advanced(by: sleeps == 5 ? .seconds(600) : .zero))
+        }
+        #expect(await session.value == .interrupted(atStep: 0))
+        #expect(await output.played.map(\.cue) == Array(plan.cues.prefix(5)), "nothing missed is played")
+        try await clock.checkSuspension()
+    }
+}
+
 /// A clock whose sleeps end `overshoot` after their deadline, like a busy machine's.
-struct OvershootingClock: Clock {
+/// With `onlySleep`, only that sleep (counting from 1) overshoots, like a machine suspended once.
+final class OvershootingClock: Clock, Sendable {
     let base: TestClock<Duration>
     let overshoot: Duration
+    let onlySleep: Int?
+    private let sleeps = Mutex(0)
+
+    init(base: TestClock<Duration>, overshoot: Duration, onlySleep: Int? = nil) {
+        self.base = base
+        self.overshoot = overshoot
+        self.onlySleep = onlySleep
+    }
 
     var now: TestClock<Duration>.Instant { base.now }
     var minimumResolution: Duration { .zero }
 
     func sleep(until deadline: TestClock<Duration>.Instant, tolerance: Duration?) async throws {
-        try await base.sleep(until: deadline.advanced(by: overshoot), tolerance: tolerance)
+        let number = sleeps.withLock { $0 += 1; return $0 }
+        let late = onlySleep.map { $0 == number } ?? true
+        try await base.sleep(until: deadline.advanced(by: late ? overshoot : .zero), tolerance: tolerance)
     }
 }

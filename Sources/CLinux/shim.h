@@ -1,0 +1,17 @@
+#ifndef CLINUX_SHIM_H
+#define CLINUX_SHIM_H
+
+// Linux interfaces that Swift's Glibc module does not include.
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/types.h>
+
+// The SO_PEERCRED result. glibc declares `struct ucred` only under _GNU_SOURCE, which Swift's Glibc module is
+// not built with; this has the same layout (socket(7)).
+typedef struct {
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+} clinux_peer_credentials;
+
+#endif

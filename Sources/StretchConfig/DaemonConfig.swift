@@ -1,0 +1,162 @@
+import StretchCore
+import TOMLKit
+
+/// The daemon's settings, from `config.toml`; see `DaemonConfig.defaultFile` for every key.
+public struct DaemonConfig: Sendable, Hashable {
+    public var schedule: WorkSchedule
+    /// Work time between breaks.
+    public var every: Duration
+    /// Time away (suspend, lunch) that counts as a break.
+    public var naturalBreak: Duration
+    /// Routine ids or paths, offered in turn from break to break.
+    public var routines: [String]
+    /// Lead-in from the reminder to the session; nil waits for `stretchctl start`.
+    public var autostart: Duration?
+    public var snooze: Duration
+    public var notify: Bool
+    public var device: String
+    public var volume: Float
+    /// Breaks taken per work day that count toward the streak.
+    public var dailyGoal: Int
+
+    public static let defaults = DaemonConfig(
+        schedule: .standard, every: .seconds(50 * 60), naturalBreak: .seconds(5 * 60),
+        routines: ["hips-for-back", "desk-basics"], autostart: .seconds(30), snooze: .seconds(10 * 60), notify: true,
+        device: "default", volume: 0.8, dailyGoal: 4)
+
+    /// The break timer's settings.
+    public var timerSettings: BreakTimer.Settings {
+        BreakTimer.Settings(interval: every, naturalBreak: naturalBreak, snooze: snooze)
+    }
+
+    /// Reads the config file at `path`. With `required` false, a missing file means the built-in defaults.
+    public static func load(_ path: String, required: Bool) -> Result<DaemonConfig, ConfigError> {
+        switch Files.readText(path) {
+        case .success(let text): return parse(text, file: path)
+        case .failure(let problem):
+            if !required, problem.message.hasSuffix("No such file or directory") { return .success(defaults) }
+            return .failure(ConfigError([problem]))
+        }
+    }
+
+    /// Parses a config file; every key is optional and falls back to its default.
+    public static func parse(_ text: String, file: String) -> Result<DaemonConfig, ConfigError> {
+        let root: TOMLTable
+        switch ProblemList.parse(text, file: file) {
+        case .success(let table): root = table
+        case .failure(let error): return .failure(error)
+        }
+        let problems = ProblemList(file: file, text: text)
+        let reader = TableReader(root, problems: problems)
+        var config = defaults
+
+        if let schedule = reader.table("schedule") {
+            var days = config.schedule.days
+            if let names = schedule.stringArray("days") {
+                days = []
+                for (index, name) in names.enumerated() {
+                    guard let day = Weekday(abbreviation: name) else {
+                        problems.add("expected a day such as \"mon\" or \"sat\", got \"\(name)\"",
+                                     at: schedule.keyPath("days") + "[\(index + 1)]")
+                        continue
+                    }
+                    days.insert(day)
+                }
+            }
+            var windows = config.schedule.windows
+            if let hours = schedule.stringArray("hours") {
+                windows = []
+                for (index, text) in hours.enumerated() {
+                    guard let window = WorkWindow(parsing: text) else {
+                        problems.add("expected hours such as \"09:00-12:30\", got \"\(text)\"",
+                                     at: schedule.keyPath("hours") + "[\(index + 1)]")
+                        continue
+                    }
+                    windows.append(window)
+                }
+            }
+            if let value = WorkSchedule(days: days, windows: windows) {
+                config.schedule = value
+            } else {
+                schedule.report("hours overlap; give each stretch of the day once", at: "hours")
+            }
+            if let every = schedule.duration("every", in: .seconds(1)...(.seconds(24 * 3600))) { config.every = every }
+            if let away = schedule.duration("natural_break", in: .seconds(1)...(.seconds(24 * 3600))) {
+                config.naturalBreak = away
+            }
+            schedule.finish()
+        }
+        if let session = reader.table("session") {
+            if let routines = session.stringArray("routines") {
+                if routines.isEmpty { session.report("name at least one routine", at: "routines") }
+                config.routines = routines
+            }
+            if session.value("autostart")?.string == "off" {
+                config.autostart = nil
+            } else if let leadIn = session.duration("autostart", in: .zero...(.seconds(3600))) {
+                config.autostart = leadIn
+            }
+            session.finish()
+        }
+        if let reminder = reader.table("reminder") {
+            if let snooze = reminder.duration("snooze", in: .seconds(1)...(.seconds(24 * 3600))) { config.snooze = snooze }
+            if let notify = reminder.bool("notify") { config.notify = notify }
+            reminder.finish()
+        }
+        if let audio = reader.table("audio") {
+            if let device = audio.string("device") {
+                if device.isEmpty { audio.report("must not be empty", at: "device") }
+                config.device = device
+            }
+            if let volume = audio.double("volume", in: 0...1) { config.volume = Float(volume) }
+            audio.finish()
+        }
+        if let history = reader.table("history") {
+            if let goal = history.int("daily_goal", in: 1...50) { config.dailyGoal = goal }
+            history.finish()
+        }
+        reader.finish()
+        return problems.problems.isEmpty ? .success(config) : .failure(ConfigError(problems.problems))
+    }
+
+    /// A config file with every key at its default, each explained: what `stretchctl config --default` prints.
+    public static let defaultFile = """
+        # stretchd configuration: ~/.config/stretchd/config.toml ($XDG_CONFIG_HOME/stretchd/config.toml).
+        # Every key is optional; a missing key keeps the default shown here. After editing, run
+        # `stretchctl check-config`, then `stretchctl reload` (or `systemctl --user reload stretchd`).
+        # Durations are written with units: "45s", "10m", "1h30m".
+
+        [schedule]
+        # Work days: mon tue wed thu fri sat sun.
+        days = ["mon", "tue", "wed", "thu", "fri"]
+        # Work hours in local time; the gaps between them (lunch) pause the break interval.
+        hours = ["09:00-12:30", "13:30-17:30"]
+        # Work time between breaks. Only time awake inside the work hours counts.
+        every = "50m"
+        # Time away that counts as a break: a suspended laptop, or a gap between work hours this long.
+        natural_break = "5m"
+
+        [session]
+        # Routines (ids from `stretchctl routines`, or paths to routine files), offered in turn from break to break.
+        routines = ["hips-for-back", "desk-basics"]
+        # Lead-in from the reminder chime to the session's first countdown; "off" waits for `stretchctl start`.
+        autostart = "30s"
+
+        [reminder]
+        # How much more work time `stretchctl snooze` waits before reminding again.
+        snooze = "10m"
+        # Also show a desktop notification (through notify-send, where a desktop session is there).
+        notify = true
+
+        [audio]
+        # ALSA device: "default", "hw:1,0", "plughw:1,0", "pipewire", "pulse", "null", or "file:'/path/out.wav',wav".
+        device = "default"
+        # Volume from 0 to 1.
+        volume = 0.8
+
+        [history]
+        # Breaks taken per work day that keep your streak going.
+        daily_goal = 4
+
+        """
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import ControlProtocol
+
+struct PauseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pause",
+        abstract: "Pause the running session, or pause reminders.",
+        discussion: """
+            During a session, `pause` holds it where it is until `resume`. Otherwise it pauses reminders: for \
+            a DURATION (`pause 1h`), until midnight (`pause until tomorrow`), or until `resume`. No work time \
+            counts while reminders are paused.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("A duration such as 1h, or `until tomorrow`.", valueName: "duration"))
+    var duration: [String] = []
+
+    @OptionGroup var control: ControlOptions
+
+    func validate() throws {
+        guard duration.count <= 2, duration.count < 2 || duration == ["until", "tomorrow"] else {
+            throw ValidationError("Give a duration such as 1h, or `until tomorrow`.")
+        }
+    }
+
+    func run() throws {
+        let text = duration.isEmpty ? nil : duration.last == "tomorrow" ? "tomorrow" : duration.first
+        try control.send(ControlRequest(command: .pause, duration: text))
+    }
+}

@@ -1,0 +1,15 @@
+import ArgumentParser
+import ControlProtocol
+
+struct ResumeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Resume a paused session, or paused reminders."
+    )
+
+    @OptionGroup var control: ControlOptions
+
+    func run() throws {
+        try control.send(ControlRequest(command: .resume))
+    }
+}

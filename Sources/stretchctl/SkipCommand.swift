@@ -1,0 +1,16 @@
+import ArgumentParser
+import ControlProtocol
+
+struct SkipCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "skip",
+        abstract: "Skip this break.",
+        discussion: "Restarts the break interval as if the break had been taken; recorded as skipped."
+    )
+
+    @OptionGroup var control: ControlOptions
+
+    func run() throws {
+        try control.send(ControlRequest(command: .skip))
+    }
+}

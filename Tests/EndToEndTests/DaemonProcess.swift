@@ -1,0 +1,139 @@
+import Foundation
+
+/// A running `stretchd` with its own home, runtime folder and config, and a reader for its log.
+final class DaemonProcess {
+    let home: String
+    let runtime: String
+    let socket: String
+    let capture: String
+    let process: Process
+    private let log: FileHandle
+    private(set) var logText = ""
+    /// How far `waitForLog` has consumed `logText`.
+    private var consumed: String.Index
+
+    var environment: [String: String] {
+        ["HOME": home, "XDG_RUNTIME_DIR": runtime, "PATH": "/usr/bin:/bin", "TZ": "UTC", "LANG": "C.UTF-8"]
+    }
+
+    var configPath: String { home + "/.config/stretchd/config.toml" }
+    var historyPath: String { home + "/.local/state/stretchd/history.jsonl" }
+
+    /// A quick routine: holds of 3 s per side and a set of reps, in about 20 s.
+    static let quickRoutine = """
+        name = "Quick"
+        countdown = 1
+        switch_time = "1s"
+        transition_time = "1s"
+        [[step]]
+        name = "Hold"
+        kind = "hold"
+        sides = "both"
+        hold = "3s"
+        [[step]]
+        name = "Reps"
+        kind = "reps"
+        reps = 3
+        tempo = "1s"
+        return_beat = true
+        """
+
+    /// Starts the daemon with a test config: all-day hours, seconds-long intervals, a `file` sound device.
+    init(every: String = "3s", autostart: String = "1s") throws {
+        let root = try URLPath.temporaryDirectory()
+        home = root + "/home"
+        runtime = root + "/run"
+        socket = runtime + "/stretchd/control.sock"
+        capture = root + "/session.wav"
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(atPath: home + "/.config/stretchd/routines", withIntermediateDirectories: true)
+        try fileManager.createDirectory(atPath: runtime, withIntermediateDirectories: true)
+        try fileManager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: runtime)
+        try Self.quickRoutine.write(toFile: home + "/.config/stretchd/routines/quick.toml", atomically: true, encoding: .utf8)
+        let config = """
+            [schedule]
+            days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+            hours = ["00:00-24:00"]
+            every = "\(every)"
+            natural_break = "1h"
+            [session]
+            routines = ["quick"]
+            autostart = "\(autostart)"
+            [reminder]
+            snooze = "2s"
+            notify = false
+            [audio]
+            device = "file:'\(capture)',wav"
+            volume = 1.0
+            [history]
+            daily_goal = 1
+            """
+        try config.write(toFile: home + "/.config/stretchd/config.toml", atomically: true, encoding: .utf8)
+        process = Binaries.process("stretchd", [], environment: [:])
+        process.environment = ["HOME": home, "XDG_RUNTIME_DIR": runtime, "PATH": "/usr/bin:/bin", "TZ": "UTC"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        log = pipe.fileHandleForReading
+        consumed = logText.startIndex
+        try process.run()
+        try waitForLog("listening")
+    }
+
+    /// Reads the log until a line after the last match contains `text`; fails after `timeout` seconds.
+    @discardableResult
+    func waitForLog(_ text: String, timeout: Double = 30) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if let range = logText.range(of: text, range: consumed..<logText.endIndex) {
+                let lineEnd = logText[range.upperBound...].firstIndex(of: "\n") ?? logText.endIndex
+                let lineStart = logText[..<range.lowerBound].lastIndex(of: "\n").map(logText.index(after:)) ?? logText.startIndex
+                consumed = lineEnd
+                return String(logText[lineStart..<lineEnd])
+            }
+            var poller = pollfd(fd: log.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            let remaining = Int32(max(0, deadline.timeIntervalSinceNow) * 1000)
+            guard remaining > 0, poll(&poller, 1, remaining) > 0 else {
+                throw DaemonTestError("no log line with \"\(text)\" within \(timeout) s; log so far:\n\(logText)")
+            }
+            let data = log.availableData
+            if data.isEmpty { throw DaemonTestError("stretchd exited; log:\n\(logText)") }
+            logText += String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    /// Runs stretchctl against this daemon.
+    func ctl(_ arguments: [String]) throws -> Binaries.Result {
+        try Binaries.run("stretchctl", arguments, environment: environment)
+    }
+
+    /// `stretchctl ARGS --json`, decoded.
+    func json(_ arguments: [String]) throws -> [String: Any] {
+        let result = try ctl(arguments + ["--json"])
+        guard let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
+            throw DaemonTestError("not JSON: \(result.stdout) \(result.stderr)")
+        }
+        return object
+    }
+
+    func status() throws -> [String: Any] {
+        try json(["status"])["status"] as? [String: Any] ?? [:]
+    }
+
+    /// Sends SIGTERM and waits for the process to end; returns its exit status.
+    func terminate() throws -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        let rest = log.readDataToEndOfFile()
+        logText += String(decoding: rest, as: UTF8.self)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+struct DaemonTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+@Suite(.serialized) struct DaemonSessionTests {
+    @Test func aWorkDayOfBreaksDrivenByStretchctl() throws {
+        let daemon = try DaemonProcess()
+
+        // Working, with the next break a few seconds away.
+        var status = try daemon.status()
+        #expect(status["state"] as? String == "working")
+        #expect((status["nextBreakIn"] as? Double).map { $0 <= 3 } == true)
+
+        // The reminder, then the session after the 1 s lead-in.
+        try daemon.waitForLog("break due: time to stretch routine=quick")
+        try daemon.waitForLog("session started")
+        status = try daemon.status()
+        #expect(status["state"] as? String == "in-session")
+        let session = try #require(status["session"] as? [String: Any])
+        #expect(session["routine"] as? String == "quick")
+
+        // Pause and resume the session, then skip to the next step.
+        #expect(try daemon.ctl(["pause"]).stdout == "session paused; resume continues it\n")
+        let paused = try #require(try daemon.status()["session"] as? [String: Any])
+        #expect(paused["paused"] as? Bool == true)
+        #expect(try daemon.ctl(["resume"]).status == 0)
+        #expect(try daemon.ctl(["next"]).status == 0)
+        try daemon.waitForLog("step name=Reps")
+        try daemon.waitForLog("session completed")
+
+        // The next break: snooze it, then skip the one after.
+        try daemon.waitForLog("break due")
+        #expect(try daemon.ctl(["snooze"]).stdout == "snoozed for 2s of work\n")
+        #expect(try daemon.status()["state"] as? String == "snoozed")
+        try daemon.waitForLog("break due")
+        let skip = try daemon.ctl(["skip"])
+        #expect(skip.status == 0 && skip.stdout.hasPrefix("skipped this break"))
+        #expect(try daemon.status()["state"] as? String == "working")
+
+        // A bad config is reported by reload and on SIGHUP, and the running one is kept.
+        try "[schedule]\nevery = \"soon\"\n".write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
+        let reload = try daemon.ctl(["reload"])
+        #expect(reload.status == 1)
+        #expect(reload.stderr.contains("\(daemon.configPath):2: schedule.every: expected a duration"))
+        kill(daemon.process.processIdentifier, SIGHUP)
+        try daemon.waitForLog("config not reloaded")
+        #expect(try daemon.status()["state"] as? String != nil)
+
+        // A session started by hand, ended by SIGTERM mid-session.
+        #expect(try daemon.ctl(["pause", "1h"]).status == 0)
+        #expect(try daemon.status()["state"] as? String == "paused")
+        let start = try daemon.ctl(["start", "quick"])
+        #expect(start.stdout.hasPrefix("started quick"), "\(start.stderr)")
+        try daemon.waitForLog("step name=Hold session.routine=quick side=left")
+        #expect(try daemon.terminate() == 0)
+        #expect(daemon.logText.contains("session stopped"))
+        #expect(!FileManager.default.fileExists(atPath: daemon.socket), "the socket is removed on exit")
+
+        // The capture holds the last session: each cue up to the stop on its planned frame.
+        let plan = try JSONDecoder().decode(
+            StretchctlTests.PlanDocument.self,
+            from: Data(try Binaries.run("stretchctl", ["plan", daemon.home + "/.config/stretchd/routines/quick.toml",
+                                                       "--json"]).stdout.utf8))
+        let stream = try wavSamples(daemon.capture)
+        let sounds = URLPath.repository + "/Sounds"
+        let played = plan.cues.filter { Int(($0.at * 48_000).rounded()) + 48_000 < stream.count }
+        #expect(played.count >= 6, "the session ran into the left side before it was stopped")
+        for cue in played {
+            let sound = try wavSamples(sounds + "/\(cue.cue == "rep-beat" && cue.rep == cue.of ? "last-rep" : cue.cue).wav")
+            let frame = Int((cue.at * 48_000).rounded())
+            #expect(Array(stream[frame..<frame + sound.count]) == sound, "\(cue.cue) at \(cue.at)")
+        }
+
+        // History: what happened, by day.
+        let restarted = try Binaries.run("stretchctl", ["history", "--json", "--socket", daemon.socket],
+                                         environment: daemon.environment)
+        #expect(restarted.status == 2, "the daemon is gone: \(restarted.stderr)")
+        let records = try String(contentsOfFile: daemon.historyPath, encoding: .utf8).split(separator: "\n")
+        let events = records.compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["event"] as? String
+        }
+        #expect(events.filter { $0 == "completed" }.count == 1)
+        #expect(events.filter { $0 == "snoozed" }.count == 1)
+        #expect(events.filter { $0 == "skipped" }.count == 1)
+        #expect(events.last == "stopped")
+        #expect(events.filter { $0 == "reminded" }.count >= 3)
+    }
+
+    @Test func historyReportsTheDayAndTheStreak() throws {
+        let daemon = try DaemonProcess(every: "2s", autostart: "0s")
+        try daemon.waitForLog("session completed")
+        let history = try #require(try daemon.json(["history", "--days", "2"])["history"] as? [String: Any])
+        let days = try #require(history["days"] as? [[String: Any]])
+        #expect(days.count == 2)
+        #expect(days.last?["taken"] as? Int == 1)
+        #expect((days.last?["minutes"] as? Double).map { $0 > 0.2 } == true)
+        #expect(history["streak"] as? Int == 1, "the daily goal of 1 is met today")
+        #expect(try daemon.status()["breaksToday"] as? Int == 1)
+        #expect(try daemon.terminate() == 0)
+    }
+}

@@ -1,0 +1,73 @@
+import StretchConfig
+import StretchCore
+import Testing
+
+@Suite struct DaemonConfigTests {
+    @Test func theDocumentedDefaultFileIsTheDefaults() throws {
+        #expect(try DaemonConfig.parse(DaemonConfig.defaultFile, file: "default.toml").get() == .defaults)
+    }
+
+    @Test func anEmptyFileIsTheDefaults() throws {
+        #expect(try DaemonConfig.parse("", file: "empty.toml").get() == .defaults)
+    }
+
+    @Test func readsEveryKey() throws {
+        let config = try DaemonConfig.parse("""
+            [schedule]
+            days = ["sat", "sun"]
+            hours = ["10:00-11:00", "08:00-09:30"]
+            every = "25m"
+            natural_break = "10m"
+            [session]
+            routines = ["desk-basics"]
+            autostart = "off"
+            [reminder]
+            snooze = "5m"
+            notify = false
+            [audio]
+            device = "plughw:1,0"
+            volume = 1
+            [history]
+            daily_goal = 6
+            """, file: "c.toml").get()
+        #expect(config.schedule.days == [.saturday, .sunday])
+        #expect(config.schedule.windows.map(\.description) == ["08:00-09:30", "10:00-11:00"])
+        #expect(config.every == .seconds(25 * 60) && config.naturalBreak == .seconds(600))
+        #expect(config.routines == ["desk-basics"] && config.autostart == nil)
+        #expect(config.snooze == .seconds(300) && !config.notify)
+        #expect(config.device == "plughw:1,0" && config.volume == 1 && config.dailyGoal == 6)
+    }
+
+    @Test func problemsNameTheFileLineKeyAndWhatWasExpected() throws {
+        guard case .failure(let error) = DaemonConfig.parse("""
+            [schedule]
+            days = ["monday"]
+            hours = ["9-5"]
+            every = 50
+            [audio]
+            volume = 2
+            colour = "blue"
+            """, file: "c.toml")
+        else {
+            Issue.record("expected problems")
+            return
+        }
+        #expect(error.problems.map(\.description) == [
+            "c.toml:2: schedule.days[1]: expected a day such as \"mon\" or \"sat\", got \"monday\"",
+            "c.toml:3: schedule.hours[1]: expected hours such as \"09:00-12:30\", got \"9-5\"",
+            "c.toml:4: schedule.every: expected a duration such as \"45s\", \"1m30s\" or \"2m\", got the number 50: add a unit, e.g. \"50s\"",
+            "c.toml:6: audio.volume: must be from 0.0 to 1.0, got 2.0",
+            "c.toml:7: audio.colour: unknown key; known keys here: device, volume",
+        ])
+    }
+
+    @Test func overlappingHoursAreRejected() {
+        guard case .failure(let error) = DaemonConfig.parse(
+            "[schedule]\nhours = [\"09:00-12:00\", \"11:00-13:00\"]", file: "c.toml")
+        else {
+            Issue.record("expected a problem")
+            return
+        }
+        #expect(error.problems.map(\.keyPath) == ["schedule.hours"])
+    }
+}
