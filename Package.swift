@@ -70,7 +70,10 @@ let package = Package(
         // `make bench`: render speed, live CPU cost and cue placement, in a release build.
         .executableTarget(
             name: "stretchd-bench",
-            dependencies: ["StretchAudio", "StretchConfig", "StretchCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "StretchAudio", "StretchConfig", "StretchCore", "ControlProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "StretchCoreTests",

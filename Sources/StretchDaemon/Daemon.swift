@@ -61,6 +61,8 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     private var sleeper: Task<Void, any Error>?
     /// The timer said a break is due; the loop reminds on its next pass.
     private var reminderPending = false
+    /// The last `STATUS=` sent to systemd, so it is sent again only when it changes.
+    private var sentStatus: String?
 
     public init(
         settings: DaemonSettings, loadSettings: @escaping @Sendable () -> Result<DaemonSettings, ConfigError>,
@@ -129,6 +131,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
 
     /// The control socket listens: tell systemd we are ready.
     public func controlReady() {
+        sentStatus = statusLine()
         systemd?.send("READY=1\nSTATUS=\(statusLine())")
     }
 
@@ -165,7 +168,11 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
                 _ = timer.skip(now: time.now())
             }
         }
-        systemd?.send("STATUS=\(statusLine())")
+        let line = statusLine()
+        if line != sentStatus, sentStatus != nil {
+            sentStatus = line
+            systemd?.send("STATUS=\(line)")
+        }
     }
 
     private func log(_ events: [BreakTimer.Event]) {
@@ -292,7 +299,8 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         case .reload: result = .success(reload())
         case .history: result = .success(ControlReply(ok: true, history: historyReport(days: request.days ?? 7)))
         }
-        poke()
+        // Anything but a question may have changed what the loop waits for.
+        if request.command != .status && request.command != .history { poke() }
         switch result {
         case .success(let reply): return reply
         case .failure(let error): return .failure(error)

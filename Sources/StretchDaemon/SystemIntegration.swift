@@ -31,9 +31,12 @@ public struct SystemdNotifier: Sendable {
         guard path.count < MemoryLayout.size(ofValue: addr.sun_path) else { return }
         withUnsafeMutableBytes(of: &addr.sun_path) { $0.copyBytes(from: path) }
         let length = socklen_t(MemoryLayout<sa_family_t>.size + path.count)
+        // Never block the daemon on systemd: if its queue is full, this status line is dropped.
         _ = message.withCString { text in
             withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, text, strlen(text), 0, $0, length) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, text, strlen(text), Int32(MSG_DONTWAIT | MSG_NOSIGNAL), $0, length)
+                }
             }
         }
     }
