@@ -1,5 +1,6 @@
 import ControlProtocol
 import FoundationEssentials
+import StretchConfig
 import StretchCore
 
 #if canImport(Glibc)
@@ -57,7 +58,7 @@ public struct HistoryStore: Sendable {
     /// Appends a record and fsyncs it.
     public func append(_ record: HistoryRecord) throws(WriteError) {
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        if !directory.isEmpty { _ = mkdirs(directory) }
+        if !directory.isEmpty { _ = Files.makeDirectory(directory, mode: 0o700) }
         let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw WriteError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -77,15 +78,6 @@ public struct HistoryStore: Sendable {
     private func lastByte(_ fd: Int32, size: off_t) -> UInt8? {
         var byte: UInt8 = 0
         return pread(fd, &byte, 1, size - 1) == 1 ? byte : nil
-    }
-
-    private func mkdirs(_ directory: String) -> Bool {
-        var built = ""
-        for component in directory.split(separator: "/") {
-            built += "/" + component
-            if mkdir(built, 0o700) != 0, errno != EEXIST { return false }
-        }
-        return true
     }
 
     /// Every readable record, and a warning for each line that is not one.

@@ -19,6 +19,30 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: daemon.socket))
     }
 
+    @Test func underTheJournalLinesCarryLevelPrefixesInsteadOfTimes() throws {
+        let runtime = try URLPath.temporaryDirectory()
+        let pipe = Pipe()
+        var info = stat()
+        fstat(pipe.fileHandleForWriting.fileDescriptor, &info)
+        let process = Binaries.process("stretchd", ["--socket", runtime + "/control.sock"], environment: [
+            "HOME": runtime, "PATH": "/usr/bin:/bin", "JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)",
+        ])
+        process.standardError = pipe
+        try process.run()
+        var log = ""
+        while !log.contains("listening") {
+            let data = pipe.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            log += String(decoding: data, as: UTF8.self)
+        }
+        kill(process.processIdentifier, SIGTERM)
+        log += String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let lines = log.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("<6>started ") == true, "\(log)")
+        #expect(lines.allSatisfy { $0.hasPrefix("<") }, "\(log)")
+    }
+
     @Test func withoutARuntimeFolderItSaysWhatToDo() throws {
         let result = try Binaries.run("stretchd", [])
         #expect(result.status == 1)
