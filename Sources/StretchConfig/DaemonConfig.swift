@@ -1,5 +1,4 @@
 import StretchCore
-import TOMLKit
 
 /// The daemon's settings, from `config.toml`; see `DaemonConfig.defaultFile` for every key.
 public struct DaemonConfig: Sendable, Hashable {
@@ -41,13 +40,12 @@ public struct DaemonConfig: Sendable, Hashable {
 
     /// Parses a config file; every key is optional and falls back to its default.
     public static func parse(_ text: String, file: String) -> Result<DaemonConfig, ConfigError> {
-        let root: TOMLTable
-        switch ProblemList.parse(text, file: file) {
-        case .success(let table): root = table
+        let reader: TableReader
+        switch TableReader.read(text, file: file) {
+        case .success(let root): reader = root
         case .failure(let error): return .failure(error)
         }
-        let problems = ProblemList(file: file, text: text)
-        let reader = TableReader(root, problems: problems)
+        let problems = reader.problems
         var config = defaults
 
         if let schedule = reader.table("schedule") {
@@ -116,7 +114,7 @@ public struct DaemonConfig: Sendable, Hashable {
             history.finish()
         }
         reader.finish()
-        return problems.problems.isEmpty ? .success(config) : .failure(ConfigError(problems.problems))
+        return reader.result(config)
     }
 
     /// A config file with every key at its default, each explained: what `stretchctl config --default` prints.

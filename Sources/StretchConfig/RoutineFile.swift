@@ -1,18 +1,15 @@
 import StretchCore
-import TOMLKit
 
 /// Reads a routine from its TOML text; see the README's "Routine files" section for the format.
 public enum RoutineFile {
     /// Parses a routine; `defaultID` (usually the file name without `.toml`) is used when the file has no `id`.
     /// Either the whole routine loads, or none of it does and every problem found is returned.
     public static func parse(_ text: String, file: String, defaultID: String) -> Result<Routine, ConfigError> {
-        let root: TOMLTable
-        switch ProblemList.parse(text, file: file) {
-        case .success(let table): root = table
+        let reader: TableReader
+        switch TableReader.read(text, file: file) {
+        case .success(let root): reader = root
         case .failure(let error): return .failure(error)
         }
-        let problems = ProblemList(file: file, text: text)
-        let reader = TableReader(root, problems: problems)
 
         let id = reader.string("id") ?? defaultID
         if !isValidID(id) {
@@ -40,8 +37,7 @@ public enum RoutineFile {
         }
         reader.finish()
 
-        guard problems.problems.isEmpty, let name else { return .failure(ConfigError(problems.problems)) }
-        return .success(Routine(id: id, name: name, summary: summary, timing: timing, steps: steps))
+        return reader.result(name.map { Routine(id: id, name: $0, summary: summary, timing: timing, steps: steps) })
     }
 
     static func isValidID(_ id: String) -> Bool {

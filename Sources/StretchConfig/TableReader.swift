@@ -16,19 +16,6 @@ final class ProblemList {
         problems.append(ConfigProblem(
             file: file, line: keyPath.flatMap(locator.line(of:)), keyPath: keyPath, message: message))
     }
-
-    /// Parses `text` as TOML, recording a syntax error with the parser's line and column.
-    static func parse(_ text: String, file: String) -> Result<TOMLTable, ConfigError> {
-        do {
-            return .success(try TOMLTable(string: text))
-        } catch let error as TOMLParseError {
-            return .failure(ConfigError([ConfigProblem(
-                file: file, line: error.source.begin.line, column: error.source.begin.column,
-                message: "invalid TOML: \(error.description)")]))
-        } catch {
-            return .failure(ConfigError([ConfigProblem(file: file, message: "invalid TOML: \(error)")]))
-        }
-    }
 }
 
 /// Reads typed values out of one TOML table, reporting wrong types, bad values and unknown keys by key path.
@@ -182,6 +169,12 @@ final class TableReader {
     /// Marks keys as known without reading them: valid keys that do not apply to this table's case.
     func allow(_ keys: [String]) { readKeys.formUnion(keys) }
 
+    /// The problems found so far, as the result of reading the document: `value`, or every problem.
+    func result<Value>(_ value: Value?) -> Result<Value, ConfigError> {
+        guard problems.problems.isEmpty, let value else { return .failure(ConfigError(problems.problems)) }
+        return .success(value)
+    }
+
     /// Reports every key that no reader asked for: usually a typo.
     func finish() {
         for key in table.keys.sorted() where !readKeys.contains(key) {
@@ -213,6 +206,22 @@ final class TableReader {
         case .table: "a table"
         case .array: "an array"
         case .date, .time, .dateTime: "a date or time"
+        }
+    }
+}
+
+extension TableReader {
+    /// Parses `text` as TOML and returns a reader of its top level, or the syntax error with the parser's line
+    /// and column.
+    static func read(_ text: String, file: String) -> Result<TableReader, ConfigError> {
+        do {
+            return .success(TableReader(try TOMLTable(string: text), problems: ProblemList(file: file, text: text)))
+        } catch let error as TOMLParseError {
+            return .failure(ConfigError([ConfigProblem(
+                file: file, line: error.source.begin.line, column: error.source.begin.column,
+                message: "invalid TOML: \(error.description)")]))
+        } catch {
+            return .failure(ConfigError([ConfigProblem(file: file, message: "invalid TOML: \(error)")]))
         }
     }
 }
