@@ -68,7 +68,7 @@ struct Stretchd: AsyncParsableCommand {
         let daemon = Daemon(
             settings: settings, loadSettings: load,
             makeAudio: { ALSABreakAudio(device: $0.device, volume: $0.volume, sounds: sounds, logger: logger) },
-            clock: ContinuousClock(), time: SystemTime(), history: HistoryStore(stateHome: paths.stateHome),
+            clock: IdleClock(), time: SystemTime(), history: HistoryStore(stateHome: paths.stateHome),
             notifier: NotifySend(environment: environment, logger: logger),
             systemd: SystemdNotifier(environment: environment), logger: logger)
         let clockMonitor = WallClockMonitor { Task { await daemon.wallClockChanged() } }
