@@ -158,10 +158,12 @@ public struct StatusReport: Codable, Sendable, Hashable {
     public var breaksToday: Int
     /// Work time since the last break, in seconds.
     public var worked: Double
+    /// What the daemon process costs so far.
+    public var process: ProcessReport?
 
     public init(
         state: State, nextBreak: String?, nextBreakIn: Double?, pausedUntil: String?, session: SessionReport?,
-        breaksToday: Int, worked: Double
+        breaksToday: Int, worked: Double, process: ProcessReport? = nil
     ) {
         self.state = state
         self.nextBreak = nextBreak
@@ -170,6 +172,23 @@ public struct StatusReport: Codable, Sendable, Hashable {
         self.session = session
         self.breaksToday = breaksToday
         self.worked = worked
+        self.process = process
+    }
+}
+
+/// The daemon's own resource use, all threads included, since it started.
+public struct ProcessReport: Codable, Sendable, Hashable {
+    /// Resident memory now, in KiB.
+    public var residentKiB: Int
+    /// User plus system CPU time, in seconds.
+    public var cpuSeconds: Double
+    /// Voluntary plus involuntary context switches: how often the daemon's threads woke or were preempted.
+    public var contextSwitches: Int
+
+    public init(residentKiB: Int, cpuSeconds: Double, contextSwitches: Int) {
+        self.residentKiB = residentKiB
+        self.cpuSeconds = cpuSeconds
+        self.contextSwitches = contextSwitches
     }
 }
 

@@ -478,7 +478,8 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         return StatusReport(
             state: state, nextBreak: next?.description,
             nextBreakIn: next.map { time.duration(from: now, until: $0).inSeconds }, pausedUntil: pausedUntil,
-            session: session, breaksToday: today?.taken ?? 0, worked: timer.worked.inSeconds)
+            session: session, breaksToday: today?.taken ?? 0, worked: timer.worked.inSeconds,
+            process: processReport())
     }
 
     private func sessionReport(_ session: Session) async -> SessionReport {

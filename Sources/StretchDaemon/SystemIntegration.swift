@@ -2,7 +2,9 @@
 import Glibc
 #endif
 import CLinux
+import ControlProtocol
 import Dispatch
+import StretchConfig
 import Logging
 
 /// Tells systemd about the daemon's state (sd_notify(3)): `READY=1` once the socket listens, `STATUS=` lines.
@@ -123,4 +125,18 @@ public func stderrIsJournal(environment: [String: String]) -> Bool {
     var info = stat()
     guard fstat(STDERR_FILENO, &info) == 0 else { return false }
     return UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
+}
+
+/// This process's resource use so far (`getrusage(RUSAGE_SELF)` covers every thread, ended ones included).
+public func processReport() -> ProcessReport {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1_000_000
+    // /proc/self/statm: size and resident, in pages.
+    var resident = 0
+    if case .success(let statm) = Files.readText("/proc/self/statm") {
+        resident = (Int(statm.split(separator: " ").dropFirst().first ?? "") ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
+    }
+    return ProcessReport(residentKiB: resident, cpuSeconds: cpu, contextSwitches: usage.ru_nvcsw + usage.ru_nivcsw)
 }

@@ -61,49 +61,31 @@ enum DaemonBenchmark {
             + "\(format(roundTrips[250].inSeconds * 1_000_000, 0)) µs, p99 "
             + "\(format(roundTrips[495].inSeconds * 1_000_000, 0)) µs")
 
-        // Let start-up and the requests above settle, then watch an idle stretch between breaks.
+        // Let start-up and the requests above settle, then watch an idle stretch between breaks. The daemon
+        // reports its own counters (getrusage covers every thread, ended ones too); two back-to-back queries
+        // measure what a query itself costs, which is taken off.
         usleep(2_000_000)
-        let before = sample(pid)
+        let first = try processReport(socket), second = try processReport(socket)
         print("idle: watching stretchd for \(idleSeconds) s between breaks...")
         sleep(UInt32(idleSeconds))
-        let after = sample(pid)
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        print("idle RSS: \(format(Double(after.rssKiB) / 1024, 1)) MiB (\(after.threads) threads)")
-        print("idle over \(idleSeconds) s: CPU \(format(Double(after.cpuTicks - before.cpuTicks) / ticks * 1000, 0)) ms, "
-            + "wakeups \(after.switches - before.switches) "
-            + "(voluntary + involuntary context switches, all threads)")
+        let last = try processReport(socket)
+        let queryCost = second.contextSwitches - first.contextSwitches
+        print("idle RSS: \(format(Double(last.residentKiB) / 1024, 1)) MiB")
+        print("idle over \(idleSeconds) s: CPU \(format((last.cpuSeconds - second.cpuSeconds) * 1000, 0)) ms, "
+            + "wakeups \(last.contextSwitches - second.contextSwitches - queryCost) "
+            + "(voluntary + involuntary context switches of all threads, less the \(queryCost) a status query costs)")
     }
 
-    struct Sample {
-        var rssKiB: Int
-        var cpuTicks: Int
-        var switches: Int
-        var threads: Int
-    }
-
-    /// RSS, CPU ticks and context switches summed over all of the process's threads, from /proc.
-    static func sample(_ pid: pid_t) -> Sample {
-        var result = Sample(rssKiB: 0, cpuTicks: 0, switches: 0, threads: 0)
-        if case .success(let status) = Files.readText("/proc/\(pid)/status") {
-            for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-                result.rssKiB = Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-            }
-        }
-        if case .success(let stat) = Files.readText("/proc/\(pid)/stat"),
-           let close = stat.lastIndex(of: ")")
-        {
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            // utime and stime are fields 14 and 15; after the ")" they are the 12th and 13th.
-            result.cpuTicks = (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
-        }
-        for thread in Files.list("/proc/\(pid)/task", suffix: "") ?? [] {
-            result.threads += 1
-            guard case .success(let status) = Files.readText("/proc/\(pid)/task/\(thread)/status") else { continue }
-            for line in status.split(separator: "\n") where line.contains("ctxt_switches:") {
-                result.switches += Int(line.split(separator: "\t").last?.trimmingCharacters() ?? "") ?? 0
-            }
-        }
-        return result
+    static func processReport(_ socket: String) throws -> ProcessReport {
+        let fd = connectStream(socket)
+        defer { close(fd) }
+        let request = ControlRequest(command: .status).encoded()
+        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while read(fd, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
+        guard let report = try ControlReply.decode(line).status?.process else { throw BenchmarkError("no process report") }
+        return report
     }
 
     static func clockNow() -> Duration {
@@ -164,8 +146,4 @@ enum DaemonBenchmark {
 struct BenchmarkError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-extension Substring {
-    func trimmingCharacters() -> String { String(filter { !$0.isWhitespace }) }
 }
