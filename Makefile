@@ -70,11 +70,11 @@ install: release
 	fi
 
 uninstall:
-	-systemctl --user disable --now stretchd 2>/dev/null
+	@systemctl --user disable --now stretchd 2>/dev/null || true
 	rm -f "$(BINDIR)/stretchd" "$(BINDIR)/stretchctl" "$(UNITDIR)/stretchd.service"
 	rm -rf "$(SOUNDDIR)"
-	-rmdir "$(PREFIX)/share/stretchd" 2>/dev/null
-	-systemctl --user daemon-reload 2>/dev/null
+	@rmdir "$(PREFIX)/share/stretchd" 2>/dev/null || true
+	@systemctl --user daemon-reload 2>/dev/null || true
 
 clean:
 	rm -rf .build

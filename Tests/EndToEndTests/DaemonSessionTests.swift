@@ -87,7 +87,7 @@ import Testing
 
     @Test func historyReportsTheDayAndTheStreak() throws {
         let daemon = try DaemonProcess(every: "2s", autostart: "0s")
-        try daemon.waitForLog("session completed")
+        try daemon.waitForLog("session completed", timeout: 90)
         let history = try #require(try daemon.json(["history", "--days", "2"])["history"] as? [String: Any])
         let days = try #require(history["days"] as? [[String: Any]])
         #expect(days.count == 2)
