@@ -106,7 +106,8 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
             await refresh()
             let wait = timeUntilNextWake()
             activitySink.yield(.sleeping(for: wait))
-            let task = Task { [clock] in try await clock.sleep(until: clock.now.advanced(by: wait), tolerance: nil) }
+            let deadline = clock.now.advanced(by: wait)
+            let task = Task { [clock] in try await clock.sleep(until: deadline, tolerance: nil) }
             sleeper = task
             await withTaskCancellationHandler {
                 _ = try? await task.value

@@ -67,15 +67,19 @@ enum ControlClient {
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let line = request.encoded()
-        guard line.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == line.count else {
-            throw failure("cannot send to \(path): \(String(cString: strerror(errno)))")
-        }
+        // A daemon that refuses us (another user, too many clients) replies and closes at once; the send may
+        // then fail, but its reply is still there to read.
+        let sent = line.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let sendError = sent == line.count ? nil : String(cString: strerror(errno))
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while !received.contains(UInt8(ascii: "\n")) {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0, errno == EINTR { continue }
-            guard count > 0 else { throw failure("the daemon closed the connection without replying") }
+            guard count > 0 else {
+                throw failure(sendError.map { "cannot send to \(path): \($0)" }
+                    ?? "the daemon closed the connection without replying")
+            }
             received += buffer[0..<count]
         }
         let replyLine = received.prefix { $0 != UInt8(ascii: "\n") }

@@ -40,6 +40,7 @@ actor RecordingOutput: CueOutput {
         for await event in scheduler.events {
             guard case .sleeping(let until) = event else { continue }
             sleeps += 1
+            await clock.waitForSleeper()
             if await whileSleeping(scheduler, sleeps, until) { continue }
             await clock.advance(to: until.advanced(by: late))
         }
@@ -68,7 +69,10 @@ actor RecordingOutput: CueOutput {
         let start = clock.now
         let session = Task { await scheduler.run() }
         for await event in scheduler.events {
-            if case .sleeping(let until) = event { await clock.advance(to: until.advanced(by: .milliseconds(7))) }
+            if case .sleeping(let until) = event {
+                await clock.waitForSleeper()
+                await clock.advance(to: until.advanced(by: .milliseconds(7)))
+            }
         }
         #expect(await session.value == .completed)
         let played = await output.played
@@ -179,6 +183,7 @@ extension CueSchedulerTests {
         for await event in scheduler.events {
             guard case .sleeping(let until) = event else { continue }
             sleeps += 1
+            await clock.waitForSleeper()
             await clock.advance(to: until.advanced(by: sleeps == 5 ? .seconds(600) : .zero))
         }
         #expect(await session.value == .interrupted(atStep: 0))

@@ -101,7 +101,9 @@ struct DaemonHarness {
         }
         while let event = await activity.next() {
             switch event {
-            case .sleeping(let duration): return duration
+            case .sleeping(let duration):
+                await clock.waitForSleeper()
+                return duration
             case .reminded(let routine): reminders.append((time.now().local, routine))
             default: break
             }
