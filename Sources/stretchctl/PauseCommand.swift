@@ -7,8 +7,8 @@ struct PauseCommand: ParsableCommand {
         abstract: "Pause the running session, or pause reminders.",
         discussion: """
             During a session, `pause` holds it where it is until `resume`. Otherwise it pauses reminders: for \
-            a DURATION (`pause 1h`), until midnight (`pause until tomorrow`), or until `resume`. No work time \
-            counts while reminders are paused.
+            a DURATION (`pause 1h`), until midnight (`pause until tomorrow`), or until `resume`; given a \
+            duration during a session, it also stops the session. No work time counts while reminders are paused.
             """
     )
 
