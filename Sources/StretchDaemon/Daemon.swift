@@ -137,13 +137,12 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     }
 
     private func timeUntilNextWake() -> Duration {
-        let now = time.now()
         var waits: [Duration] = []
         let wake = timer.nextWake()
         if let after = wake.after { waits.append(after) }
-        if let at = wake.at { waits.append(time.duration(from: now, until: at)) }
+        if let at = wake.at { waits.append(time.duration(until: at)) }
         if case .leadIn(_, let startsAt) = phase { waits.append(clock.now.duration(to: startsAt)) }
-        if case .until(let end) = pause { waits.append(time.duration(from: now, until: end)) }
+        if case .until(let end) = pause { waits.append(time.duration(until: end)) }
         // With nothing to wait for (no work days at all), look again daily.
         return max(.zero, waits.min() ?? .seconds(86_400))
     }
@@ -450,7 +449,6 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     // MARK: Reports
 
     public func status() async -> StatusReport {
-        let now = time.now()
         var session: SessionReport?
         let state: StatusReport.State
         switch phase {
@@ -478,7 +476,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         let today = historyReport(days: 1).days.last
         return StatusReport(
             state: state, nextBreak: next?.description,
-            nextBreakIn: next.map { time.duration(from: now, until: $0).inSeconds }, pausedUntil: pausedUntil,
+            nextBreakIn: next.map { time.duration(until: $0).inSeconds }, pausedUntil: pausedUntil,
             session: session, breaksToday: today?.taken ?? 0, worked: timer.worked.inSeconds,
             process: processReport())
     }

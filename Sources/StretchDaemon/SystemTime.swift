@@ -7,8 +7,8 @@ import StretchCore
 public protocol TimeSource: Sendable {
     /// The current reading of all clocks.
     func now() -> Moment
-    /// Real time from `moment` until the wall clock shows `local` (zero when it already has).
-    func duration(from moment: Moment, until local: CivilTime) -> Duration
+    /// Real time from now until the wall clock shows `local` (zero when it already has).
+    func duration(until local: CivilTime) -> Duration
     /// Seconds since 1970 (UTC), for records.
     func unixTime() -> Double
 }
@@ -21,8 +21,7 @@ public struct SystemTime: TimeSource {
         Moment(awake: read(CLOCK_MONOTONIC), elapsed: read(CLOCK_BOOTTIME), local: Self.civil(realtime: read(CLOCK_REALTIME)))
     }
 
-    public func duration(from moment: Moment, until local: CivilTime) -> Duration {
-        // Measured against the wall clock now, not `moment`: what matters is how far away `local` is.
+    public func duration(until local: CivilTime) -> Duration {
         max(.zero, Self.realtime(of: local) - read(CLOCK_REALTIME))
     }
 

@@ -28,7 +28,7 @@ final class TestTime: TimeSource, Sendable {
         return Moment(awake: elapsed - suspended, elapsed: elapsed, local: origin.adding(elapsed + shift))
     }
 
-    func duration(from moment: Moment, until local: CivilTime) -> Duration {
+    func duration(until local: CivilTime) -> Duration {
         max(.zero, now().local.duration(to: local))
     }
 
