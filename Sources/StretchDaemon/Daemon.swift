@@ -313,6 +313,10 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         }
         let routine: Routine
         if let reference {
+            if RoutineLibrary.isPath(reference), !reference.hasPrefix("/") {
+                return .failure(ControlError(
+                    "routine path \"\(reference)\" is relative; the daemon needs an absolute path (stretchctl start sends one)"))
+            }
             let (library, _) = RoutineLibrary.load(directory: XDGPaths.current.routinesDirectory)
             switch library.resolve(reference) {
             case .success(let found): routine = found
