@@ -72,7 +72,8 @@ import Testing
         for folder in [userSounds, home + "/.config/stretchd/routines", home + "/.local/state/stretchd"] {
             try fileManager.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
-        try Data("my own halfway sound".utf8).write(to: URL(fileURLWithPath: userSounds + "/halfway.wav"))
+        // The user's own halfway sound (here: the hold-end one, so it is a valid WAV).
+        try fileManager.copyItem(atPath: URLPath.repository + "/Sounds/hold-end.wav", toPath: userSounds + "/halfway.wav")
         // A copy of a built-in sound, as older versions of `make install` left there.
         try fileManager.copyItem(atPath: URLPath.repository + "/Sounds/countdown.wav", toPath: userSounds + "/countdown.wav")
         try "[audio]\nvolume = 0.5\n".write(toFile: home + "/.config/stretchd/config.toml", atomically: true, encoding: .utf8)
@@ -96,6 +97,16 @@ import Testing
             let version = try run(prefix + "/bin/" + name, ["--version"], environment: ["PATH": "/usr/bin:/bin"])
             #expect(version.status == 0 && version.stdout.hasPrefix(name + " 0."))
         }
+        // Built-in sounds are listed as built-in; the user's own file (and the stale copy) as theirs.
+        let sounds = try run(prefix + "/bin/stretchctl", ["sounds"], environment: ["HOME": home, "PATH": "/usr/bin:/bin"])
+        let sources = Dictionary(uniqueKeysWithValues: sounds.stdout.split(separator: "\n").dropFirst().map { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            return (String(fields.first!), String(fields.last!))
+        })
+        #expect(sources.count == 11, "\(sounds.stdout)")
+        #expect(sources["halfway"] == userSounds + "/halfway.wav")
+        #expect(sources["countdown"] == userSounds + "/countdown.wav")
+        #expect(sources.filter { $0.value == "built-in" }.count == 9)
         let unit = try String(contentsOfFile: home + "/.config/systemd/user/stretchd.service", encoding: .utf8)
         #expect(unit.contains("\nExecStart=\(prefix)/bin/stretchd\n"))
         #expect(unit.contains("\nExecReload=\(prefix)/bin/stretchctl reload\n"))
