@@ -77,7 +77,9 @@ struct Stretchd: AsyncParsableCommand {
             configuration: ServiceGroupConfiguration(
                 services: [
                     .init(service: daemon),
-                    .init(service: ControlServer(path: socketPath, handler: daemon, logger: logger),
+                    .init(service: ControlServer(
+                              path: socketPath, handler: daemon, logger: logger,
+                              folderPolicy: socket == nil ? .privateFolder : .chosenFolder),
                           successTerminationBehavior: .gracefullyShutdownGroup,
                           failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: HangupReloader(daemon: daemon)),
