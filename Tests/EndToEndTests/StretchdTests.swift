@@ -116,6 +116,23 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: target + "/control.sock"))
     }
 
+    @Test func aBurstOfHangupsReloadsTwiceNotOncePerSignal() throws {
+        let daemon = try DaemonProcess(every: "1h")
+        // A thousand hangups over about half a second, each soon after the last; one by one they once did a
+        // thousand reloads.
+        for _ in 0..<1000 {
+            kill(daemon.process.processIdentifier, SIGHUP)
+            usleep(500)
+        }
+        // One reload at once, and one for all the hangups that came during the following second.
+        try daemon.waitForLog("config reloaded")
+        try daemon.waitForLog("config reloaded")
+        #expect(try daemon.ctl(["status"]).status == 0)
+        #expect(try daemon.terminate() == 0)
+        let reloads = daemon.logText.components(separatedBy: "config reloaded").count - 1
+        #expect(reloads >= 2 && reloads <= 20, "\(reloads) reloads")
+    }
+
     @Test func theUnitFileVerifiesClean() throws {
         let unit = try String(contentsOfFile: URLPath.repository + "/systemd/stretchd.service", encoding: .utf8)
         let folder = try URLPath.temporaryDirectory()

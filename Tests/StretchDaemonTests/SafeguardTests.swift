@@ -1,3 +1,4 @@
+import Clocks
 import Foundation
 import StretchDaemon
 import Synchronization
@@ -23,6 +24,80 @@ import Testing
         // Long after, with nothing left out in between.
         #expect(limiter.shouldLog(1000, at: at(3600)) == 1)
         #expect(limiter.shouldLog(1000, at: at(7200)) == 0)
+    }
+}
+
+@Suite struct ReloadCoalescingTests {
+    /// Hands out `count` requests, then says so (through `ended`) when asked for one more.
+    struct Requests: AsyncSequence, Sendable {
+        let stream: AsyncStream<Void>
+        let ended: @Sendable () -> Void
+
+        struct AsyncIterator: AsyncIteratorProtocol {
+            var base: AsyncStream<Void>.Iterator
+            let ended: @Sendable () -> Void
+            mutating func next() async -> Void? {
+                let request: Void? = await base.next()
+                if request == nil { ended() }
+                return request
+            }
+        }
+
+        func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: stream.makeAsyncIterator(), ended: ended) }
+    }
+
+    @Test func aThousandRequestsDuringARunMakeItRunOnceMoreOnly() async throws {
+        let clock = TestClock<Duration>()
+        let (stream, send) = AsyncStream.makeStream(of: Void.self)
+        let (endedStream, ended) = AsyncStream.makeStream(of: Void.self)
+        let (startedStream, started) = AsyncStream.makeStream(of: Int.self)
+        let (gateStream, gate) = AsyncStream.makeStream(of: Void.self)
+        let runs = Mutex(0)
+        let coalescing = Task {
+            try await runCoalescing(Requests(stream: stream, ended: { ended.yield() }), spacing: .seconds(1), clock: clock) {
+                started.yield(runs.withLock { $0 += 1; return $0 })
+                for await _ in gateStream { break }
+            }
+        }
+        var startedRuns = startedStream.makeAsyncIterator()
+        send.yield()
+        #expect(await startedRuns.next() == 1)
+        // While the first run waits at the gate: a thousand more requests, all taken in.
+        for _ in 0..<1000 { send.yield() }
+        send.finish()
+        for await _ in endedStream { break }
+        gate.finish()  // every run passes from now on
+        // The next run waits for a second from the start of the first.
+        await clock.waitForSleeper()
+        #expect(runs.withLock { $0 } == 1)
+        await clock.advance(by: .seconds(1))
+        #expect(await startedRuns.next() == 2)
+        await clock.waitForSleeper()
+        await clock.advance(by: .seconds(1))
+        try await coalescing.value
+        #expect(runs.withLock { $0 } == 2)
+    }
+
+    @Test func aRequestAfterTheSpacingRunsAtOnceAndNoneIsLost() async throws {
+        let clock = TestClock<Duration>()
+        let (stream, send) = AsyncStream.makeStream(of: Void.self)
+        let (startedStream, started) = AsyncStream.makeStream(of: Int.self)
+        let runs = Mutex(0)
+        let coalescing = Task {
+            try await runCoalescing(stream, spacing: .seconds(1), clock: clock) {
+                started.yield(runs.withLock { $0 += 1; return $0 })
+            }
+        }
+        var startedRuns = startedStream.makeAsyncIterator()
+        for run in 1...3 {
+            send.yield()
+            #expect(await startedRuns.next() == run)
+            await clock.waitForSleeper()
+            await clock.advance(by: .seconds(5))
+        }
+        send.finish()
+        try await coalescing.value
+        #expect(runs.withLock { $0 } == 3)
     }
 }
 
