@@ -38,14 +38,18 @@ final class TestControlHandler: ControlHandler {
 /// (`onThread`): blocking the test's cooperative threads could starve the server under test.
 struct TestClient: Sendable {
     let fd: Int32
+    /// When it connected.
+    let connected: Date
 
     init(_ path: String) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         let connected = withUnixSocketAddress(path) { connect(fd, $0, $1) == 0 } ?? false
         guard connected else {
             Glibc.close(fd)
             throw ControlTestError("connect: \(String(cString: strerror(errno)))")
         }
+        self.fd = fd
+        self.connected = Date()
     }
 
     /// Sends a few bytes (they fit in the socket buffer: this does not block).
@@ -54,11 +58,6 @@ struct TestClient: Sendable {
     }
 
     func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
-
-    /// Whether something (a reply or the end) can be read within `milliseconds`.
-    func readable(within milliseconds: Int32) async throws -> Bool {
-        try await onThread { waitReadable(milliseconds) }
-    }
 
     /// The next reply line, or nil when the server closed the connection (or said nothing for 20 s).
     func reply() async throws -> ControlReply? {
@@ -81,7 +80,8 @@ struct TestClient: Sendable {
         }
     }
 
-    private func waitReadable(_ milliseconds: Int32) -> Bool {
+    /// Whether something (a reply or the end) can be read within `milliseconds`; blocks (use it in `onThread`).
+    func waitReadable(_ milliseconds: Int32) -> Bool {
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         return poll(&poller, 1, milliseconds) > 0
     }
@@ -103,7 +103,7 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
 
 /// Runs a control server on a private folder for the length of `body`, with short timeouts.
 func withControlServer(
-    idleTimeout: Duration = .seconds(30), lineTimeout: Duration = .seconds(30),
+    idleTimeout: Duration = .seconds(600), lineTimeout: Duration = .seconds(600),
     _ body: (_ socket: String, _ handler: TestControlHandler) async throws -> Void
 ) async throws {
     let folder = try #require(String(validatingCString: mkdtemp(strdup("/tmp/stretchd-control-XXXXXX"))))
@@ -151,26 +151,30 @@ func withControlServer(
         try await withControlServer(idleTimeout: .seconds(2), lineTimeout: .seconds(1)) { socket, _ in
             let client = try TestClient(socket)
             defer { client.close() }
-            let start = Date()
-            // One byte every 100 ms, well inside the idle time, until the server answers or hangs up (or 10 s).
-            for _ in 0..<100 {
-                client.send("{")
-                if try await client.readable(within: 100) { break }
+            // One byte every 100 ms, well inside the idle time, until the server answers or hangs up (or 10 s);
+            // on a thread of its own, so the pace and the time do not depend on the test's threads.
+            let (firstByte, answered) = try await onThread {
+                let firstByte = Date()
+                for _ in 0..<100 {
+                    client.send("{")
+                    if client.waitReadable(100) { break }
+                }
+                return (firstByte, Date())
             }
-            let elapsed = Date().timeIntervalSince(start)
+            let elapsed = answered.timeIntervalSince(firstByte)
             #expect(try await client.reply()?.error == "request line not finished within 1 s; closing the connection")
             #expect(try await client.endsWithoutReply())
-            #expect(elapsed >= 0.95 && elapsed < 8, "cut off after \(elapsed) s")
+            #expect(elapsed >= 0.95 && elapsed < 5, "cut off after \(elapsed) s")
         }
     }
 
     @Test func aSilentClientIsDroppedAfterTheIdleTime() async throws {
-        try await withControlServer(idleTimeout: .milliseconds(300), lineTimeout: .seconds(30)) { socket, _ in
+        try await withControlServer(idleTimeout: .milliseconds(300)) { socket, _ in
             let client = try TestClient(socket)
             defer { client.close() }
-            let start = Date()
+            let ended = try await onThread { client.waitReadable(20_000) ? Date() : nil }
             #expect(try await client.endsWithoutReply())
-            let elapsed = Date().timeIntervalSince(start)
+            let elapsed = try #require(ended).timeIntervalSince(client.connected)
             #expect(elapsed >= 0.25 && elapsed < 5, "dropped after \(elapsed) s")
         }
     }
