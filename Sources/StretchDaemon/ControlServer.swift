@@ -199,7 +199,8 @@ private final class SharedState: Sendable {
 /// Timers run only while the daemon waits for the client: from accepting it, or from its last reply, the client
 /// has `idleTimeout` to send the first byte of a request; from that byte, `lineTimeout` to send its newline (a
 /// trickle of bytes does not extend it). No timer runs from a line's newline to its reply, so a slow command such
-/// as `reload` is never cut off by its own processing time. Empty lines are skipped. A line longer than
+/// as `reload` is never cut off by its own processing time; but a client whose replies pile up unread (the socket
+/// stays unwritable) has `idleTimeout` to read them. Empty lines are skipped. A line longer than
 /// `ControlProtocol.maximumLineLength` ends the stream of lines with `LineTooLong`. When the client half-closes,
 /// what it sent after its last newline still counts as a request, and the stream of lines ends after it.
 final class RequestLineHandler: ChannelDuplexHandler {
@@ -210,7 +211,7 @@ final class RequestLineHandler: ChannelDuplexHandler {
 
     struct LineTooLong: Error {}
 
-    private enum Wait { case forRequest, forNewline }
+    private enum Wait { case forRequest, forNewline, forReader }
 
     private let idleTimeout: Duration
     private let lineTimeout: Duration
@@ -236,6 +237,11 @@ final class RequestLineHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         cancelTimer()
         context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        updateTimer(context: context)
+        context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -288,11 +294,19 @@ final class RequestLineHandler: ChannelDuplexHandler {
 
     /// Runs the timer that fits what the daemon waits for: none while a request is being handled.
     private func updateTimer(context: ChannelHandlerContext) {
-        let wait: Wait? = done || awaitingReplies > 0 ? nil : pending.readableBytes > 0 ? .forNewline : .forRequest
+        let wait: Wait?
+        if !context.channel.isWritable {
+            // Replies pile up unread: the client has as long as it may stay silent to read them.
+            wait = .forReader
+        } else if done || awaitingReplies > 0 {
+            wait = nil
+        } else {
+            wait = pending.readableBytes > 0 ? .forNewline : .forRequest
+        }
         guard wait != timer?.wait else { return }
         cancelTimer()
         guard let wait else { return }
-        let task = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(wait == .forRequest ? idleTimeout : lineTimeout)) {
+        let task = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(wait == .forNewline ? lineTimeout : idleTimeout)) {
             self.timer = nil
             self.expired(wait, context: context)
         }

@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 /// Answers every request at once with its command's name, except that `reload` waits until the test opens
-/// `gate`, and `history` answers with a number JSON cannot hold.
+/// `gate`, `next` answers with 64 KiB, and `history` answers with a number JSON cannot hold.
 final class TestControlHandler: ControlHandler {
     private let (readyStream, ready) = AsyncStream.makeStream(of: Void.self)
     private let (reloadingStream, reloading) = AsyncStream.makeStream(of: Void.self)
@@ -17,6 +17,8 @@ final class TestControlHandler: ControlHandler {
         case .reload:
             reloading.yield()
             for await _ in gateStream { break }
+        case .next:
+            return ControlReply(ok: true, message: String(repeating: "n", count: 64 * 1024))
         case .history:
             return ControlReply(ok: true, history: HistoryReport(
                 days: [HistoryReport.Day(date: "2026-11-23", minutes: .infinity)], streak: 0, goal: 1, warnings: []))
@@ -84,6 +86,14 @@ struct TestClient: Sendable {
     func waitReadable(_ milliseconds: Int32) -> Bool {
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         return poll(&poller, 1, milliseconds) > 0
+    }
+
+    /// Whether the server closes the connection within `milliseconds`, whatever is left to read; blocks (use it in
+    /// `onThread`).
+    func waitHangUp(_ milliseconds: Int32) -> Bool {
+        let peerClosed: Int16 = 0x2000  // POLLRDHUP, which Glibc's module leaves out (it needs _GNU_SOURCE)
+        var poller = pollfd(fd: fd, events: peerClosed, revents: 0)
+        return poll(&poller, 1, milliseconds) > 0 && poller.revents & peerClosed != 0
     }
 
     func close() { Glibc.close(fd) }
@@ -194,6 +204,16 @@ func withControlServer(
             #expect(try await slow.reply()?.message == "reload")
             // Its timers run again once it is answered.
             #expect(try await slow.endsWithoutReply())
+        }
+    }
+
+    @Test func aClientThatDoesNotReadItsRepliesIsDropped() async throws {
+        try await withControlServer(idleTimeout: .milliseconds(300)) { socket, _ in
+            let client = try TestClient(socket)
+            defer { client.close() }
+            // 20 replies of 64 KiB: more than the socket holds, so the server cannot write them all.
+            client.send(String(repeating: #"{"version":1,"command":"next"}"# + "\n", count: 20))
+            #expect(try await onThread { client.waitHangUp(20_000) })
         }
     }
 
