@@ -41,11 +41,19 @@ release: deps
 	$(SWIFT) build $(RELEASE)
 
 # Runs the daemon in the foreground with built-in defaults; Ctrl-C stops it. Outside a login session
-# (no XDG_RUNTIME_DIR), the control socket goes in a private folder under /tmp instead.
+# (no XDG_RUNTIME_DIR), the control socket goes in a private folder under /tmp instead: created with mode 0700,
+# and refused unless it is a folder (not a link) of ours with mode 0700, since another user could have made it.
+RUN_RUNTIME_DIR ?= /tmp/stretchd-runtime-$(shell id -u)
 run: release
 	@if [ -z "$$XDG_RUNTIME_DIR" ]; then \
-	  XDG_RUNTIME_DIR=/tmp/stretchd-runtime-$$(id -u); export XDG_RUNTIME_DIR; \
-	  mkdir -p -m 700 "$$XDG_RUNTIME_DIR"; \
+	  XDG_RUNTIME_DIR="$(RUN_RUNTIME_DIR)"; export XDG_RUNTIME_DIR; \
+	  mkdir -m 700 "$$XDG_RUNTIME_DIR" 2>/dev/null; \
+	  if [ -L "$$XDG_RUNTIME_DIR" ] || [ ! -d "$$XDG_RUNTIME_DIR" ] || \
+	     [ "$$(stat -c %u "$$XDG_RUNTIME_DIR")" != "$$(id -u)" ] || [ "$$(stat -c %a "$$XDG_RUNTIME_DIR")" != 700 ]; then \
+	    echo "Refusing $$XDG_RUNTIME_DIR: it must be a folder of yours with mode 0700, not a link; someone else may" \
+	      "have made it. Remove it (or set XDG_RUNTIME_DIR to a private folder) and run make run again." >&2; \
+	    exit 1; \
+	  fi; \
 	  echo "XDG_RUNTIME_DIR is not set; using $$XDG_RUNTIME_DIR. For stretchctl: export XDG_RUNTIME_DIR=$$XDG_RUNTIME_DIR"; \
 	fi; \
 	exec "$$($(SWIFT) build $(RELEASE) --show-bin-path)/stretchd"

@@ -9,6 +9,12 @@ public enum ControlProtocol {
     public static let version = 1
     /// A request line longer than this is refused; no command needs more than a few hundred bytes.
     public static let maximumLineLength = 64 * 1024
+    /// `history`'s `days`: today alone up to about ten years. `stretchctl history --days` takes the same.
+    public static let historyDays = 1...3660
+    /// The longest `duration` in bytes: "1h30m", "tomorrow" and the like are far shorter.
+    public static let maximumDurationLength = 64
+    /// The longest `routine` in bytes: an id, or a path of at most `PATH_MAX` bytes.
+    public static let maximumRoutineLength = 4096
 }
 
 public enum Command: String, Codable, Sendable, CaseIterable {
@@ -34,11 +40,14 @@ public struct ControlRequest: Codable, Sendable, Hashable {
     }
 
     /// Decodes one request line, or explains in one sentence what is wrong with it.
+    ///
+    /// Every field is checked here, in one place, before anything acts on it: `days` is an integer in
+    /// `ControlProtocol.historyDays`; `duration` and `routine` are non-empty strings without control characters,
+    /// at most `maximumDurationLength` and `maximumRoutineLength` bytes long.
     public static func decode(_ line: some Collection<UInt8>) -> Result<ControlRequest, ControlError> {
-        let data = Data(line)
         let object: [String: JSONValue]
         do {
-            object = try JSONDecoder().decode([String: JSONValue].self, from: data)
+            object = try JSONDecoder().decode([String: JSONValue].self, from: Data(line))
         } catch {
             return .failure(ControlError("not a JSON object"))
         }
@@ -52,7 +61,7 @@ public struct ControlRequest: Codable, Sendable, Hashable {
         guard case .string(let name)? = object["command"] else {
             return .failure(ControlError("missing \"command\" (a string)"))
         }
-        guard Command(rawValue: name) != nil else {
+        guard let command = Command(rawValue: name) else {
             let known = Command.allCases.map(\.rawValue).joined(separator: ", ")
             return .failure(ControlError("unknown command \"\(name)\"; commands: \(known)"))
         }
@@ -61,29 +70,58 @@ public struct ControlRequest: Codable, Sendable, Hashable {
             return .failure(ControlError("unknown key \"\(unknown)\""))
         }
         do {
-            return .success(try JSONDecoder().decode(ControlRequest.self, from: data))
+            return .success(ControlRequest(
+                command: command,
+                routine: try text(object["routine"], key: "routine", maximumLength: ControlProtocol.maximumRoutineLength),
+                duration: try text(
+                    object["duration"], key: "duration", maximumLength: ControlProtocol.maximumDurationLength),
+                days: try days(object["days"])))
         } catch {
-            // Every other problem is a value of the wrong type; name the key and what it takes.
-            let key = ["routine", "duration", "days"].first { key in object[key].map { !$0.fits(key) } ?? false } ?? "?"
-            return .failure(ControlError("\"\(key)\" must be \(key == "days" ? "an integer" : "a string")"))
+            return .failure(error)
         }
     }
 
+    /// A string field: absent, or a non-empty string of at most `maximumLength` bytes without control characters.
+    private static func text(_ value: JSONValue?, key: String, maximumLength: Int) throws(ControlError) -> String? {
+        guard let value else { return nil }
+        guard case .string(let text) = value else { throw ControlError("\"\(key)\" must be a string") }
+        guard !text.isEmpty else { throw ControlError("\"\(key)\" must not be empty") }
+        guard text.utf8.count <= maximumLength else {
+            throw ControlError("\"\(key)\" must be at most \(maximumLength) bytes long, got \(text.utf8.count)")
+        }
+        guard !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw ControlError("\"\(key)\" must not contain control characters")
+        }
+        return text
+    }
+
+    /// `days`: absent, or a whole number in `ControlProtocol.historyDays`; checked as a `Double` before it
+    /// becomes an `Int`, so 1e300 or 2^63 are refused, not trapped on.
+    private static func days(_ value: JSONValue?) throws(ControlError) -> Int? {
+        guard let value else { return nil }
+        let range = ControlProtocol.historyDays
+        let expected = "\"days\" must be a whole number from \(range.lowerBound) to \(range.upperBound)"
+        guard case .number(let number) = value else { throw ControlError(expected) }
+        guard number == number.rounded(), number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
+            throw ControlError("\(expected), got \(JSONValue.text(of: number))")
+        }
+        return Int(number)
+    }
+
     /// The request as one line, newline included.
-    public func encoded() -> [UInt8] { ControlCoding.line(self) }
+    public func encoded() -> [UInt8] {
+        // Only strings and integers: encoding cannot fail.
+        (try? ControlCoding.line(self)) ?? Array(#"{"version":1}"#.utf8) + [0x0A]
+    }
 }
 
-/// Just enough of JSON's shape to check a request before decoding it into its type.
+/// Just enough of JSON's shape to check a request's fields.
 enum JSONValue: Decodable {
     case number(Double), string(String), other
 
-    /// Whether this value has the type the request key takes.
-    func fits(_ key: String) -> Bool {
-        switch self {
-        case .number(let value): key == "days" && value == value.rounded()
-        case .string: key != "days"
-        case .other: false
-        }
+    /// A number as a person would write it: whole numbers without ".0" up to 15 digits, others as Swift prints them.
+    static func text(of number: Double) -> String {
+        number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
     }
 
     init(from decoder: any Decoder) throws {
@@ -129,7 +167,29 @@ public struct ControlReply: Codable, Sendable, Hashable {
 
     public static func failure(_ error: ControlError) -> ControlReply { ControlReply(ok: false, error: error.description) }
 
-    public func encoded() -> [UInt8] { ControlCoding.line(self) }
+    /// The reply as one line, newline included; a reply that cannot be encoded (a number that is not finite)
+    /// becomes an error reply saying so, never an empty line.
+    public func encoded() -> [UInt8] {
+        switch encode() {
+        case .success(let line): line
+        case .failure(let error): ControlReply.failure(error).encodedFailure()
+        }
+    }
+
+    /// The reply as one line, newline included, or why it cannot be sent: JSON has no infinity or NaN.
+    public func encode() -> Result<[UInt8], ControlError> {
+        do {
+            return .success(try ControlCoding.line(self))
+        } catch {
+            return .failure(ControlError("the daemon could not encode its reply: \(ControlCoding.explain(error))"))
+        }
+    }
+
+    /// An error reply: only strings and a flag, which always encode; spelled out should that ever change.
+    private func encodedFailure() -> [UInt8] {
+        (try? ControlCoding.line(self))
+            ?? Array(#"{"error":"the daemon could not encode its reply","ok":false,"version":1}"#.utf8) + [0x0A]
+    }
 
     public static func decode(_ line: some Collection<UInt8>) throws -> ControlReply {
         try JSONDecoder().decode(ControlReply.self, from: Data(line))
@@ -261,10 +321,22 @@ public struct HistoryReport: Codable, Sendable, Hashable {
 }
 
 enum ControlCoding {
-    static func line(_ value: some Encodable) -> [UInt8] {
+    /// One JSON line. Fails only for a non-finite number (JSONEncoder's default strategy throws for it).
+    static func line(_ value: some Encodable) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding these plain structs cannot fail.
-        return Array((try? encoder.encode(value)) ?? Data("{}".utf8)) + [UInt8(ascii: "\n")]
+        return Array(try encoder.encode(value)) + [UInt8(ascii: "\n")]
+    }
+
+    /// What went wrong, naming the field: `history.days[2].minutes is not a finite number (inf)`.
+    static func explain(_ error: any Error) -> String {
+        guard case EncodingError.invalidValue(let value, let context) = error else { return "\(error)" }
+        let path = context.codingPath.enumerated().map { index, key in
+            key.intValue.map { "[\($0)]" } ?? (index == 0 ? key.stringValue : "." + key.stringValue)
+        }.joined()
+        let field = path.isEmpty ? "a value" : path
+        if let number = value as? Double, !number.isFinite { return "\(field) is not a finite number (\(number))" }
+        if let number = value as? Float, !number.isFinite { return "\(field) is not a finite number (\(number))" }
+        return "\(field): \(context.debugDescription)"
     }
 }

@@ -20,20 +20,32 @@ extension Daemon: ControlHandler {}
 
 /// The Unix socket `stretchctl` talks to: one JSON request per line, one JSON reply per line.
 ///
-/// It protects the daemon from its clients: a peer with another uid is refused (`SO_PEERCRED`), a line over
-/// `ControlProtocol.maximumLineLength` gets an error and the connection is closed, a client that says nothing
-/// for `idleTimeout` is dropped, and past `maximumClients` connections new ones are turned away.
+/// It protects the daemon from its clients: a peer with another uid is refused (`SO_PEERCRED`; logged once per
+/// uid per minute), a line over `ControlProtocol.maximumLineLength` gets an error and the connection is closed, a
+/// client that sends nothing for `idleTimeout` is dropped, one that takes longer than `lineTimeout` from the first
+/// byte of a line to its newline gets an error and is dropped, and past `maximumClients` connections new ones are
+/// turned away with an error. No timer runs while a request is being handled. A client may half-close after its
+/// request: it still gets its reply (a last line without a newline counts), then the connection is closed.
 public struct ControlServer: Service {
     public let path: String
     private let handler: any ControlHandler
     private let logger: Logger
+    private let folderPolicy: SocketFolder.Policy
     public var maximumClients = 64
-    public var idleTimeout = TimeAmount.seconds(10)
+    /// How long a client may stay silent, from connecting or from its last reply, before it is dropped.
+    public var idleTimeout = Duration.seconds(10)
+    /// How long a client may take to send one request line, from its first byte to its newline.
+    public var lineTimeout = Duration.seconds(10)
 
-    public init(path: String, handler: any ControlHandler, logger: Logger) {
+    /// `folderPolicy`: what the socket's folder must be (see `SocketFolder.Policy`).
+    public init(
+        path: String, handler: any ControlHandler, logger: Logger,
+        folderPolicy: SocketFolder.Policy = .chosenFolder
+    ) {
         self.path = path
         self.handler = handler
         self.logger = logger
+        self.folderPolicy = folderPolicy
     }
 
     public struct StartError: Error, CustomStringConvertible {
@@ -46,8 +58,10 @@ public struct ControlServer: Service {
         do {
             server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.backlog, value: 256)
-                .bind(unixDomainSocketPath: path) { [idleTimeout] channel in
-                    Self.setUp(channel, idleTimeout: idleTimeout)
+                // A client that half-closes after its request still gets the reply.
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
+                .bind(unixDomainSocketPath: path) { [idleTimeout, lineTimeout] channel in
+                    Self.setUp(channel, idleTimeout: idleTimeout, lineTimeout: lineTimeout)
                 }
         } catch {
             throw StartError(description: "cannot listen on \(path): \(error)")
@@ -58,16 +72,12 @@ public struct ControlServer: Service {
         logger.info("listening", metadata: ["socket": "\(path)"])
         await handler.controlReady()
 
-        let active = ConnectionCount()
+        let shared = SharedState()
         try await withGracefulShutdownHandler {
             try await server.executeThenClose { connections in
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await connection in connections {
-                        let (count, _) = active.value.add(1, ordering: .relaxed)
-                        group.addTask {
-                            defer { active.value.subtract(1, ordering: .relaxed) }
-                            await serve(connection, turnAway: count > maximumClients)
-                        }
+                        group.addTask { await serve(connection, shared: shared) }
                     }
                 }
             }
@@ -77,12 +87,13 @@ public struct ControlServer: Service {
         logger.info("control socket closed", metadata: ["socket": "\(path)"])
     }
 
-    /// Creates the socket's folder (0700) when missing, and clears a socket left by a daemon that died; refuses
-    /// to start when another daemon is listening there.
+    /// Checks (or creates) the socket's folder, and clears a socket left by a daemon that died; refuses to start
+    /// when another daemon is listening there.
     private func prepareSocketPath() throws {
-        let folder = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        if !folder.isEmpty, mkdir(folder, 0o700) != 0, errno != EEXIST {
-            throw StartError(description: "cannot create \(folder): \(String(cString: strerror(errno)))")
+        do {
+            try SocketFolder.prepare(socketPath: path, policy: folderPolicy)
+        } catch {
+            throw StartError(description: error.description)
         }
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
@@ -101,34 +112,47 @@ public struct ControlServer: Service {
         var peerUID: uid_t
     }
 
-    private static func setUp(_ channel: any Channel, idleTimeout: TimeAmount) -> EventLoopFuture<Connection> {
+    private static func setUp(
+        _ channel: any Channel, idleTimeout: Duration, lineTimeout: Duration
+    ) -> EventLoopFuture<Connection> {
         let credentials: EventLoopFuture<clinux_peer_credentials> =
             (channel as? any SocketOptionProvider)?.unsafeGetSocketOption(
                 level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
             ?? channel.eventLoop.makeSucceededFuture(clinux_peer_credentials(pid: 0, uid: uid_t.max, gid: gid_t.max))
         return credentials.flatMapThrowing { credentials in
-            let pipeline = channel.pipeline.syncOperations
-            try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-            try pipeline.addHandler(CloseWhenIdle())
-            try pipeline.addHandler(ByteToMessageHandler(
-                NIOSplitLinesMessageDecoder(omittingEmptySubsequences: true),
-                maximumBufferSize: ControlProtocol.maximumLineLength))
+            try channel.pipeline.syncOperations.addHandler(
+                RequestLineHandler(idleTimeout: idleTimeout, lineTimeout: lineTimeout))
             return Connection(
                 channel: try NIOAsyncChannel(wrappingChannelSynchronously: channel), peerUID: credentials.uid)
         }
     }
 
-    private func serve(_ connection: Connection, turnAway: Bool) async {
+    private func serve(_ connection: Connection, shared: SharedState) async {
+        let ownUser = connection.peerUID == getuid()
+        // Refused peers never take a place; the others take one if there is one free.
+        let admitted = ownUser && shared.admit(upTo: maximumClients)
+        defer { if admitted { shared.leave() } }
         do {
             try await connection.channel.executeThenClose { requests, replies in
                 func send(_ reply: ControlReply) async throws {
-                    try await replies.write(ByteBuffer(bytes: reply.encoded()))
+                    let line: [UInt8]
+                    switch reply.encode() {
+                    case .success(let encoded): line = encoded
+                    case .failure(let error):
+                        logger.error("cannot send a reply", metadata: ["error": "\(error)"])
+                        line = ControlReply.failure(error).encoded()
+                    }
+                    try await replies.write(ByteBuffer(bytes: line))
                 }
-                if connection.peerUID != getuid() {
-                    logger.warning("refused a client of another user", metadata: ["uid": "\(connection.peerUID)"])
+                if !ownUser {
+                    if let unlogged = shared.refusals.withLock({ $0.shouldLog(connection.peerUID, at: .now) }) {
+                        var metadata: Logger.Metadata = ["uid": "\(connection.peerUID)"]
+                        if unlogged > 0 { metadata["refused_since_last_logged"] = "\(unlogged)" }
+                        logger.warning("refused a client of another user", metadata: metadata)
+                    }
                     return try await send(.failure(ControlError("permission denied: stretchd serves only its own user")))
                 }
-                if turnAway {
+                if !admitted {
                     return try await send(.failure(ControlError("too many clients (at most \(maximumClients)); try again")))
                 }
                 do {
@@ -138,7 +162,7 @@ public struct ControlServer: Service {
                         case .failure(let error): try await send(.failure(error))
                         }
                     }
-                } catch is ByteToMessageDecoderError.PayloadTooLargeError {
+                } catch is RequestLineHandler.LineTooLong {
                     try await send(.failure(ControlError(
                         "request line longer than \(ControlProtocol.maximumLineLength) bytes")))
                 }
@@ -149,22 +173,164 @@ public struct ControlServer: Service {
     }
 }
 
-/// Connections being served, shared by the accept loop and the connection tasks.
-private final class ConnectionCount: Sendable {
-    let value = Atomic<Int>(0)
+/// What the accept loop shares with the connection tasks: the count of clients being served, and which refused
+/// peers were logged when.
+private final class SharedState: Sendable {
+    private let clients = Atomic<Int>(0)
+    let refusals = Mutex(LogRateLimiter<uid_t, ContinuousClock.Instant>(interval: .seconds(60)))
+
+    /// Takes a place if fewer than `limit` clients are being served.
+    func admit(upTo limit: Int) -> Bool {
+        var current = clients.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = clients.compareExchange(
+                expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    func leave() { clients.subtract(1, ordering: .relaxed) }
 }
 
-/// Closes a connection that has been silent for the idle timeout.
-private final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+/// Splits a connection's bytes into request lines, and bounds how long a client may take to send one.
+///
+/// Timers run only while the daemon waits for the client: from accepting it, or from its last reply, the client
+/// has `idleTimeout` to send the first byte of a request; from that byte, `lineTimeout` to send its newline (a
+/// trickle of bytes does not extend it). No timer runs from a line's newline to its reply, so a slow command such
+/// as `reload` is never cut off by its own processing time; but a client whose replies pile up unread (the socket
+/// stays unwritable) has `idleTimeout` to read them. Empty lines are skipped. A line longer than
+/// `ControlProtocol.maximumLineLength` ends the stream of lines with `LineTooLong`. When the client half-closes,
+/// what it sent after its last newline still counts as a request, and the stream of lines ends after it.
+final class RequestLineHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    struct LineTooLong: Error {}
+
+    private enum Wait { case forRequest, forNewline, forReader }
+
+    private let idleTimeout: Duration
+    private let lineTimeout: Duration
+    /// The bytes of the line being received.
+    private var pending = ByteBuffer()
+    /// How many of `pending`'s bytes are known to hold no newline.
+    private var scanned = 0
+    /// Lines passed on whose reply has not been written yet.
+    private var awaitingReplies = 0
+    /// Input ended (half-close) or was refused (line too long): nothing more is read or timed.
+    private var done = false
+    private var timer: (wait: Wait, task: Scheduled<Void>)?
+
+    init(idleTimeout: Duration, lineTimeout: Duration) {
+        self.idleTimeout = idleTimeout
+        self.lineTimeout = lineTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { updateTimer(context: context) }
+
+    func handlerRemoved(context: ChannelHandlerContext) { cancelTimer() }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelTimer()
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        updateTimer(context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !done else { return }
+        var bytes = unwrapInboundIn(data)
+        pending.writeBuffer(&bytes)
+        while let newline = pending.readableBytesView.dropFirst(scanned).firstIndex(of: UInt8(ascii: "\n")) {
+            let length = newline - pending.readableBytesView.startIndex
+            guard length <= ControlProtocol.maximumLineLength else { return refuse(context: context) }
+            let line = pending.readSlice(length: length)!
+            pending.moveReaderIndex(forwardBy: 1)
+            scanned = 0
+            if length > 0 { pass(line, context: context) }
+        }
+        guard pending.readableBytes <= ControlProtocol.maximumLineLength else { return refuse(context: context) }
+        scanned = pending.readableBytes
+        pending.discardReadBytes()
+        updateTimer(context: context)
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
+        if let event = event as? ChannelEvent, event == .inputClosed, !done {
+            // The client half-closed: what it sent after its last newline is its last request.
+            done = true
+            if pending.readableBytes > 0 { pass(pending.readSlice(length: pending.readableBytes)!, context: context) }
+            pending = ByteBuffer()
+            cancelTimer()
+            context.fireChannelReadComplete()
         }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        awaitingReplies = max(0, awaitingReplies - 1)
+        context.write(data, promise: promise)
+        updateTimer(context: context)
+    }
+
+    private func pass(_ line: ByteBuffer, context: ChannelHandlerContext) {
+        awaitingReplies += 1
+        context.fireChannelRead(wrapInboundOut(line))
+    }
+
+    private func refuse(context: ChannelHandlerContext) {
+        done = true
+        pending = ByteBuffer()
+        cancelTimer()
+        context.fireErrorCaught(LineTooLong())
+    }
+
+    /// Runs the timer that fits what the daemon waits for: none while a request is being handled.
+    private func updateTimer(context: ChannelHandlerContext) {
+        let wait: Wait?
+        if !context.channel.isWritable {
+            // Replies pile up unread: the client has as long as it may stay silent to read them.
+            wait = .forReader
+        } else if done || awaitingReplies > 0 {
+            wait = nil
+        } else {
+            wait = pending.readableBytes > 0 ? .forNewline : .forRequest
+        }
+        guard wait != timer?.wait else { return }
+        cancelTimer()
+        guard let wait else { return }
+        let task = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(wait == .forNewline ? lineTimeout : idleTimeout)) {
+            self.timer = nil
+            self.expired(wait, context: context)
+        }
+        timer = (wait, task)
+    }
+
+    private func cancelTimer() {
+        timer?.task.cancel()
+        timer = nil
+    }
+
+    private func expired(_ wait: Wait, context: ChannelHandlerContext) {
+        done = true
+        if wait == .forNewline {
+            let error = ControlError("request line not finished within \(Self.text(lineTimeout)); closing the connection")
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: ControlReply.failure(error).encoded())), promise: nil)
+        }
+        context.close(promise: nil)
+    }
+
+    /// `10 s`, `250 ms`.
+    private static func text(_ time: Duration) -> String {
+        let (seconds, attoseconds) = time.components
+        return attoseconds == 0 ? "\(seconds) s" : "\(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms"
     }
 }
 

@@ -18,7 +18,10 @@ struct HistoryCommand: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func validate() throws {
-        guard (1...3660).contains(days) else { throw ValidationError("--days must be from 1 to 3660.") }
+        let range = ControlProtocol.historyDays
+        guard range.contains(days) else {
+            throw ValidationError("--days must be from \(range.lowerBound) to \(range.upperBound).")
+        }
     }
 
     func run() throws {

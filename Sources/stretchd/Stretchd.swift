@@ -77,14 +77,18 @@ struct Stretchd: AsyncParsableCommand {
             systemd: SystemdNotifier(environment: environment), logger: logger)
         let clockMonitor = WallClockMonitor { Task { await daemon.wallClockChanged() } }
         if clockMonitor == nil { logger.warning("cannot watch for wall clock changes; they are noticed at the next wake-up") }
+        // SIGHUP is trapped from here on, before the socket listens and systemd hears READY=1.
+        let reloader = await HangupReloader(daemon: daemon)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
                     .init(service: daemon),
-                    .init(service: ControlServer(path: socketPath, handler: daemon, logger: logger),
+                    .init(service: ControlServer(
+                              path: socketPath, handler: daemon, logger: logger,
+                              folderPolicy: socket == nil ? .privateFolder : .chosenFolder),
                           successTerminationBehavior: .gracefullyShutdownGroup,
                           failureTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: HangupReloader(daemon: daemon)),
+                    .init(service: reloader),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

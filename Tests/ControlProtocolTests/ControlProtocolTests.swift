@@ -20,11 +20,60 @@ import Testing
         (#"{"version":1}"#, "missing \"command\" (a string)"),
         (#"{"version":1,"command":7}"#, "missing \"command\" (a string)"),
         (#"{"version":1,"command":"stop","routine":5}"#, "\"routine\" must be a string"),
-        (#"{"version":1,"command":"history","days":1.5}"#, "\"days\" must be an integer"),
+        (#"{"version":1,"command":"history","days":1.5}"#, "\"days\" must be a whole number from 1 to 3660, got 1.5"),
+        (#"{"version":1,"command":"history","days":"many"}"#, "\"days\" must be a whole number from 1 to 3660"),
+        (#"{"version":1,"command":"history","days":0}"#, "\"days\" must be a whole number from 1 to 3660, got 0"),
+        (#"{"version":1,"command":"history","days":-3}"#, "\"days\" must be a whole number from 1 to 3660, got -3"),
+        (#"{"version":1,"command":"history","days":3661}"#, "\"days\" must be a whole number from 1 to 3660, got 3661"),
+        (#"{"version":1,"command":"history","days":1000000000}"#,
+         "\"days\" must be a whole number from 1 to 3660, got 1000000000"),
+        (#"{"version":1,"command":"history","days":1e14}"#,
+         "\"days\" must be a whole number from 1 to 3660, got 100000000000000"),
+        (#"{"version":1,"command":"history","days":9223372036854775807}"#,
+         "\"days\" must be a whole number from 1 to 3660, got 9.223372036854776e+18"),
+        (#"{"version":1,"command":"history","days":1e400}"#, "\"days\" must be a whole number from 1 to 3660"),
+        (#"{"version":1,"command":"snooze","duration":""}"#, "\"duration\" must not be empty"),
+        (#"{"version":1,"command":"snooze","duration":"\#(String(repeating: "1", count: 65))m"}"#,
+         "\"duration\" must be at most 64 bytes long, got 66"),
+        (#"{"version":1,"command":"pause","duration":"1h\n"}"#, "\"duration\" must not contain control characters"),
+        (#"{"version":1,"command":"start","routine":""}"#, "\"routine\" must not be empty"),
+        (#"{"version":1,"command":"start","routine":"/\#(String(repeating: "a", count: 4096))"}"#,
+         "\"routine\" must be at most 4096 bytes long, got 4097"),
+        (#"{"version":1,"command":"start","routine":"a\u0000b"}"#, "\"routine\" must not contain control characters"),
         (#"{"version":1,"command":"stop","extra":true}"#, "unknown key \"extra\""),
     ])
     func badRequestsAreExplained(line: String, message: String) {
         #expect(decode(line) == .failure(ControlError(message)))
+    }
+
+    @Test func fieldsAtTheEdgesOfTheirRangesAreAccepted() throws {
+        #expect(try decode(#"{"version":1,"command":"history","days":1}"#).get().days == 1)
+        #expect(try decode(#"{"version":1,"command":"history","days":3660}"#).get().days == 3660)
+        #expect(try decode(#"{"version":1,"command":"history","days":7.0}"#).get().days == 7)
+        let duration = String(repeating: "1", count: 63) + "m"
+        #expect(try decode(#"{"version":1,"command":"snooze","duration":"\#(duration)"}"#).get().duration == duration)
+        let path = "/" + String(repeating: "é", count: 2047) + "a"
+        #expect(path.utf8.count == 4096)
+        #expect(try decode(#"{"version":1,"command":"start","routine":"\#(path)"}"#).get().routine == path)
+        #expect(ControlProtocol.historyDays == 1...3660)
+    }
+
+    @Test func aReplyWithANumberJSONCannotHoldIsAnErrorReplyNamingTheField() throws {
+        let day = HistoryReport.Day(date: "2026-11-23", taken: 2, minutes: .infinity)
+        let reply = ControlReply(ok: true, history: HistoryReport(
+            days: [HistoryReport.Day(date: "2026-11-22"), day], streak: 0, goal: 4, warnings: []))
+        let expected = "the daemon could not encode its reply: history.days[1].minutes is not a finite number (inf)"
+        #expect(reply.encode() == .failure(ControlError(expected)))
+        let line = reply.encoded()
+        #expect(line.last == UInt8(ascii: "\n"))
+        #expect(try ControlReply.decode(line.dropLast()) == ControlReply(ok: false, error: expected))
+
+        var status = StatusReport(
+            state: .working, nextBreak: nil, nextBreakIn: .nan, pausedUntil: nil, session: nil, breaksToday: 0, worked: 1)
+        #expect(try ControlReply.decode(ControlReply(ok: true, status: status).encoded().dropLast()).error
+            == "the daemon could not encode its reply: status.nextBreakIn is not a finite number (nan)")
+        status.nextBreakIn = 5
+        #expect(try ControlReply.decode(ControlReply(ok: true, status: status).encoded().dropLast()).status == status)
     }
 
     @Test func repliesRoundTrip() throws {

@@ -40,6 +40,9 @@ struct RawClient {
         return nil
     }
 
+    /// Says "no more requests" (as `socat` does when its input ends), keeping the reading side open.
+    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
     func close() { Glibc.close(fd) }
 }
 
@@ -56,7 +59,15 @@ struct RawClient {
         #expect(try error("hello", daemon: daemon) == "not a JSON object")
         #expect(try error(#"{"version":1,"command":"dance"}"#, daemon: daemon)?
             .hasPrefix("unknown command \"dance\"; commands: status, start") == true)
-        #expect(try error(#"{"version":1,"command":"history","days":"many"}"#, daemon: daemon) == "\"days\" must be an integer")
+        #expect(try error(#"{"version":1,"command":"history","days":"many"}"#, daemon: daemon)
+            == "\"days\" must be a whole number from 1 to 3660")
+        // Numbers that once made the daemon allocate gigabytes (or abort): refused before anything is allocated.
+        for days in ["1000000000", "1e14", "9223372036854775807", "-1", "0.5"] {
+            #expect(try error(#"{"version":1,"command":"history","days":\#(days)}"#, daemon: daemon)?
+                .hasPrefix("\"days\" must be a whole number from 1 to 3660, got ") == true)
+        }
+        #expect(try error(#"{"version":1,"command":"snooze","duration":""}"#, daemon: daemon)
+            == "\"duration\" must not be empty")
         #expect(try error(#"{"version":9,"command":"status"}"#, daemon: daemon)
             == "protocol version 9.0 is not supported (this daemon speaks version 1)")
         #expect(try error(#"{"command":"status"}"#, daemon: daemon)?.hasPrefix("missing \"version\"") == true)
@@ -77,6 +88,25 @@ struct RawClient {
         many.close()
 
         #expect(try daemon.status()["state"] as? String == "working")
+        #expect(try daemon.terminate() == 0)
+    }
+
+    @Test func aClientThatHalfClosesAfterItsRequestGetsItsReply() throws {
+        let daemon = try DaemonProcess(every: "1h")
+        // As `printf '...\n' | socat - UNIX-CONNECT:...` does: the request, then the end of its input.
+        let client = try RawClient(daemon.socket)
+        client.send(Array(#"{"version":1,"command":"status"}\#n"#.utf8))
+        client.shutdownWrite()
+        #expect((client.reply()?["status"] as? [String: Any])?["state"] as? String == "working")
+        #expect(client.reply() == nil)
+        client.close()
+        // Without the last newline too: what came before the end is the request.
+        let unterminated = try RawClient(daemon.socket)
+        unterminated.send(Array(#"{"version":1,"command":"next"}"#.utf8))
+        unterminated.shutdownWrite()
+        #expect(unterminated.reply()?["error"] as? String == "no session is running")
+        #expect(unterminated.reply() == nil)
+        unterminated.close()
         #expect(try daemon.terminate() == 0)
     }
 
@@ -113,18 +143,23 @@ struct RawClient {
         chmod(daemon.runtime, 0o755)
         chmod(daemon.runtime + "/stretchd", 0o755)
         chmod(daemon.socket, 0o666)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-        process.arguments = ["-u", "nobody", "--", Binaries.directory.appendingPathComponent("stretchctl").path,
-                             "status", "--socket", daemon.socket]
-        let output = Pipe()
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1)
-        #expect(text == "error: permission denied: stretchd serves only its own user\n")
+        // Three times: each is refused, and the log says so once (once per uid per minute).
+        for _ in 0..<3 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            process.arguments = ["-u", "nobody", "--", Binaries.directory.appendingPathComponent("stretchctl").path,
+                                 "status", "--socket", daemon.socket]
+            let output = Pipe()
+            process.standardError = output
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 1)
+            #expect(text == "error: permission denied: stretchd serves only its own user\n")
+        }
         #expect(try daemon.terminate() == 0)
-        #expect(daemon.logText.contains("refused a client of another user"))
+        let refusals = daemon.logText.split(separator: "\n").filter { $0.contains("refused a client of another user") }
+        #expect(refusals.count == 1, "\(daemon.logText)")
+        #expect(refusals.first?.contains("uid=65534") == true, "\(daemon.logText)")
     }
 }

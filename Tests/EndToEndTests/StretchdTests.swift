@@ -70,6 +70,69 @@ import Testing
         #expect(check.status == 1 && check.stderr.contains("audio.volume"))
     }
 
+    /// Runs stretchd with a runtime folder prepared by `prepare`, expecting it to refuse to start; returns its log.
+    func refusedStart(prepare: (_ runtime: String) throws -> Void) throws -> String {
+        let runtime = try URLPath.temporaryDirectory()
+        chmod(runtime, 0o700)
+        try prepare(runtime)
+        let process = Binaries.process("stretchd", [], environment: [
+            "HOME": runtime, "XDG_RUNTIME_DIR": runtime, "PATH": "/usr/bin:/bin", "TZ": "UTC",
+        ])
+        let errors = Pipe()
+        process.standardError = errors
+        let ended = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in ended.signal() }
+        try process.run()
+        if ended.wait(timeout: .now() + 30) == .timedOut {
+            process.terminate()
+            process.waitUntilExit()
+            Issue.record("stretchd did not refuse to start")
+        }
+        #expect(process.terminationStatus == 1)
+        return String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+
+    @Test func aSocketFolderOthersCanWriteToStopsStartUp() throws {
+        var folder = ""
+        let log = try refusedStart { runtime in
+            folder = runtime + "/stretchd"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+            chmod(folder, 0o777)
+        }
+        #expect(log.contains("the socket folder \(folder) has mode 0777, but must be yours alone (0700): run chmod 700 \(folder)"), "\(log)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/control.sock"))
+    }
+
+    @Test func aSocketFolderThatIsASymbolicLinkStopsStartUp() throws {
+        var folder = "", target = ""
+        let log = try refusedStart { runtime in
+            folder = runtime + "/stretchd"
+            target = runtime + "/elsewhere"
+            try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
+            chmod(target, 0o700)
+            symlink(target, folder)
+        }
+        #expect(log.contains("the socket folder \(folder) is a symbolic link"), "\(log)")
+        #expect(!FileManager.default.fileExists(atPath: target + "/control.sock"))
+    }
+
+    @Test func aBurstOfHangupsReloadsTwiceNotOncePerSignal() throws {
+        let daemon = try DaemonProcess(every: "1h")
+        // A thousand hangups over about half a second, each soon after the last; one by one they once did a
+        // thousand reloads.
+        for _ in 0..<1000 {
+            kill(daemon.process.processIdentifier, SIGHUP)
+            usleep(500)
+        }
+        // One reload at once, and one for all the hangups that came during the following second.
+        try daemon.waitForLog("config reloaded")
+        try daemon.waitForLog("config reloaded")
+        #expect(try daemon.ctl(["status"]).status == 0)
+        #expect(try daemon.terminate() == 0)
+        let reloads = daemon.logText.components(separatedBy: "config reloaded").count - 1
+        #expect(reloads >= 2 && reloads <= 20, "\(reloads) reloads")
+    }
+
     @Test func theUnitFileVerifiesClean() throws {
         let unit = try String(contentsOfFile: URLPath.repository + "/systemd/stretchd.service", encoding: .utf8)
         let folder = try URLPath.temporaryDirectory()
