@@ -150,7 +150,7 @@ import Testing
                 == "the socket folder \(folder) is a symbolic link, which could lead anywhere; remove it and start stretchd again, which creates the folder itself with mode 0700")
             unlink(folder)
 
-            FileManager.default.createFile(atPath: folder, contents: Data())
+            #expect(FileManager.default.createFile(atPath: folder, contents: Data()))
             #expect(problem(folder + "/control.sock", .privateFolder)?.hasPrefix("the socket folder \(folder) is not a folder") == true)
         }
     }
