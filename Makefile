@@ -14,7 +14,7 @@ TEST_PACKAGES := $(SYSTEM_PACKAGES) systemd
 RELEASE := -c release -Xswiftc -static-stdlib
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps build release run test bench install uninstall clean
+.PHONY: all deps test-deps build release run test bench fuzz install uninstall clean
 
 all: build
 
@@ -54,6 +54,31 @@ test: test-deps
 bench: deps
 	$(SWIFT) build $(RELEASE) --product stretchd-bench --product stretchd
 	$$($(SWIFT) build $(RELEASE) --show-bin-path)/stretchd-bench
+
+# Fuzzes the TOML reader (with routine and config loading) and the control-request decoder with libFuzzer,
+# FUZZ_SECONDS each; a crash stops with its input saved in .build-fuzz/. Not part of `make test`.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := .build-fuzz
+FUZZ_FLAGS := -sanitize=fuzzer,address -use-ld=lld -parse-as-library -swift-version 6 -O -g -wmo -I $(FUZZ_DIR)
+fuzz:
+	@mkdir -p $(FUZZ_DIR)/corpus-toml $(FUZZ_DIR)/corpus-control
+	swiftc $(FUZZ_FLAGS) -module-name TOML -emit-module -emit-module-path $(FUZZ_DIR)/TOML.swiftmodule \
+	  -c Sources/TOML/*.swift -o $(FUZZ_DIR)/TOML.o
+	swiftc $(FUZZ_FLAGS) -module-name StretchCore -emit-module -emit-module-path $(FUZZ_DIR)/StretchCore.swiftmodule \
+	  -c Sources/StretchCore/*.swift -o $(FUZZ_DIR)/StretchCore.o
+	swiftc $(FUZZ_FLAGS) -module-name StretchConfig -emit-module -emit-module-path $(FUZZ_DIR)/StretchConfig.swiftmodule \
+	  -c Sources/StretchConfig/*.swift -o $(FUZZ_DIR)/StretchConfig.o
+	swiftc $(FUZZ_FLAGS) Fuzz/TOMLFuzz.swift $(FUZZ_DIR)/TOML.o $(FUZZ_DIR)/StretchCore.o $(FUZZ_DIR)/StretchConfig.o \
+	  -o $(FUZZ_DIR)/fuzz-toml
+	swiftc $(FUZZ_FLAGS) -module-name ControlProtocolFuzz Fuzz/ControlProtocolFuzz.swift Sources/ControlProtocol/*.swift \
+	  -o $(FUZZ_DIR)/fuzz-control
+	cp Fuzz/seeds/toml/* $(FUZZ_DIR)/corpus-toml/
+	@if [ -d ../shared/toml-test/tests ]; then \
+	  find ../shared/toml-test/tests -name '*.toml' | while read -r f; do \
+	    cp "$$f" "$(FUZZ_DIR)/corpus-toml/$$(echo "$$f" | tr / _)"; done; fi
+	cp Fuzz/seeds/control/* $(FUZZ_DIR)/corpus-control/
+	cd $(FUZZ_DIR) && ./fuzz-toml -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -print_final_stats=1 corpus-toml
+	cd $(FUZZ_DIR) && ./fuzz-control -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -timeout=10 -print_final_stats=1 corpus-control
 
 # Installs the binaries, the sounds and the user unit; enables and starts it where a user manager runs.
 install: release

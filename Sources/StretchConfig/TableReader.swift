@@ -84,8 +84,12 @@ final class TableReader {
 
     func double(_ key: String, in range: ClosedRange<Double>) -> Double? {
         guard let value = value(key) else { return nil }
-        let number: Double? = value.float ?? value.integer.map(Double.init)
-        guard let number else { return mismatch(key, expected: "a number", got: value) }
+        let number: Double
+        switch value.kind {
+        case .float(let float): number = float
+        case .integer(let integer): number = Double(integer)
+        default: return mismatch(key, expected: "a number", got: value)
+        }
         guard range.contains(number) else {
             report("must be from \(range.lowerBound) to \(range.upperBound), got \(number)", at: key)
             return nil

@@ -1,0 +1,12 @@
+// libFuzzer target for the control socket's request decoder (`make fuzz`). Built by the Makefile with
+// `swiftc -sanitize=fuzzer,address` together with the ControlProtocol sources, as one module.
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let line = UnsafeBufferPointer(start: data, count: size)
+    switch ControlRequest.decode(line) {
+    case .success(let request): _ = request.encoded()
+    case .failure(let error): precondition(!error.description.isEmpty)
+    }
+    return 0
+}
