@@ -74,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "stretchd-bench",
             dependencies: [
-                "StretchAudio", "StretchConfig", "StretchCore", "ControlProtocol",
+                "StretchAudio", "StretchConfig", "StretchCore", "ControlProtocol", "TOML",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -130,8 +130,9 @@ final class TableNode {
     var origin: Origin
     var position: TOMLPosition
     let depth: Int
-    var keys: [(key: String, position: TOMLPosition)] = []
-    var children: [String: Child] = [:]
+    private var entries: [(key: String, position: TOMLPosition, child: Child)] = []
+    /// Key -> index in `entries`, kept only for larger tables: small ones are searched faster than hashed.
+    private var indices: [String: Int]?
 
     init(origin: Origin, position: TOMLPosition, depth: Int) {
         self.origin = origin
@@ -139,25 +140,39 @@ final class TableNode {
         self.depth = depth
     }
 
+    func child(_ key: String) -> Child? {
+        if let indices { return indices[key].map { entries[$0].child } }
+        for entry in entries where entry.key == key { return entry.child }
+        return nil
+    }
+
+    /// Adds a key that is not there yet.
     func add(_ key: String, at position: TOMLPosition, _ child: Child) {
-        keys.append((key, position))
-        children[key] = child
+        entries.append((key, position, child))
+        if indices != nil {
+            indices![key] = entries.count - 1
+        } else if entries.count > 12 {
+            var indices: [String: Int] = [:]
+            for (index, entry) in entries.enumerated() { indices[entry.key] = index }
+            self.indices = indices
+        }
     }
 
     func freeze() -> TOMLTable {
-        var table = TOMLTable()
-        for (key, position) in keys {
+        var frozen: [TOMLTable.Entry] = []
+        frozen.reserveCapacity(entries.count)
+        for (key, position, child) in entries {
             let value: TOMLValue
-            switch children[key]! {
+            switch child {
             case .value(let v): value = v
             case .table(let node): value = TOMLValue(.table(node.freeze()), at: node.position)
             case .arrayOfTables(let array):
                 value = TOMLValue(
                     .array(array.tables.map { TOMLValue(.table($0.freeze()), at: $0.position) }), at: array.position)
             }
-            table.set(key, at: position, to: value)
+            frozen.append(TOMLTable.Entry(key: key, keyPosition: position, value: value))
         }
-        return table
+        return TOMLTable(entries: frozen)
     }
 }
 
@@ -309,7 +324,7 @@ struct Parser {
     mutating func openTable(_ keys: [KeyPart], isArray: Bool, at start: TOMLPosition) throws(TOMLError) -> TableNode {
         var table = root
         for (index, part) in keys.dropLast().enumerated() {
-            switch table.children[part.key] {
+            switch table.child(part.key) {
             case nil:
                 let node = TableNode(origin: .implicit, position: part.position, depth: index + 1)
                 table.add(part.key, at: part.position, .table(node))
@@ -323,7 +338,7 @@ struct Parser {
             }
         }
         let last = keys[keys.count - 1]
-        let existing = table.children[last.key]
+        let existing = table.child(last.key)
         if isArray {
             switch existing {
             case nil:
@@ -390,7 +405,7 @@ struct Parser {
     mutating func insert(_ value: TOMLValue, at keys: [KeyPart], into start: TableNode) throws(TOMLError) {
         var table = start
         for (index, part) in keys.dropLast().enumerated() {
-            switch table.children[part.key] {
+            switch table.child(part.key) {
             case nil:
                 let node = TableNode(origin: .dotted, position: part.position, depth: table.depth + 1)
                 table.add(part.key, at: part.position, .table(node))
@@ -412,7 +427,7 @@ struct Parser {
             }
         }
         let last = keys[keys.count - 1]
-        if let existing = table.children[last.key] {
+        if let existing = table.child(last.key) {
             let where_: TOMLPosition
             switch existing {
             case .value(let value): where_ = value.position

@@ -78,28 +78,51 @@ public struct TOMLTable: Sendable {
     }
 
     public private(set) var entries: [Entry] = []
-    private var indices: [String: Int] = [:]
+    /// Key -> index in `entries`, kept only for larger tables: small ones are searched faster than hashed.
+    private var indices: [String: Int]?
+    private static let indexedCount = 12
 
     public init() {}
+
+    init(entries: [Entry]) {
+        self.entries = entries
+        if entries.count > Self.indexedCount { buildIndex() }
+    }
 
     public var keys: [String] { entries.map(\.key) }
     public var count: Int { entries.count }
     public var isEmpty: Bool { entries.isEmpty }
 
-    public func contains(_ key: String) -> Bool { indices[key] != nil }
+    private func index(of key: String) -> Int? {
+        if let indices { return indices[key] }
+        return entries.firstIndex { $0.key == key }
+    }
 
-    public subscript(key: String) -> TOMLValue? { indices[key].map { entries[$0].value } }
+    private mutating func buildIndex() {
+        var indices: [String: Int] = [:]
+        indices.reserveCapacity(entries.count)
+        for (index, entry) in entries.enumerated() { indices[entry.key] = index }
+        self.indices = indices
+    }
 
-    public func entry(_ key: String) -> Entry? { indices[key].map { entries[$0] } }
+    public func contains(_ key: String) -> Bool { index(of: key) != nil }
+
+    public subscript(key: String) -> TOMLValue? { index(of: key).map { entries[$0].value } }
+
+    public func entry(_ key: String) -> Entry? { index(of: key).map { entries[$0] } }
 
     /// Adds a key at the end; a key already present is replaced where it stands.
     public mutating func set(_ key: String, at keyPosition: TOMLPosition, to value: TOMLValue) {
         let entry = Entry(key: key, keyPosition: keyPosition, value: value)
-        if let index = indices[key] {
+        if let index = index(of: key) {
             entries[index] = entry
-        } else {
-            indices[key] = entries.count
-            entries.append(entry)
+            return
+        }
+        entries.append(entry)
+        if indices != nil {
+            indices![key] = entries.count - 1
+        } else if entries.count > Self.indexedCount {
+            buildIndex()
         }
     }
 }
