@@ -39,8 +39,8 @@ final class TableReader {
 
     /// Reports a problem with a key's value, at the value; with a missing key or none, at the table.
     func report(_ message: String, at key: String?) {
-        let where_ = key.flatMap { table[$0]?.position } ?? position
-        problems.add(message, at: key.map(keyPath) ?? (path.isEmpty ? nil : path), position: where_)
+        let location = key.flatMap { table[$0]?.position } ?? position
+        problems.add(message, at: key.map(keyPath) ?? (path.isEmpty ? nil : path), position: location)
     }
 
     /// Reports a problem with a key itself (such as an unknown key), at the key.

@@ -428,13 +428,13 @@ struct Parser {
         }
         let last = keys[keys.count - 1]
         if let existing = table.child(last.key) {
-            let where_: TOMLPosition
+            let location: TOMLPosition
             switch existing {
-            case .value(let value): where_ = value.position
-            case .table(let node): where_ = node.position
-            case .arrayOfTables(let array): where_ = array.position
+            case .value(let value): location = value.position
+            case .table(let node): location = node.position
+            case .arrayOfTables(let array): location = array.position
             }
-            throw TOMLError("the key \(name(keys[...])) is already defined at \(where_)", at: last.position)
+            throw TOMLError("the key \(name(keys[...])) is already defined at \(location)", at: last.position)
         }
         table.add(last.key, at: last.position, .value(value))
     }
