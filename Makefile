@@ -3,8 +3,12 @@
 SWIFT ?= swift
 PREFIX ?= $(HOME)/.local
 BINDIR = $(PREFIX)/bin
-SOUNDDIR = $(PREFIX)/share/stretchd/sounds
 UNITDIR = $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/systemd/user
+# The user's own sound overrides: `make install` only reads them, to point out stale copies of the built-in ones.
+USER_SOUNDS = $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/stretchd/sounds
+# Where `install-files` takes the binaries from: the release build `make install` makes first.
+BUILT ?= .build/release
+SYSTEMCTL ?= systemctl --user
 # Debian packages the build needs, and the tests besides (systemd-analyze checks the unit); `deps` and
 # `test-deps` install whichever are missing.
 SYSTEM_PACKAGES := libasound2-dev
@@ -14,7 +18,7 @@ TEST_PACKAGES := $(SYSTEM_PACKAGES) systemd
 RELEASE := -c release -Xswiftc -static-stdlib
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps build release run test bench fuzz install uninstall clean
+.PHONY: all deps test-deps build release run test bench fuzz install install-files uninstall clean
 
 all: build
 
@@ -80,26 +84,42 @@ fuzz:
 	cd $(FUZZ_DIR) && ./fuzz-toml -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -print_final_stats=1 corpus-toml
 	cd $(FUZZ_DIR) && ./fuzz-control -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -timeout=10 -print_final_stats=1 corpus-control
 
-# Installs the binaries, the sounds and the user unit; enables and starts it where a user manager runs.
+# Builds, then installs the binaries (stripped) and the user unit; enables and starts (or restarts) it where a user
+# manager runs. The cue sounds are built into the binaries: nothing is written under the user's data, config or
+# state, where their own sounds, routines and history live.
 install: release
-	install -d "$(BINDIR)" "$(SOUNDDIR)" "$(UNITDIR)"
-	install -m 755 "$$($(SWIFT) build $(RELEASE) --show-bin-path)/stretchd" \
-	  "$$($(SWIFT) build $(RELEASE) --show-bin-path)/stretchctl" "$(BINDIR)/"
-	install -m 644 Sounds/*.wav "$(SOUNDDIR)/"
-	sed 's|^ExecStart=.*|ExecStart=$(BINDIR)/stretchd|' systemd/stretchd.service > "$(UNITDIR)/stretchd.service"
-	@if systemctl --user show-environment >/dev/null 2>&1; then \
-	  systemctl --user daemon-reload && systemctl --user enable --now stretchd && \
-	  echo "stretchd is enabled and running: systemctl --user status stretchd"; \
+	@$(MAKE) --no-print-directory install-files
+
+# The install without the build, from the binaries in BUILT (the tests run it on stand-ins).
+install-files:
+	install -d "$(BINDIR)" "$(UNITDIR)"
+	install -s -m 755 "$(BUILT)/stretchd" "$(BUILT)/stretchctl" "$(BINDIR)/"
+	sed -e 's|^ExecStart=.*|ExecStart=$(BINDIR)/stretchd|' -e 's|^ExecReload=.*|ExecReload=$(BINDIR)/stretchctl reload|' \
+	  systemd/stretchd.service > "$(UNITDIR)/stretchd.service"
+	@stale=""; \
+	for sound in Sounds/*.wav; do \
+	  if cmp -s "$$sound" "$(USER_SOUNDS)/$${sound##*/}"; then stale="$$stale $${sound##*/}"; fi; \
+	done; \
+	if [ -n "$$stale" ]; then \
+	  echo "Note: $(USER_SOUNDS) holds copies of built-in sounds, left by an older make install:$$stale."; \
+	  echo "  They count as your own sounds and are left alone; delete them if you did not put them there."; \
+	fi
+	@if $(SYSTEMCTL) show-environment >/dev/null 2>&1; then \
+	  $(SYSTEMCTL) daemon-reload && $(SYSTEMCTL) enable stretchd || exit 1; \
+	  if $(SYSTEMCTL) restart stretchd; then \
+	    echo "stretchd is enabled and running the installed binaries: systemctl --user status stretchd"; \
+	  else \
+	    echo "stretchd did not start: systemctl --user status stretchd; journalctl --user -u stretchd" >&2; exit 1; \
+	  fi; \
 	else \
 	  echo "Installed. No user systemd manager is running here; after logging in: systemctl --user enable --now stretchd"; \
 	fi
 
+# Removes what `make install` put in place; the user's config, routines, sounds and history stay.
 uninstall:
-	@systemctl --user disable --now stretchd 2>/dev/null || true
+	@$(SYSTEMCTL) disable --now stretchd 2>/dev/null || true
 	rm -f "$(BINDIR)/stretchd" "$(BINDIR)/stretchctl" "$(UNITDIR)/stretchd.service"
-	rm -rf "$(SOUNDDIR)"
-	@rmdir "$(PREFIX)/share/stretchd" 2>/dev/null || true
-	@systemctl --user daemon-reload 2>/dev/null || true
+	@$(SYSTEMCTL) daemon-reload 2>/dev/null || true
 
 clean:
 	rm -rf .build

@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
@@ -36,7 +37,7 @@ let package = Package(
         // Routine files (TOML) -> `Routine`, with errors that name file, line, key path and what was expected.
         .target(
             name: "StretchConfig",
-            dependencies: ["StretchCore", "TOML"]
+            dependencies: ["StretchCore", "TOML", .product(name: "SystemPackage", package: "swift-system")]
         ),
         // The control socket's requests and replies, as JSON lines; no I/O.
         .target(name: "ControlProtocol"),
@@ -87,7 +88,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
-        .testTarget(name: "StretchConfigTests", dependencies: ["StretchConfig"]),
+        .testTarget(
+            name: "StretchConfigTests",
+            dependencies: ["StretchConfig", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(
             name: "StretchAudioTests",

@@ -25,9 +25,9 @@ public struct SoundSet: Sendable {
         for name in SoundName.allCases {
             let path = directory + "/" + name.fileName
             switch Files.readBytes(path, limit: 16 << 20) {
-            case .failure(let problem):
+            case .failure(let error):
                 // No file is the usual case: the built-in sound is used.
-                if !problem.message.hasSuffix("No such file or directory") { problems.append(problem) }
+                if !error.isMissing { problems.append(ConfigProblem(error)) }
             case .success(let bytes):
                 do {
                     let audio = try WAV.read(bytes)

@@ -32,9 +32,9 @@ public struct DaemonConfig: Sendable, Hashable {
     public static func load(_ path: String, required: Bool) -> Result<DaemonConfig, ConfigError> {
         switch Files.readBytes(path, limit: Files.maximumSize) {
         case .success(let bytes): return parse(bytes, file: path)
-        case .failure(let problem):
-            if !required, problem.message.hasSuffix("No such file or directory") { return .success(defaults) }
-            return .failure(ConfigError([problem]))
+        case .failure(let error):
+            if !required, error.isMissing { return .success(defaults) }
+            return .failure(ConfigError([ConfigProblem(error)]))
         }
     }
 

@@ -1,80 +1,170 @@
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Small file-system reads for config and routine files, with the OS's own error text.
+/// Why a file could not be read or written. The system's error stays a typed `Errno`, so callers ask
+/// `isMissing` rather than matching the text of `strerror`.
+public struct FileError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Reason: Sendable, Hashable {
+        /// A system call failed: `operation` is what we were doing ("cannot open"), `errno` why.
+        case system(operation: String, errno: Errno)
+        /// Not a regular file: reading a FIFO or a device can block forever, a directory has no contents to read.
+        case notRegularFile(FileType)
+        case tooLarge(limit: Int)
+        case notUTF8
+    }
+
+    public var path: String
+    public var reason: Reason
+
+    public init(path: String, reason: Reason) {
+        self.path = path
+        self.reason = reason
+    }
+
+    /// A failed system call; swift-system's calls throw `Errno` (anything else would be a bug there).
+    init(_ path: String, _ operation: String, _ error: any Error) {
+        self.init(path: path, reason: .system(operation: operation, errno: (error as? Errno) ?? .ioError))
+    }
+
+    /// The file (or a folder on its path) does not exist: usually not an error, as every file is optional.
+    public var isMissing: Bool {
+        if case .system(_, .noSuchFileOrDirectory) = reason { return true }
+        return false
+    }
+
+    /// What is wrong, without the path: `cannot open: Permission denied`, `a FIFO (named pipe), not a regular file`.
+    public var message: String {
+        switch reason {
+        case .system(let operation, let errno): "\(operation): \(errno)"
+        case .notRegularFile(let type): "\(Self.describe(type)), not a regular file"
+        case .tooLarge(let limit): "too large (more than \(limit) bytes)"
+        case .notUTF8: "not UTF-8 text"
+        }
+    }
+
+    public var description: String { "\(path): \(message)" }
+
+    private static func describe(_ type: FileType) -> String {
+        switch type {
+        case .directory: "a directory"
+        case .fifo: "a FIFO (named pipe)"
+        case .characterSpecial, .blockSpecial: "a device"
+        case .socket: "a socket"
+        case .symbolicLink: "a symbolic link"
+        default: "a special file"
+        }
+    }
+}
+
+extension ConfigProblem {
+    /// A file that could not be read, as a problem of that file.
+    public init(_ error: FileError) {
+        self.init(file: error.path, message: error.message)
+    }
+}
+
+/// Reading and writing the project's files safely: the one place that opens them.
+///
+/// Every path here may be something a user typed or dropped in a folder, so reads never block and never read
+/// without bound: files are opened `O_NONBLOCK | O_CLOEXEC`, checked with `fstat` to be regular files, and read
+/// up to a size limit.
 public enum Files {
     /// Files larger than this are not config files; refusing them avoids reading something huge by mistake.
     public static let maximumSize = 1 << 20
 
+    /// Opens a regular file for reading without blocking (a FIFO opened for reading waits for a writer) and
+    /// refuses anything else. The caller closes the descriptor.
+    public static func openRegularFile(_ path: String) -> Result<FileDescriptor, FileError> {
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(path, .readOnly, options: [.nonBlocking, .closeOnExec])
+        } catch {
+            return .failure(FileError(path, "cannot open", error))
+        }
+        do {
+            let type = try fd.stat().type
+            guard type == .regular else {
+                try? fd.close()
+                return .failure(FileError(path: path, reason: .notRegularFile(type)))
+            }
+        } catch {
+            try? fd.close()
+            return .failure(FileError(path, "cannot read", error))
+        }
+        return .success(fd)
+    }
+
     /// Reads a whole UTF-8 text file of at most `maximumSize` bytes.
-    public static func readText(_ path: String) -> Result<String, ConfigProblem> {
+    public static func readText(_ path: String) -> Result<String, FileError> {
         readBytes(path, limit: maximumSize).flatMap { bytes in
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                return .failure(ConfigProblem(file: path, message: "not UTF-8 text"))
+                return .failure(FileError(path: path, reason: .notUTF8))
             }
             return .success(text)
         }
     }
 
-    /// Reads a whole regular file, refusing one larger than `limit` bytes before reading it.
-    public static func readBytes(_ path: String, limit: Int) -> Result<[UInt8], ConfigProblem> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return .failure(problem(path, "cannot open")) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { return .failure(problem(path, "cannot read")) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            return .failure(ConfigProblem(file: path, message: "not a regular file"))
+    /// Reads a whole regular file, refusing one larger than `limit` bytes before reading it (and while reading,
+    /// for files that grow, such as those in /proc that report size 0).
+    public static func readBytes(_ path: String, limit: Int) -> Result<[UInt8], FileError> {
+        let fd: FileDescriptor
+        switch openRegularFile(path) {
+        case .success(let opened): fd = opened
+        case .failure(let error): return .failure(error)
         }
-        let tooLarge = ConfigProblem(file: path, message: "too large (more than \(limit) bytes)")
-        guard info.st_size <= limit else { return .failure(tooLarge) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return .failure(problem(path, "cannot read"))
+        defer { try? fd.close() }
+        let tooLarge = FileError(path: path, reason: .tooLarge(limit: limit))
+        do {
+            guard try fd.stat().size <= limit else { return .failure(tooLarge) }
+            var bytes: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+            while true {
+                let count = try buffer.withUnsafeMutableBytes { try fd.read(into: $0) }
+                if count == 0 { break }
+                bytes.append(contentsOf: buffer[0..<count])
+                if bytes.count > limit { return .failure(tooLarge) }
             }
-            if count == 0 { break }
-            bytes.append(contentsOf: buffer[0..<count])
-            if bytes.count > limit { return .failure(tooLarge) }
+            return .success(bytes)
+        } catch {
+            return .failure(FileError(path, "cannot read", error))
         }
-        return .success(bytes)
     }
 
     /// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half a file.
-    public static func writeBytes(_ bytes: [UInt8], to path: String) -> Result<Void, ConfigProblem> {
+    public static func writeBytes(_ bytes: [UInt8], to path: String) -> Result<Void, FileError> {
         let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return .failure(problem(path, "cannot create")) }
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                let failure = problem(path, "cannot write")
-                close(fd)
-                unlink(temporary)
-                return .failure(failure)
+        var operation = "cannot create"
+        do {
+            let fd = try FileDescriptor.open(
+                temporary, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite, .groupRead, .otherRead])
+            do {
+                operation = "cannot write"
+                _ = try fd.writeAll(bytes)
+                guard fsync(fd.rawValue) == 0 else { throw Errno(rawValue: errno) }
+                try fd.close()
+            } catch {
+                try? fd.close()
+                throw error
             }
-            offset += count
-        }
-        guard fsync(fd) == 0, close(fd) == 0, rename(temporary, path) == 0 else {
-            let failure = problem(path, "cannot write")
+            guard rename(temporary, path) == 0 else { throw Errno(rawValue: errno) }
+            return .success(())
+        } catch {
             unlink(temporary)
-            return .failure(failure)
+            return .failure(FileError(path, operation, error))
         }
-        return .success(())
     }
 
     /// Creates a directory and its parents, like `mkdir -p`.
-    public static func makeDirectory(_ path: String, mode: mode_t = 0o755) -> Result<Void, ConfigProblem> {
+    public static func makeDirectory(_ path: String, mode: mode_t = 0o755) -> Result<Void, FileError> {
         var built = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             built += "/" + component
-            if mkdir(built, mode) != 0, errno != EEXIST { return .failure(problem(built, "cannot create directory")) }
+            if mkdir(built, mode) != 0, errno != EEXIST {
+                return .failure(FileError(built, "cannot create directory", Errno(rawValue: errno)))
+            }
         }
         return .success(())
     }
@@ -99,8 +189,14 @@ public enum Files {
         return name.hasSuffix(suffix) ? String(name.dropLast(suffix.count)) : name
     }
 
-    private static func problem(_ path: String, _ what: String) -> ConfigProblem {
-        ConfigProblem(file: path, message: "\(what): \(String(cString: strerror(errno)))")
+    /// `path` made absolute against the current working folder, for handing to a process that has another one
+    /// (the daemon). Nil when the working folder cannot be read.
+    public static func absolute(_ path: String) -> String? {
+        if path.hasPrefix("/") { return path }
+        guard let cwd = getcwd(nil, 0) else { return nil }
+        defer { free(cwd) }
+        let base = String(cString: cwd)
+        return (base.hasSuffix("/") ? base : base + "/") + path
     }
 }
 

@@ -56,8 +56,8 @@ public struct RoutineLibrary: Sendable {
     /// Reads and parses one routine file; its id defaults to the file name without `.toml`.
     public static func loadFile(_ path: String) -> Result<Routine, ConfigError> {
         switch Files.readBytes(path, limit: Files.maximumSize) {
-        case .failure(let problem):
-            return .failure(ConfigError([problem]))
+        case .failure(let error):
+            return .failure(ConfigError([ConfigProblem(error)]))
         case .success(let bytes):
             return RoutineFile.parse(bytes, file: path, defaultID: Files.stem(path, suffix: ".toml"))
         }
@@ -65,9 +65,14 @@ public struct RoutineLibrary: Sendable {
 
     public func routine(id: String) -> Routine? { entries.first { $0.routine.id == id }?.routine }
 
-    /// Looks a routine up by id, or loads it from a path (anything with a `/` or ending in `.toml`).
+    /// Whether a ROUTINE reference names a file (anything with a `/` or ending in `.toml`) rather than an id.
+    public static func isPath(_ reference: String) -> Bool {
+        reference.contains("/") || reference.hasSuffix(".toml")
+    }
+
+    /// Looks a routine up by id, or loads it from a path.
     public func resolve(_ reference: String) -> Result<Routine, ConfigError> {
-        if reference.contains("/") || reference.hasSuffix(".toml") { return Self.loadFile(reference) }
+        if Self.isPath(reference) { return Self.loadFile(reference) }
         if let routine = routine(id: reference) { return .success(routine) }
         let known = entries.map(\.routine.id).joined(separator: ", ")
         return .failure(ConfigError([ConfigProblem(

@@ -2,6 +2,7 @@ import ALSA
 import ControlProtocol
 import Logging
 import ServiceLifecycle
+import StretchAudio
 import StretchConfig
 import StretchCore
 
@@ -211,7 +212,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
             try await audio.chime()
         } catch {
             logger.warning("cannot open audio device; reminding without sound, trying again next break",
-                           metadata: ["device": "\(settings.config.device)", "error": "\(error)"])
+                           metadata: ["device": "\(settings.config.device)", "error": "\(error.explanation)", "hint": "\(AudioDeviceProblem.advice)"])
             if case .leadIn = phase {
                 // Without sound there is no hands-free session: the reminder was the break.
                 phase = .idle
@@ -225,7 +226,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         do {
             stream = try audio.sessionStream()
         } catch {
-            return .failure(ControlError("cannot open audio device \"\(settings.config.device)\": \(error)"))
+            return .failure(ControlError(AudioDeviceProblem.cannotOpen(settings.config.device, error) + "; " + AudioDeviceProblem.advice))
         }
         let plan = SessionPlanner.plan(routine)
         var sessionLogger = logger
@@ -313,6 +314,10 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         }
         let routine: Routine
         if let reference {
+            if RoutineLibrary.isPath(reference), !reference.hasPrefix("/") {
+                return .failure(ControlError(
+                    "routine path \"\(reference)\" is relative; the daemon needs an absolute path (stretchctl start sends one)"))
+            }
             let (library, _) = RoutineLibrary.load(directory: XDGPaths.current.routinesDirectory)
             switch library.resolve(reference) {
             case .success(let found): routine = found
@@ -344,6 +349,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
             phase = .idle
             log(timer.skip(now: time.now()))
             record(.skipped, routine: routine.id)
+            logger.info("session cancelled before it started; break skipped", metadata: ["routine": "\(routine.id)", "next_break": "\(nextBreakText())"])
             return .success(ControlReply(ok: true, message: "cancelled the session of \(routine.id); break skipped"))
         case .idle:
             return .failure(ControlError("no session is running"))
@@ -360,6 +366,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         phase = .idle
         log(timer.skip(now: time.now()))
         record(.skipped, routine: routine)
+        logger.info("break skipped", metadata: ["routine": "\(routine ?? "none")", "next_break": "\(nextBreakText())"])
         return .success(ControlReply(ok: true, message: "skipped this break; next break \(nextBreakText())"))
     }
 
@@ -380,6 +387,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         phase = .idle
         log(timer.snooze(now: time.now(), for: duration))
         record(.snoozed, routine: routine)
+        logger.info("break snoozed", metadata: ["routine": "\(routine)", "for": "\(DurationText.format(duration))", "next_break": "\(nextBreakText())"])
         return .success(ControlReply(ok: true, message: "snoozed for \(DurationText.format(duration)) of work"))
     }
 
@@ -387,6 +395,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         let now = time.now()
         if case .session(let session) = phase, text == nil {
             await session.scheduler.pause()
+            logger.info("session paused", metadata: ["session.routine": "\(session.routine.id)"])
             return .success(ControlReply(ok: true, message: "session paused; resume continues it"))
         }
         var until: Pause = .indefinitely
@@ -404,6 +413,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         if case .waiting = phase { phase = .idle }
         pause = until
         log(timer.pause(now: now))
+        logger.info("reminders paused", metadata: ["until": "\(until)"])
         switch until {
         case .indefinitely: return .success(ControlReply(ok: true, message: "reminders paused until resume"))
         case .until(let end): return .success(ControlReply(ok: true, message: "reminders paused until \(end)"))
@@ -414,17 +424,20 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         if case .session(let session) = phase {
             guard await session.scheduler.isPaused else { return .failure(ControlError("the session is not paused")) }
             await session.scheduler.resume()
+            logger.info("session resumed", metadata: ["session.routine": "\(session.routine.id)"])
             return .success(ControlReply(ok: true, message: "session resumed"))
         }
         guard pause != nil else { return .failure(ControlError("nothing is paused")) }
         pause = nil
         log(timer.resume(now: time.now()))
+        logger.info("reminders resumed", metadata: ["next_break": "\(nextBreakText())"])
         return .success(ControlReply(ok: true, message: "reminders resumed; next break \(nextBreakText())"))
     }
 
     private func next() async -> Result<ControlReply, ControlError> {
         guard case .session(let session) = phase else { return .failure(ControlError("no session is running")) }
         await session.scheduler.skipStep()
+        logger.info("skipped to the next step", metadata: ["session.routine": "\(session.routine.id)"])
         return .success(ControlReply(ok: true, message: "moved on to the next step"))
     }
 
@@ -509,5 +522,15 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     private func nextBreakText() -> String {
         guard let next = timer.nextBreak() else { return "none scheduled" }
         return "\(next.weekday.abbreviation) \(next)"
+    }
+}
+
+extension Daemon.Pause: CustomStringConvertible {
+    /// For the log: when reminders come back on their own.
+    var description: String {
+        switch self {
+        case .indefinitely: "resume"
+        case .until(let end): "\(end)"
+        }
     }
 }

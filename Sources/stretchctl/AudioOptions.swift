@@ -38,8 +38,9 @@ struct AudioOptions: ParsableArguments {
     }
 }
 
-/// The one line shown when a device cannot be used.
+/// What is shown when a device cannot be used: what went wrong, and how to choose another.
 func deviceFailure(_ device: String, _ error: ALSAError) -> ExitCode {
-    printError("error: cannot open audio device \"\(device)\": \(error)")
+    printError("error: \(AudioDeviceProblem.cannotOpen(device, error))")
+    printError("hint: \(AudioDeviceProblem.commandLineAdvice)")
     return ExitCode(1)
 }

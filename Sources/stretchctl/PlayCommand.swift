@@ -36,15 +36,24 @@ struct PlayCommand: AsyncParsableCommand {
         } catch {
             throw deviceFailure(audio.device, error)
         }
+        // Trapped before anything is shown, so Ctrl-C as soon as the session shows ends it cleanly.
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         let terminal = Terminal()
         print("\(plan.routine.name): \(plan.routine.steps.count) steps, \(DurationText.format(plan.duration))"
             + (terminal.interactive ? "  (space: pause, n: next step, q: stop)" : ""))
+        fflush(nil)
         let scheduler = CueScheduler(
             plan: plan, clock: ContinuousClock(),
             output: terminal.showsProgress ? StepLineOutput() as any CueOutput : ConsoleCueOutput(), stream: stream)
 
-        let interrupts = Task {
-            for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) { await scheduler.stop() }
+        // Ends when cancelled, with the last signal that stopped the session.
+        let interrupts = Task { () -> UnixSignal? in
+            var caught: UnixSignal?
+            for await signal in signals {
+                caught = signal
+                await scheduler.stop()
+            }
+            return caught
         }
         let display = Task { await terminal.follow(scheduler) }
         let outcome = await scheduler.run()
@@ -58,6 +67,12 @@ struct PlayCommand: AsyncParsableCommand {
         case .interrupted(let step):
             print("Stopped during step \(step + 1): the clock jumped ahead (did the machine sleep?).")
         }
+        // Stopped by Ctrl-C or SIGTERM: the status a shell expects of a command ended by that signal.
+        switch await interrupts.value {
+        case .sigint?: throw ExitCode(128 + SIGINT)
+        case .some: throw ExitCode(128 + SIGTERM)
+        case nil: break
+        }
     }
 }
 
@@ -68,6 +83,8 @@ struct ConsoleCueOutput: CueOutput {
         if let rep = cue.rep, let count = cue.of { line += " \(rep)/\(count)" }
         line += "  " + where_(cue, in: plan)
         print(line)
+        // As it happens, also into a pipe or a file.
+        fflush(nil)
     }
 }
 
@@ -139,16 +156,18 @@ final class Terminal: @unchecked Sendable {
     }
 
     private func draw(_ progress: SessionProgress, plan: SessionPlan, paused: Bool) {
-        let done = 1 - progress.sessionRemaining.inSeconds / max(1, plan.duration.inSeconds)
-        let width = 24
-        let filled = Int((done * Double(width)).rounded())
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let step = plan.routine.steps[progress.step].name
-        let details = [progress.side?.rawValue, progress.part].compactMap { $0 }.joined(separator: ", ")
-        let phase = paused ? "paused" : progress.phase == .working ? "now" : "get ready"
-        let line = "[\(bar)] \(DurationText.clock(progress.sessionRemaining)) left  \(step)"
-            + (details.isEmpty ? "" : " (\(details))") + "  \(phase) \(DurationText.clock(progress.phaseRemaining))"
+        let line = ProgressLine(progress, of: plan, paused: paused).text(width: Self.columns())
         print("\r\u{1B}[K" + line, terminator: "")
         fflush(nil)
+    }
+
+    /// The terminal's width now (it may have been resized): TIOCGWINSZ on stdout, else $COLUMNS, else 80.
+    static func columns() -> Int {
+        var size = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        if let text = getenv("COLUMNS").map({ String(cString: $0) }), let columns = Int(text), columns > 0 {
+            return columns
+        }
+        return 80
     }
 }

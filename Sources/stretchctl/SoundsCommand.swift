@@ -40,11 +40,15 @@ struct SoundsCommand: ParsableCommand {
 
         @OptionGroup var audio: AudioOptions
 
-        func run() throws {
-            guard let sound = SoundName(rawValue: name) else {
+        func validate() throws {
+            guard SoundName(rawValue: name) != nil else {
                 throw ValidationError(
                     "No sound named \"\(name)\"; sounds: \(SoundName.allCases.map(\.rawValue).joined(separator: ", ")).")
             }
+        }
+
+        func run() throws {
+            guard let sound = SoundName(rawValue: name) else { return }
             _ = audio.logger()
             let sounds = audio.sounds()
             do {

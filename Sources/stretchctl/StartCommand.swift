@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlProtocol
+import StretchConfig
 
 struct StartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +18,15 @@ struct StartCommand: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() throws {
-        try control.send(ControlRequest(command: .start, routine: routine))
+        var reference = routine
+        // The daemon runs in another working folder: a relative path means nothing to it.
+        if let path = routine, RoutineLibrary.isPath(path) {
+            guard let absolute = Files.absolute(path) else {
+                printError("error: cannot resolve \(path): the current folder cannot be read; give an absolute path")
+                throw ExitCode(1)
+            }
+            reference = absolute
+        }
+        try control.send(ControlRequest(command: .start, routine: reference))
     }
 }

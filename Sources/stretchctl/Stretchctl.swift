@@ -1,4 +1,5 @@
 import ArgumentParser
+import StretchCore
 
 @main
 struct Stretchctl: AsyncParsableCommand {
@@ -9,8 +10,10 @@ struct Stretchctl: AsyncParsableCommand {
             Routines are the built-in ones (hips-for-back, desk-basics) plus your own TOML files in \
             $XDG_CONFIG_HOME/stretchd/routines/ (usually ~/.config/stretchd/routines/). Wherever a ROUTINE is \
             asked for, give its id or the path to a routine file. Exit status: 0 success, 1 refused or \
-            invalid, 2 the daemon cannot be reached.
+            invalid, 2 the daemon cannot be reached, 64 a usage error (unknown command or option, bad value), \
+            130 play stopped by Ctrl-C.
             """,
+        version: "stretchctl \(StretchdVersion.current)",
         groupedSubcommands: [
             CommandGroup(
                 name: "Control the daemon",
@@ -27,4 +30,26 @@ struct Stretchctl: AsyncParsableCommand {
             CommandGroup(name: "Configuration", subcommands: [ConfigCommand.self, CheckConfigCommand.self]),
         ]
     )
+
+    /// ArgumentParser's `main`, except that `help` about a command that does not exist is a usage error (exit
+    /// 64), where ArgumentParser shows the top-level help and exits 0.
+    static func main() async {
+        let arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == "help", let unknown = unknownCommand(arguments.dropFirst()) {
+            exit(withError: ValidationError("Unknown command '\(unknown)'."))
+        }
+        await main(nil)
+    }
+
+    /// The first of `names` that is not a subcommand of the one before it.
+    static func unknownCommand(_ names: some Sequence<String>) -> String? {
+        var command: any ParsableCommand.Type = Stretchctl.self
+        for name in names where !name.hasPrefix("-") && name != "help" {
+            guard let subcommand = command.configuration.subcommands.first(where: {
+                $0._commandName == name || $0.configuration.aliases.contains(name)
+            }) else { return name }
+            command = subcommand
+        }
+        return nil
+    }
 }

@@ -20,8 +20,11 @@ struct Stretchd: AsyncParsableCommand {
             Reads ~/.config/stretchd/config.toml (built-in defaults when there is none; `stretchctl config \
             --default` prints a documented one), reminds you when a break is due, and runs a stretch session \
             hands-free. `stretchctl` controls it through a Unix socket. Logs go to stderr (with journal level \
-            prefixes under systemd). SIGHUP reloads the config; SIGINT or SIGTERM stops it.
-            """
+            prefixes under systemd). SIGHUP reloads the config; SIGINT or SIGTERM stops it. Exit status: 0 \
+            stopped by a signal, 1 cannot start, 64 a bad command line, 78 a bad config (systemd then stops \
+            restarting it).
+            """,
+        version: "stretchd \(StretchdVersion.current)"
     )
 
     @Option(help: ArgumentHelp("Config file (default: $XDG_CONFIG_HOME/stretchd/config.toml).", valueName: "path"))
@@ -59,7 +62,8 @@ struct Stretchd: AsyncParsableCommand {
         case .success(let loaded): settings = loaded
         case .failure(let error):
             for problem in error.problems { logger.critical("bad config: \(problem)") }
-            throw ExitCode(1)
+            // 78 (sysexits.h): the unit tells systemd not to restart on it, as the same config fails the same way.
+            throw ExitCode(EX_CONFIG)
         }
         for warning in settings.warnings { logger.warning("skipped routine file: \(warning)") }
         let (sounds, problems) = SoundSet.load(overridesIn: paths.soundsDirectory)

@@ -48,10 +48,14 @@ func wavSamples(_ path: String) throws -> [Int16] {
         #expect(try wavSamples(dir + "/live.wav") == wavSamples(dir + "/offline.wav"))
     }
 
-    @Test func aMissingSoundCardIsOneClearLine() throws {
+    @Test func aMissingSoundCardSaysWhatItMeansAndHowToChooseAnother() throws {
         let result = try Binaries.run("stretchctl", ["sounds", "play", "halfway", "--device", "hw:97,0"])
         #expect(result.status == 1)
-        #expect(result.stderr == "error: cannot open audio device \"hw:97,0\": Invalid argument (snd_pcm_open)\n")
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2, "\(result.stderr)")
+        #expect(lines.first == "error: cannot open audio device \"hw:97,0\": no sound card found, or no device of that "
+            + "name (ALSA: Invalid argument, snd_pcm_open)")
+        #expect(lines.last?.hasPrefix("hint: try another with --device NAME") == true)
     }
 
     @Test func exportedSoundsMatchTheCommittedOnes() throws {

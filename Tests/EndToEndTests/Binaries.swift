@@ -27,9 +27,12 @@ enum Binaries {
         return process
     }
 
-    /// Runs a binary to completion and returns its exit status and output.
-    static func run(_ name: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Result {
+    /// Runs a binary to completion (in `directory`, when given) and returns its exit status and output.
+    static func run(
+        _ name: String, _ arguments: [String], environment: [String: String]? = nil, in directory: String? = nil
+    ) throws -> Result {
         let process = process(name, arguments, environment: try environment ?? cleanEnvironment())
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

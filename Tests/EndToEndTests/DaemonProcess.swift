@@ -38,8 +38,9 @@ final class DaemonProcess {
         return_beat = true
         """
 
-    /// Starts the daemon with a test config: all-day hours, seconds-long intervals, a `file` sound device.
-    init(every: String = "3s", autostart: String = "1s") throws {
+    /// Starts the daemon with a test config: all-day hours, seconds-long intervals, a `file` sound device;
+    /// `prepare` gets the home folder to add files before the daemon starts.
+    init(every: String = "3s", autostart: String = "1s", prepare: (String) throws -> Void = { _ in }) throws {
         let root = try URLPath.temporaryDirectory()
         home = root + "/home"
         runtime = root + "/run"
@@ -69,6 +70,7 @@ final class DaemonProcess {
             daily_goal = 1
             """
         try config.write(toFile: home + "/.config/stretchd/config.toml", atomically: true, encoding: .utf8)
+        try prepare(home)
         process = Binaries.process("stretchd", [], environment: [:])
         process.environment = ["HOME": home, "XDG_RUNTIME_DIR": runtime, "PATH": "/usr/bin:/bin", "TZ": "UTC"]
         let pipe = Pipe()
@@ -102,8 +104,8 @@ final class DaemonProcess {
     }
 
     /// Runs stretchctl against this daemon.
-    func ctl(_ arguments: [String]) throws -> Binaries.Result {
-        try Binaries.run("stretchctl", arguments, environment: environment)
+    func ctl(_ arguments: [String], in directory: String? = nil) throws -> Binaries.Result {
+        try Binaries.run("stretchctl", arguments, environment: environment, in: directory)
     }
 
     /// `stretchctl ARGS --json`, decoded.

@@ -22,18 +22,23 @@ import Testing
         #expect(try daemon.ctl(["pause"]).stdout == "session paused; resume continues it\n")
         let paused = try #require(try daemon.status()["session"] as? [String: Any])
         #expect(paused["paused"] as? Bool == true)
+        try daemon.waitForLog("session paused session.routine=quick")
         #expect(try daemon.ctl(["resume"]).status == 0)
+        try daemon.waitForLog("session resumed session.routine=quick")
         #expect(try daemon.ctl(["next"]).status == 0)
+        try daemon.waitForLog("skipped to the next step session.routine=quick")
         try daemon.waitForLog("step name=Reps")
         try daemon.waitForLog("session completed")
 
         // The next break: snooze it, then skip the one after.
         try daemon.waitForLog("break due")
         #expect(try daemon.ctl(["snooze"]).stdout == "snoozed for 2s of work\n")
+        try daemon.waitForLog("break snoozed for=2s")
         #expect(try daemon.status()["state"] as? String == "snoozed")
         try daemon.waitForLog("break due")
         let skip = try daemon.ctl(["skip"])
         #expect(skip.status == 0 && skip.stdout.hasPrefix("skipped this break"))
+        try daemon.waitForLog("break skipped")
         #expect(try daemon.status()["state"] as? String == "working")
 
         // A bad config is reported by reload and on SIGHUP, and the running one is kept.

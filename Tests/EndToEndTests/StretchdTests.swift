@@ -64,7 +64,7 @@ import Testing
         #expect(try daemon.terminate() == 0)
         try "[audio]\nvolume = 3\n".write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
         let result = try Binaries.run("stretchd", [], environment: daemon.environment)
-        #expect(result.status == 1)
+        #expect(result.status == 78, "EX_CONFIG, on which the unit does not restart")
         #expect(result.stderr.contains("bad config: \(daemon.configPath):2:10: audio.volume: must be from 0.0 to 1.0, got 3.0"))
         let check = try daemon.ctl(["check-config"])
         #expect(check.status == 1 && check.stderr.contains("audio.volume"))
@@ -75,8 +75,10 @@ import Testing
         let folder = try URLPath.temporaryDirectory()
         // As `make install` writes it: ExecStart pointing at a real binary.
         let installed = unit.replacingOccurrences(
-            of: "ExecStart=%h/.local/bin/stretchd", with: "ExecStart=" + Binaries.directory.appendingPathComponent("stretchd").path)
-        #expect(installed != unit)
+            of: "ExecStart=%h/.local/bin/stretchd", with: "ExecStart=" + Binaries.directory.appendingPathComponent("stretchd").path
+        ).replacingOccurrences(
+            of: "ExecReload=%h/.local/bin/stretchctl", with: "ExecReload=" + Binaries.directory.appendingPathComponent("stretchctl").path)
+        #expect(installed.components(separatedBy: Binaries.directory.path).count == 3)
         try installed.write(toFile: folder + "/stretchd.service", atomically: true, encoding: .utf8)
         let runtime = try URLPath.temporaryDirectory()
         let process = Process()
@@ -92,5 +94,6 @@ import Testing
         #expect(process.terminationStatus == 0)
         #expect(text.isEmpty, "systemd-analyze said: \(text)")
         #expect(unit.contains("Type=notify") && unit.contains("ExecReload=") && unit.contains("Restart=on-failure"))
+        #expect(unit.contains("\nRestartPreventExitStatus=64 78\n"))
     }
 }

@@ -1,5 +1,6 @@
 import ALSA
 import ControlProtocol
+import StretchAudio
 import StretchConfig
 import StretchCore
 import StretchDaemon
@@ -94,7 +95,9 @@ import Testing
         #expect(harness.reminders.map(\.at) == [H.monday(9, 50), H.monday(10, 40)])
         let warnings = harness.log.entries.filter { $0.level == .warning }
         #expect(warnings.count == 2)
-        #expect(warnings.first?.metadata["error"] == "No such file or directory (snd_pcm_open)")
+        #expect(warnings.first?.metadata["error"]
+            == "no sound card found, or no device of that name (ALSA: No such file or directory, snd_pcm_open)")
+        #expect(warnings.first?.metadata["hint"]?.description.contains("audio.device in config.toml") == true)
         try await harness.stop()
     }
 
@@ -112,7 +115,8 @@ import Testing
         var harness = try DaemonHarness(config: waitForStart)
         _ = await harness.nextSleep()
         #expect(await harness.command(.start)
-            == .failure(ControlError("cannot open audio device \"default\": No such file or directory (snd_pcm_open)")))
+            == .failure(ControlError("cannot open audio device \"default\": no sound card found, or no device of that "
+                + "name (ALSA: No such file or directory, snd_pcm_open); " + AudioDeviceProblem.advice)))
         #expect(await harness.command(.next) == .failure(ControlError("no session is running")))
         try await harness.stop()
     }

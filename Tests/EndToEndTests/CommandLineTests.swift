@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+
+/// Exit statuses and messages of both binaries' command lines.
+@Suite struct CommandLineTests {
+    @Test func bothBinariesTellTheirVersionWhichIsTheSame() throws {
+        let daemon = try Binaries.run("stretchd", ["--version"])
+        let control = try Binaries.run("stretchctl", ["--version"])
+        #expect(daemon.status == 0 && control.status == 0)
+        #expect(daemon.stdout.hasPrefix("stretchd 0.") && control.stdout.hasPrefix("stretchctl 0."))
+        #expect(daemon.stdout.dropFirst("stretchd".count) == control.stdout.dropFirst("stretchctl".count))
+    }
+
+    @Test(arguments: [
+        ["stretchctl", "help", "nosuch"], ["stretchctl", "nosuch"], ["stretchctl", "status", "--bogus"],
+        ["stretchctl", "history", "--days", "x"], ["stretchctl", "history", "--days", "0"],
+        ["stretchctl", "sounds", "play", "nope"], ["stretchctl", "sounds", "nosuch"], ["stretchd", "--bogus"],
+        ["stretchd", "--log-level", "loud"], ["stretchd", "extra"],
+    ])
+    func usageErrorsExit64WithTheUsage(command: [String]) throws {
+        let result = try Binaries.run(command[0], Array(command.dropFirst()))
+        #expect(result.status == 64, "\(command): \(result.stderr)")
+        #expect(result.stderr.hasPrefix("Error: "), "\(command): \(result.stderr)")
+        #expect(result.stderr.contains("Usage: \(command[0])"), "\(command): \(result.stderr)")
+    }
+
+    @Test func helpAboutAnExistingCommandSucceeds() throws {
+        let result = try Binaries.run("stretchctl", ["help", "sounds", "play"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("USAGE: stretchctl sounds play <name>"))
+    }
+
+    @Test func anUnknownSoundNamesTheSoundsAndShowsItsOwnUsage() throws {
+        let result = try Binaries.run("stretchctl", ["sounds", "play", "nope"])
+        #expect(result.stderr.hasPrefix("Error: No sound named \"nope\"; sounds: countdown, hold-start, halfway,"))
+        #expect(result.stderr.contains("Usage: stretchctl sounds play <name> [--device <name>]"))
+    }
+
+    @Test func checkConfigWithoutAConfigFileSaysTheDefaultsAreInUse() throws {
+        let environment = try Binaries.cleanEnvironment()
+        let result = try Binaries.run("stretchctl", ["check-config"], environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "\(environment["HOME"]!)/.config/stretchd/config.toml: no config file; the built-in "
+            + "defaults are in use: breaks every 50m, routines hips-for-back, desk-basics\n")
+        // A file named on the command line must be there.
+        let named = try Binaries.run("stretchctl", ["check-config", environment["HOME"]! + "/nope.toml"],
+                                     environment: environment)
+        #expect(named.status == 1)
+    }
+
+    @Test func ctrlCStopsPlayWithStatus130() throws {
+        let dir = try URLPath.temporaryDirectory()
+        try """
+            name = "Long"
+            [[step]]
+            name = "Hold"
+            kind = "hold"
+            hold = "5m"
+            """.write(toFile: dir + "/long.toml", atomically: true, encoding: .utf8)
+        let process = Binaries.process(
+            "stretchctl", ["play", dir + "/long.toml", "--device", "file:'\(dir)/live.wav',wav"],
+            environment: try Binaries.cleanEnvironment())
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Once it shows the session, it is playing.
+        var shown = Data()
+        while !shown.contains(UInt8(ascii: "\n")) {
+            let data = out.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            shown += data
+        }
+        #expect(String(decoding: shown, as: UTF8.self).hasPrefix("Long: 1 steps, 5m"))
+        kill(process.processIdentifier, SIGINT)
+        let rest = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 130)
+        #expect(rest.contains("Stopped during step 1, Hold."))
+    }
+}

@@ -1,0 +1,54 @@
+import ControlProtocol
+import StretchConfig
+import StretchCore
+import StretchDaemon
+import Testing
+
+/// The log promises a line for each command that changes something.
+@Suite struct CommandLogTests {
+    typealias H = DaemonHarness
+
+    var waitForStart: DaemonConfig {
+        var config = DaemonConfig.defaults
+        config.autostart = nil
+        return config
+    }
+
+    func lines(_ harness: DaemonHarness, _ message: String) -> [[String: String]] {
+        harness.log.entries.filter { $0.level == .info && $0.message.description == message }
+            .map { $0.metadata.mapValues(\.description) }
+    }
+
+    @Test func snoozeSkipPauseAndResumeAreEachLoggedOnce() async throws {
+        var harness = try DaemonHarness(config: waitForStart)
+        await harness.run(until: H.monday(9, 51))
+        #expect(await harness.command(.snooze, duration: "15m").ok)
+        #expect(lines(harness, "break snoozed")
+            == [["routine": "hips-for-back", "for": "15m", "next_break": "mon 2026-11-23 10:06"]])
+
+        await harness.run(until: H.monday(10, 7))
+        #expect(await harness.command(.skip).ok)
+        #expect(lines(harness, "break skipped")
+            == [["routine": "desk-basics", "next_break": "mon 2026-11-23 10:57"]])
+
+        #expect(await harness.command(.pause, duration: "1h").ok)
+        #expect(lines(harness, "reminders paused") == [["until": "2026-11-23 11:07"]])
+        #expect(await harness.command(.resume).ok)
+        #expect(lines(harness, "reminders resumed").count == 1)
+
+        #expect(await harness.command(.pause).ok)
+        #expect(lines(harness, "reminders paused").last == ["until": "resume"])
+        try await harness.stop()
+    }
+
+    @Test func refusedCommandsAreNotLogged() async throws {
+        var harness = try DaemonHarness(config: waitForStart)
+        _ = await harness.nextSleep()
+        #expect(await !harness.command(.snooze).ok)
+        #expect(await !harness.command(.resume).ok)
+        #expect(await !harness.command(.next).ok)
+        #expect(lines(harness, "break snoozed").isEmpty && lines(harness, "reminders resumed").isEmpty)
+        #expect(lines(harness, "skipped to the next step").isEmpty)
+        try await harness.stop()
+    }
+}
