@@ -60,22 +60,21 @@ bench: deps
 	$$($(SWIFT) build $(RELEASE) --show-bin-path)/stretchd-bench
 
 # Fuzzes the TOML reader (with routine and config loading) and the control-request decoder with libFuzzer,
-# FUZZ_SECONDS each; a crash stops with its input saved in .build-fuzz/. Not part of `make test`.
+# FUZZ_SECONDS each; a crash stops with its input saved in .build-fuzz/. The libraries are built by SwiftPM with
+# coverage and ASan in their own scratch folder, the fuzz drivers (Fuzz/) linked against them with libFuzzer.
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := .build-fuzz
-FUZZ_FLAGS := -sanitize=fuzzer,address -use-ld=lld -parse-as-library -swift-version 6 -O -g -wmo -I $(FUZZ_DIR)
+FUZZ_LIBS := $(FUZZ_DIR)/release
+FUZZ_LINK := swiftc -sanitize=fuzzer,address -use-ld=lld -parse-as-library -swift-version 6 -O -g -I $(FUZZ_LIBS)/Modules \
+  -I $(FUZZ_DIR)/checkouts/swift-system/Sources/CSystem/include
 fuzz:
-	@mkdir -p $(FUZZ_DIR)/corpus-toml $(FUZZ_DIR)/corpus-control
-	swiftc $(FUZZ_FLAGS) -module-name TOML -emit-module -emit-module-path $(FUZZ_DIR)/TOML.swiftmodule \
-	  -c Sources/TOML/*.swift -o $(FUZZ_DIR)/TOML.o
-	swiftc $(FUZZ_FLAGS) -module-name StretchCore -emit-module -emit-module-path $(FUZZ_DIR)/StretchCore.swiftmodule \
-	  -c Sources/StretchCore/*.swift -o $(FUZZ_DIR)/StretchCore.o
-	swiftc $(FUZZ_FLAGS) -module-name StretchConfig -emit-module -emit-module-path $(FUZZ_DIR)/StretchConfig.swiftmodule \
-	  -c Sources/StretchConfig/*.swift -o $(FUZZ_DIR)/StretchConfig.o
-	swiftc $(FUZZ_FLAGS) Fuzz/TOMLFuzz.swift $(FUZZ_DIR)/TOML.o $(FUZZ_DIR)/StretchCore.o $(FUZZ_DIR)/StretchConfig.o \
+	$(SWIFT) build --scratch-path $(FUZZ_DIR) -c release --target StretchConfig -Xswiftc -sanitize=fuzzer,address
+	$(SWIFT) build --scratch-path $(FUZZ_DIR) -c release --target ControlProtocol -Xswiftc -sanitize=fuzzer,address
+	$(FUZZ_LINK) Fuzz/TOMLFuzz.swift $(FUZZ_LIBS)/TOML.build/*.o $(FUZZ_LIBS)/StretchCore.build/*.o \
+	  $(FUZZ_LIBS)/StretchConfig.build/*.o $(FUZZ_LIBS)/SystemPackage.build/*.o $(FUZZ_LIBS)/CSystem.build/*.o \
 	  -o $(FUZZ_DIR)/fuzz-toml
-	swiftc $(FUZZ_FLAGS) -module-name ControlProtocolFuzz Fuzz/ControlProtocolFuzz.swift Sources/ControlProtocol/*.swift \
-	  -o $(FUZZ_DIR)/fuzz-control
+	$(FUZZ_LINK) Fuzz/ControlProtocolFuzz.swift $(FUZZ_LIBS)/ControlProtocol.build/*.o -o $(FUZZ_DIR)/fuzz-control
+	@mkdir -p $(FUZZ_DIR)/corpus-toml $(FUZZ_DIR)/corpus-control
 	cp Fuzz/seeds/toml/* $(FUZZ_DIR)/corpus-toml/
 	@if [ -d ../shared/toml-test/tests ]; then \
 	  find ../shared/toml-test/tests -name '*.toml' | while read -r f; do \

@@ -1,5 +1,6 @@
-// libFuzzer target for the control socket's request decoder (`make fuzz`). Built by the Makefile with
-// `swiftc -sanitize=fuzzer,address` together with the ControlProtocol sources, as one module.
+// libFuzzer target for the control socket's request decoder (`make fuzz`), linked by the Makefile with
+// `swiftc -sanitize=fuzzer,address` against the ControlProtocol module built with coverage.
+import ControlProtocol
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

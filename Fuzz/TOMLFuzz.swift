@@ -1,6 +1,6 @@
 // libFuzzer target for the TOML reader and the routine and config loading on top of it (`make fuzz`).
-// Built by the Makefile with `swiftc -sanitize=fuzzer,address` against the TOML, StretchCore and StretchConfig
-// modules; any crash, hang, leak or sanitizer report fails the run.
+// Linked by the Makefile with `swiftc -sanitize=fuzzer,address` against the TOML, StretchCore and StretchConfig
+// modules built with coverage; any crash, hang, leak or sanitizer report fails the run.
 import StretchConfig
 import TOML
 
