@@ -18,7 +18,7 @@ TEST_PACKAGES := $(SYSTEM_PACKAGES) systemd
 RELEASE := -c release -Xswiftc -static-stdlib
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps build release run test bench install install-files uninstall clean
+.PHONY: all deps test-deps build release run test bench fuzz install install-files uninstall clean
 
 all: build
 
@@ -66,6 +66,30 @@ test: test-deps
 bench: deps
 	$(SWIFT) build $(RELEASE) --product stretchd-bench --product stretchd
 	$$($(SWIFT) build $(RELEASE) --show-bin-path)/stretchd-bench
+
+# Fuzzes the TOML reader (with routine and config loading) and the control-request decoder with libFuzzer,
+# FUZZ_SECONDS each; a crash stops with its input saved in .build-fuzz/. The libraries are built by SwiftPM with
+# coverage and ASan in their own scratch folder, the fuzz drivers (Fuzz/) linked against them with libFuzzer.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := .build-fuzz
+FUZZ_LIBS := $(FUZZ_DIR)/release
+FUZZ_LINK := swiftc -sanitize=fuzzer,address -use-ld=lld -parse-as-library -swift-version 6 -O -g -I $(FUZZ_LIBS)/Modules \
+  -I $(FUZZ_DIR)/checkouts/swift-system/Sources/CSystem/include
+fuzz:
+	$(SWIFT) build --scratch-path $(FUZZ_DIR) -c release --target StretchConfig -Xswiftc -sanitize=fuzzer,address
+	$(SWIFT) build --scratch-path $(FUZZ_DIR) -c release --target ControlProtocol -Xswiftc -sanitize=fuzzer,address
+	$(FUZZ_LINK) Fuzz/TOMLFuzz.swift $(FUZZ_LIBS)/TOML.build/*.o $(FUZZ_LIBS)/StretchCore.build/*.o \
+	  $(FUZZ_LIBS)/StretchConfig.build/*.o $(FUZZ_LIBS)/SystemPackage.build/*.o $(FUZZ_LIBS)/CSystem.build/*.o \
+	  -o $(FUZZ_DIR)/fuzz-toml
+	$(FUZZ_LINK) Fuzz/ControlProtocolFuzz.swift $(FUZZ_LIBS)/ControlProtocol.build/*.o -o $(FUZZ_DIR)/fuzz-control
+	@mkdir -p $(FUZZ_DIR)/corpus-toml $(FUZZ_DIR)/corpus-control
+	cp Fuzz/seeds/toml/* $(FUZZ_DIR)/corpus-toml/
+	@if [ -d ../shared/toml-test/tests ]; then \
+	  find ../shared/toml-test/tests -name '*.toml' | while read -r f; do \
+	    cp "$$f" "$(FUZZ_DIR)/corpus-toml/$$(echo "$$f" | tr / _)"; done; fi
+	cp Fuzz/seeds/control/* $(FUZZ_DIR)/corpus-control/
+	cd $(FUZZ_DIR) && ./fuzz-toml -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -print_final_stats=1 corpus-toml
+	cd $(FUZZ_DIR) && ./fuzz-control -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -timeout=10 -print_final_stats=1 corpus-control
 
 # Builds, then installs the binaries (stripped) and the user unit; enables and starts (or restarts) it where a user
 # manager runs. The cue sounds are built into the binaries: nothing is written under the user's data, config or

@@ -11,7 +11,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
@@ -31,13 +30,14 @@ let package = Package(
             name: "StretchAudio",
             dependencies: ["StretchCore", "StretchConfig", "ALSA", .product(name: "Logging", package: "swift-log")]
         ),
+        // A TOML 1.0 reader in pure Swift (no Foundation, no C): every key and value located by line and column.
+        .target(name: "TOML"),
+        // The toml-test suite's decoder interface over the TOML target (built, not installed).
+        .executableTarget(name: "toml-decode", dependencies: ["TOML"]),
         // Routine files (TOML) -> `Routine`, with errors that name file, line, key path and what was expected.
         .target(
             name: "StretchConfig",
-            dependencies: [
-                "StretchCore", .product(name: "TOMLKit", package: "TOMLKit"),
-                .product(name: "SystemPackage", package: "swift-system"),
-            ]
+            dependencies: ["StretchCore", "TOML", .product(name: "SystemPackage", package: "swift-system")]
         ),
         // The control socket's requests and replies, as JSON lines; no I/O.
         .target(name: "ControlProtocol"),
@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "stretchd-bench",
             dependencies: [
-                "StretchAudio", "StretchConfig", "StretchCore", "ControlProtocol",
+                "StretchAudio", "StretchConfig", "StretchCore", "ControlProtocol", "TOML",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -87,6 +87,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
         .testTarget(
             name: "StretchConfigTests",
             dependencies: ["StretchConfig", .product(name: "SystemPackage", package: "swift-system")]

@@ -30,8 +30,8 @@ public struct DaemonConfig: Sendable, Hashable {
 
     /// Reads the config file at `path`. With `required` false, a missing file means the built-in defaults.
     public static func load(_ path: String, required: Bool) -> Result<DaemonConfig, ConfigError> {
-        switch Files.readText(path) {
-        case .success(let text): return parse(text, file: path)
+        switch Files.readBytes(path, limit: Files.maximumSize) {
+        case .success(let bytes): return parse(bytes, file: path)
         case .failure(let error):
             if !required, error.isMissing { return .success(defaults) }
             return .failure(ConfigError([ConfigProblem(error)]))
@@ -40,34 +40,38 @@ public struct DaemonConfig: Sendable, Hashable {
 
     /// Parses a config file; every key is optional and falls back to its default.
     public static func parse(_ text: String, file: String) -> Result<DaemonConfig, ConfigError> {
+        parse(Array(text.utf8), file: file)
+    }
+
+    /// Parses a config file from its bytes, which must be UTF-8 TOML (a bad byte is reported at its line).
+    public static func parse(_ bytes: [UInt8], file: String) -> Result<DaemonConfig, ConfigError> {
         let reader: TableReader
-        switch TableReader.read(text, file: file) {
+        switch TableReader.read(bytes, file: file) {
         case .success(let root): reader = root
         case .failure(let error): return .failure(error)
         }
-        let problems = reader.problems
         var config = defaults
 
         if let schedule = reader.table("schedule") {
             var days = config.schedule.days
-            if let names = schedule.stringArray("days") {
+            if let names = schedule.stringElements("days") {
                 days = []
-                for (index, name) in names.enumerated() {
+                for (index, (name, position)) in names.enumerated() {
                     guard let day = Weekday(abbreviation: name) else {
-                        problems.add("expected a day such as \"mon\" or \"sat\", got \"\(name)\"",
-                                     at: schedule.keyPath("days") + "[\(index + 1)]")
+                        schedule.reportElement(
+                            "expected a day such as \"mon\" or \"sat\", got \"\(name)\"", "days", index, at: position)
                         continue
                     }
                     days.insert(day)
                 }
             }
             var windows = config.schedule.windows
-            if let hours = schedule.stringArray("hours") {
+            if let hours = schedule.stringElements("hours") {
                 windows = []
-                for (index, text) in hours.enumerated() {
+                for (index, (text, position)) in hours.enumerated() {
                     guard let window = WorkWindow(parsing: text) else {
-                        problems.add("expected hours such as \"09:00-12:30\", got \"\(text)\"",
-                                     at: schedule.keyPath("hours") + "[\(index + 1)]")
+                        schedule.reportElement(
+                            "expected hours such as \"09:00-12:30\", got \"\(text)\"", "hours", index, at: position)
                         continue
                     }
                     windows.append(window)

@@ -5,8 +5,13 @@ public enum RoutineFile {
     /// Parses a routine; `defaultID` (usually the file name without `.toml`) is used when the file has no `id`.
     /// Either the whole routine loads, or none of it does and every problem found is returned.
     public static func parse(_ text: String, file: String, defaultID: String) -> Result<Routine, ConfigError> {
+        parse(Array(text.utf8), file: file, defaultID: defaultID)
+    }
+
+    /// Parses a routine from the file's bytes, which must be UTF-8 TOML (a bad byte is reported at its line).
+    public static func parse(_ bytes: [UInt8], file: String, defaultID: String) -> Result<Routine, ConfigError> {
         let reader: TableReader
-        switch TableReader.read(text, file: file) {
+        switch TableReader.read(bytes, file: file) {
         case .success(let root): reader = root
         case .failure(let error): return .failure(error)
         }

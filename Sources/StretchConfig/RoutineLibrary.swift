@@ -55,11 +55,11 @@ public struct RoutineLibrary: Sendable {
 
     /// Reads and parses one routine file; its id defaults to the file name without `.toml`.
     public static func loadFile(_ path: String) -> Result<Routine, ConfigError> {
-        switch Files.readText(path) {
+        switch Files.readBytes(path, limit: Files.maximumSize) {
         case .failure(let error):
             return .failure(ConfigError([ConfigProblem(error)]))
-        case .success(let text):
-            return RoutineFile.parse(text, file: path, defaultID: Files.stem(path, suffix: ".toml"))
+        case .success(let bytes):
+            return RoutineFile.parse(bytes, file: path, defaultID: Files.stem(path, suffix: ".toml"))
         }
     }
 

@@ -1,46 +1,55 @@
 import StretchCore
-import TOMLKit
+import TOML
 
 /// Collects the problems of one document, so one pass reports all of them rather than the first.
 final class ProblemList {
     let file: String
-    private let locator: SourceLocator
     private(set) var problems: [ConfigProblem] = []
 
-    init(file: String, text: String) {
+    init(file: String) {
         self.file = file
-        self.locator = SourceLocator(text: text)
     }
 
-    func add(_ message: String, at keyPath: String?) {
+    func add(_ message: String, at keyPath: String?, position: TOMLPosition?) {
         problems.append(ConfigProblem(
-            file: file, line: keyPath.flatMap(locator.line(of:)), keyPath: keyPath, message: message))
+            file: file, line: position?.line, column: position?.column, keyPath: keyPath, message: message))
     }
 }
 
-/// Reads typed values out of one TOML table, reporting wrong types, bad values and unknown keys by key path.
+/// Reads typed values out of one TOML table, reporting wrong types, bad values and unknown keys by key path, each
+/// at the line and column the reader gave the key or value.
 final class TableReader {
     let path: String
     let problems: ProblemList
     private let table: TOMLTable
+    /// Where the table starts (its header, or its `{`); nil for the document's top level.
+    let position: TOMLPosition?
     private var readKeys: Set<String> = []
 
-    init(_ table: TOMLTable, path: String = "", problems: ProblemList) {
+    init(_ table: TOMLTable, path: String = "", position: TOMLPosition? = nil, problems: ProblemList) {
         self.table = table
         self.path = path
+        self.position = position
         self.problems = problems
     }
 
     func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    func contains(_ key: String) -> Bool { table.contains(key: key) }
+    func contains(_ key: String) -> Bool { table.contains(key) }
 
+    /// Reports a problem with a key's value, at the value; with a missing key or none, at the table.
     func report(_ message: String, at key: String?) {
-        problems.add(message, at: key.map(keyPath) ?? (path.isEmpty ? nil : path))
+        let location = key.flatMap { table[$0]?.position } ?? position
+        problems.add(message, at: key.map(keyPath) ?? (path.isEmpty ? nil : path), position: location)
+    }
+
+    /// Reports a problem with a key itself (such as an unknown key), at the key.
+    func reportKey(_ message: String, _ key: String) {
+        problems.add(message, at: keyPath(key), position: table.entry(key)?.keyPosition ?? position)
     }
 
     /// The raw value, marking the key as known.
-    func value(_ key: String, required: Bool = false) -> (any TOMLValueConvertible)? {
+    func value(_ key: String, required: Bool = false) -> TOMLValue? {
         readKeys.insert(key)
         let value = table[key]
         if value == nil, required { report("missing; this key is required", at: key) }
@@ -65,9 +74,9 @@ final class TableReader {
 
     func int(_ key: String, in range: ClosedRange<Int>, required: Bool = false) -> Int? {
         guard let value = value(key, required: required) else { return nil }
-        guard value.type == .int, let int = value.int else { return mismatch(key, expected: "an integer", got: value) }
-        guard range.contains(int) else {
-            report("must be from \(range.lowerBound) to \(range.upperBound), got \(int)", at: key)
+        guard let integer = value.integer else { return mismatch(key, expected: "an integer", got: value) }
+        guard let int = Int(exactly: integer), range.contains(int) else {
+            report("must be from \(range.lowerBound) to \(range.upperBound), got \(integer)", at: key)
             return nil
         }
         return int
@@ -75,8 +84,12 @@ final class TableReader {
 
     func double(_ key: String, in range: ClosedRange<Double>) -> Double? {
         guard let value = value(key) else { return nil }
-        let number: Double? = value.type == .double ? value.double : value.int.map(Double.init)
-        guard let number else { return mismatch(key, expected: "a number", got: value) }
+        let number: Double
+        switch value.kind {
+        case .float(let float): number = float
+        case .integer(let integer): number = Double(integer)
+        default: return mismatch(key, expected: "a number", got: value)
+        }
         guard range.contains(number) else {
             report("must be from \(range.lowerBound) to \(range.upperBound), got \(number)", at: key)
             return nil
@@ -86,7 +99,7 @@ final class TableReader {
 
     func bool(_ key: String) -> Bool? {
         guard let value = value(key) else { return nil }
-        guard value.type == .bool, let bool = value.bool else { return mismatch(key, expected: "true or false", got: value) }
+        guard let bool = value.boolean else { return mismatch(key, expected: "true or false", got: value) }
         return bool
     }
 
@@ -95,7 +108,7 @@ final class TableReader {
     func duration(_ key: String, in range: ClosedRange<Duration>, required: Bool = false) -> Duration? {
         guard let value = value(key, required: required) else { return nil }
         guard let text = value.string else {
-            if let int = value.int, value.type == .int {
+            if let int = value.integer {
                 report("expected \(Self.durationExample), got the number \(int): add a unit, e.g. \"\(int)s\"", at: key)
                 return nil
             }
@@ -130,17 +143,27 @@ final class TableReader {
     }
 
     func stringArray(_ key: String, required: Bool = false) -> [String]? {
+        stringElements(key, required: required)?.map(\.text)
+    }
+
+    /// An array of strings, each with where it is written (for problems with one element: `reportElement`).
+    func stringElements(_ key: String, required: Bool = false) -> [(text: String, position: TOMLPosition)]? {
         guard let value = value(key, required: required) else { return nil }
         guard let array = value.array else { return mismatch(key, expected: "an array of strings", got: value) }
-        var strings: [String] = []
+        var strings: [(text: String, position: TOMLPosition)] = []
         for (index, element) in array.enumerated() {
             guard let string = element.string else {
-                problems.add("expected a string, got \(describe(element))", at: "\(keyPath(key))[\(index + 1)]")
+                reportElement("expected a string, got \(describe(element))", key, index, at: element.position)
                 return nil
             }
-            strings.append(string)
+            strings.append((string, element.position))
         }
         return strings
+    }
+
+    /// Reports a problem with the element at `index` (0-based) of an array, named `key[index + 1]`.
+    func reportElement(_ message: String, _ key: String, _ index: Int, at position: TOMLPosition) {
+        problems.add(message, at: "\(keyPath(key))[\(index + 1)]", position: position)
     }
 
     /// An array of tables, `[[key]]` or `key = [{...}, ...]`; elements are named `key[1]`, `key[2]`, ...
@@ -151,10 +174,10 @@ final class TableReader {
         for (index, element) in array.enumerated() {
             let elementPath = "\(keyPath(key))[\(index + 1)]"
             guard let table = element.table else {
-                problems.add("expected a table, got \(describe(element))", at: elementPath)
+                problems.add("expected a table, got \(describe(element))", at: elementPath, position: element.position)
                 return nil
             }
-            readers.append(TableReader(table, path: elementPath, problems: problems))
+            readers.append(TableReader(table, path: elementPath, position: element.position, problems: problems))
         }
         return readers
     }
@@ -163,7 +186,7 @@ final class TableReader {
     func table(_ key: String) -> TableReader? {
         guard let value = value(key) else { return nil }
         guard let table = value.table else { return mismatch(key, expected: "a table", got: value) }
-        return TableReader(table, path: keyPath(key), problems: problems)
+        return TableReader(table, path: keyPath(key), position: value.position, problems: problems)
     }
 
     /// Marks keys as known without reading them: valid keys that do not apply to this table's case.
@@ -177,9 +200,9 @@ final class TableReader {
 
     /// Reports every key that no reader asked for: usually a typo.
     func finish() {
-        for key in table.keys.sorted() where !readKeys.contains(key) {
+        for entry in table.entries.sorted(by: { $0.keyPosition < $1.keyPosition }) where !readKeys.contains(entry.key) {
             let known = readKeys.sorted().joined(separator: ", ")
-            report("unknown key; known keys here: \(known)", at: key)
+            reportKey("unknown key; known keys here: \(known)", entry.key)
         }
     }
 
@@ -192,36 +215,41 @@ final class TableReader {
         return duration
     }
 
-    private func mismatch<T>(_ key: String, expected: String, got value: any TOMLValueConvertible) -> T? {
+    private func mismatch<T>(_ key: String, expected: String, got value: TOMLValue) -> T? {
         report("expected \(expected), got \(describe(value))", at: key)
         return nil
     }
 
-    private func describe(_ value: any TOMLValueConvertible) -> String {
-        switch value.type {
-        case .string: "the string \"\(value.string ?? "")\""
-        case .int: "the number \(value.int ?? 0)"
-        case .double: "the number \(value.double ?? 0)"
-        case .bool: value.bool == true ? "true" : "false"
+    private func describe(_ value: TOMLValue) -> String {
+        switch value.kind {
+        case .string(let text): "the string \"\(text)\""
+        case .integer(let number): "the number \(number)"
+        case .float(let number): "the number \(number)"
+        case .boolean(let flag): flag ? "true" : "false"
         case .table: "a table"
         case .array: "an array"
-        case .date, .time, .dateTime: "a date or time"
+        case .dateTime(let date):
+            switch date.kind {
+            case .offsetDateTime, .localDateTime: "the date and time \(date.text)"
+            case .localDate: "the date \(date.text)"
+            case .localTime: "the time \(date.text)"
+            }
         }
     }
 }
 
 extension TableReader {
-    /// Parses `text` as TOML and returns a reader of its top level, or the syntax error with the parser's line
-    /// and column.
-    static func read(_ text: String, file: String) -> Result<TableReader, ConfigError> {
+    /// Parses TOML (UTF-8 bytes) and returns a reader of its top level, or the syntax error at its line and column.
+    static func read(_ bytes: [UInt8], file: String) -> Result<TableReader, ConfigError> {
         do {
-            return .success(TableReader(try TOMLTable(string: text), problems: ProblemList(file: file, text: text)))
-        } catch let error as TOMLParseError {
-            return .failure(ConfigError([ConfigProblem(
-                file: file, line: error.source.begin.line, column: error.source.begin.column,
-                message: "invalid TOML: \(error.description)")]))
+            return .success(TableReader(try TOMLReader.parse(bytes), problems: ProblemList(file: file)))
         } catch {
-            return .failure(ConfigError([ConfigProblem(file: file, message: "invalid TOML: \(error)")]))
+            return .failure(ConfigError([ConfigProblem(
+                file: file, line: error.line, column: error.column, message: "invalid TOML: \(error.message)")]))
         }
+    }
+
+    static func read(_ text: String, file: String) -> Result<TableReader, ConfigError> {
+        read(Array(text.utf8), file: file)
     }
 }

@@ -8,7 +8,7 @@ struct CheckCommand: ParsableCommand {
         abstract: "Validate routine files.",
         discussion: """
             Checks each file's TOML syntax, keys, types and values, and that no two routines (these files or \
-            the built-in ones) share an id or a name. Prints every problem as file:line: key.path: message. \
+            the built-in ones) share an id or a name. Prints every problem as file:line:column: key.path: message. \
             Exits 1 when any file has a problem.
             """
     )

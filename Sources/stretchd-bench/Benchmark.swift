@@ -13,6 +13,7 @@ struct Benchmark {
     static func main() async throws {
         print("stretchd benchmarks (release build)")
         renderSpeed()
+        TOMLBenchmark.run()
         try await liveSession()
         // `STRETCHD_BENCH_IDLE=60 make bench` shortens the idle watch (default: the 10 minutes the target names).
         let idle = Environment.variables["STRETCHD_BENCH_IDLE"].flatMap { Int($0) } ?? 600

@@ -88,8 +88,28 @@ import Testing
             .write(toFile: file, atomically: true, encoding: .utf8)
         let result = try Binaries.run("stretchctl", ["check", file])
         #expect(result.status == 1)
-        #expect(result.stderr.contains("\(file):5: step[1].reps: must be from 1 to 200, got 0"))
-        #expect(result.stderr.contains("\(file):6: step[1].tempo: expected a duration"))
+        #expect(result.stderr.contains("\(file):5:8: step[1].reps: must be from 1 to 200, got 0"))
+        #expect(result.stderr.contains("\(file):6:9: step[1].tempo: expected a duration"))
+    }
+
+    /// These headers aborted stretchctl (and the daemon) in the old TOML parser.
+    @Test(arguments: [("[/x]\n", 2, "/"), ("[ ;]\n", 3, ";"), ("[[;tep]]\n", 3, ";")])
+    func checkReportsMalformedHeadersWithoutCrashing(text: String, column: Int, found: String) throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).toml").path
+        try ("name = \"x\"\n" + text).write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try Binaries.run("stretchctl", ["check", file])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(file):2:\(column): invalid TOML: expected a key, found \"\(found)\""),
+                "\(result.stderr)")
+    }
+
+    @Test func checkNamesANULByteAtItsLine() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("nul-\(UUID().uuidString).toml").path
+        try Data("name = \"x\"\n# a\0\n".utf8).write(to: URL(fileURLWithPath: file))
+        let result = try Binaries.run("stretchctl", ["check", file])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(file):2:4: invalid TOML: a NUL byte (U+0000) is not allowed in TOML"),
+                "\(result.stderr)")
     }
 
     @Test func unknownRoutineIsAClearError() throws {

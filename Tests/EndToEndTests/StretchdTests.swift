@@ -65,7 +65,7 @@ import Testing
         try "[audio]\nvolume = 3\n".write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
         let result = try Binaries.run("stretchd", [], environment: daemon.environment)
         #expect(result.status == 78, "EX_CONFIG, on which the unit does not restart")
-        #expect(result.stderr.contains("bad config: \(daemon.configPath):2: audio.volume: must be from 0.0 to 1.0, got 3.0"))
+        #expect(result.stderr.contains("bad config: \(daemon.configPath):2:10: audio.volume: must be from 0.0 to 1.0, got 3.0"))
         let check = try daemon.ctl(["check-config"])
         #expect(check.status == 1 && check.stderr.contains("audio.volume"))
     }

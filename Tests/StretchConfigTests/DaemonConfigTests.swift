@@ -53,12 +53,29 @@ import Testing
             return
         }
         #expect(error.problems.map(\.description) == [
-            "c.toml:2: schedule.days[1]: expected a day such as \"mon\" or \"sat\", got \"monday\"",
-            "c.toml:3: schedule.hours[1]: expected hours such as \"09:00-12:30\", got \"9-5\"",
-            "c.toml:4: schedule.every: expected a duration such as \"45s\", \"1m30s\" or \"2m\", got the number 50: add a unit, e.g. \"50s\"",
-            "c.toml:6: audio.volume: must be from 0.0 to 1.0, got 2.0",
-            "c.toml:7: audio.colour: unknown key; known keys here: device, volume",
+            "c.toml:2:9: schedule.days[1]: expected a day such as \"mon\" or \"sat\", got \"monday\"",
+            "c.toml:3:10: schedule.hours[1]: expected hours such as \"09:00-12:30\", got \"9-5\"",
+            "c.toml:4:9: schedule.every: expected a duration such as \"45s\", \"1m30s\" or \"2m\", got the number 50: add a unit, e.g. \"50s\"",
+            "c.toml:6:10: audio.volume: must be from 0.0 to 1.0, got 2.0",
+            "c.toml:7:1: audio.colour: unknown key; known keys here: device, volume",
         ])
+    }
+
+    @Test func aNULByteIsReportedAsSuchAtItsLineAndColumn() {
+        guard case .failure(let error) = DaemonConfig.parse("[audio]\ndevice = \"def\0ault\"\n", file: "c.toml") else {
+            Issue.record("expected a problem")
+            return
+        }
+        #expect(error.description == "c.toml:2:14: invalid TOML: a NUL byte (U+0000) is not allowed in TOML")
+    }
+
+    @Test func datesAreNamedWhenSomethingElseWasExpected() {
+        guard case .failure(let error) = DaemonConfig.parse("[schedule]\nevery = 2026-01-01\n", file: "c.toml") else {
+            Issue.record("expected a problem")
+            return
+        }
+        #expect(error.description == "c.toml:2:9: schedule.every: expected a duration such as \"45s\", \"1m30s\" or \"2m\", "
+            + "got the date 2026-01-01")
     }
 
     @Test func overlappingHoursAreRejected() {

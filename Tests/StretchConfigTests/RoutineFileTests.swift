@@ -52,9 +52,7 @@ import Testing
     @Test func syntaxErrorsGiveTheParsersLineAndColumn() throws {
         let found = try problems("name = \"x\"\n[[step]]\nname = \"a\"\nkind = \n")
         #expect(found.count == 1)
-        #expect(found.first?.line == 4)
-        #expect(found.first?.column != nil)
-        #expect(found.first?.description.hasPrefix("lunch.toml:4:") == true)
+        #expect(found.first?.description == "lunch.toml:4:8: invalid TOML: expected a value, found the end of the line")
     }
 
     @Test func unknownKeysAreNamedWithTheirLine() throws {
@@ -67,7 +65,7 @@ import Testing
             hodl = "2m"
             """)
         #expect(found == [ConfigProblem(
-            file: "lunch.toml", line: 6, keyPath: "step[1].hodl",
+            file: "lunch.toml", line: 6, column: 1, keyPath: "step[1].hodl",
             message: "unknown key; known keys here: first_side, hold, instructions, kind, name, parts, reps, return_beat, sides, tempo")])
     }
 
@@ -85,6 +83,7 @@ import Testing
         #expect(found.count == 1)
         #expect(found.first?.keyPath == keyPath)
         #expect(found.first?.line == 5)
+        #expect(found.first?.column == 8)
         #expect(found.first?.message.contains(fragment) == true, "\(found)")
     }
 
@@ -99,6 +98,7 @@ import Testing
             """)
         #expect(found.map(\.keyPath) == ["step[1].reps", "step[1].tempo"])
         #expect(found.map(\.line) == [5, 6])
+        #expect(found.map(\.column) == [8, 9])
     }
 
     @Test func anEmptyRoutineIsRejected() throws {
@@ -149,6 +149,39 @@ import Testing
             """
         #expect(try problems(text).map(\.keyPath) == ["step[2].parts[2].name"])
         #expect(try problems(text).first?.line == 9)
+        // The element's own column: the second inline table.
+        #expect(try problems(text).first?.column == 43)
+    }
+
+    /// These headers aborted the old parser (toml++ assertions), taking the daemon down with them.
+    @Test(arguments: [("[/x]\n", 2, "\"/\""), ("[ ;]\n", 3, "\";\""), ("[[;tep]]\n", 3, "\";\"")])
+    func malformedHeadersAreSyntaxErrorsNotCrashes(text: String, column: Int, found: String) throws {
+        #expect(try problems("name = \"x\"\n" + text).map(\.description)
+            == ["lunch.toml:2:\(column): invalid TOML: expected a key, found \(found)"])
+    }
+
+    @Test func aNULByteIsReportedAsSuchAtItsLine() throws {
+        #expect(try problems("name = \"x\"\n[[step]]\nname = \"a\0\"\n").map(\.description)
+            == ["lunch.toml:3:10: invalid TOML: a NUL byte (U+0000) is not allowed in TOML"])
+    }
+
+    @Test func invalidUTF8IsReportedAtItsLine() {
+        guard case .failure(let error) = RoutineFile.parse(
+            Array("name = \"x\"\n# caf".utf8) + [0xE9, 0x0A], file: "lunch.toml", defaultID: "lunch")
+        else {
+            Issue.record("expected the file to be rejected")
+            return
+        }
+        #expect(error.description == "lunch.toml:2:6: invalid TOML: invalid UTF-8: an incomplete character")
+    }
+
+    /// The old key locator was quadratic: a file of 16,000 keys took minutes to check.
+    @Test func aFileOfSixteenThousandKeysIsChecked() throws {
+        var text = "name = \"x\"\n[[step]]\nname = \"a\"\nkind = \"hold\"\nhold = \"1m\"\n"
+        for index in 0..<16_000 { text += "key\(index) = \(index)\n" }
+        let found = try problems(text)
+        #expect(found.count == 16_000)
+        #expect(found.last?.description.hasPrefix("lunch.toml:16005:1: step[1].key15999: unknown key") == true)
     }
 
     @Test func idsMustBeSimple() throws {
