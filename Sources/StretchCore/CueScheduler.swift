@@ -171,9 +171,21 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
         return outcome
     }
 
+    /// The clocks when the scheduler last handed control away (to a sleep, the stream or the output), and when it
+    /// expected to run again: what lateness is measured against.
+    private struct Checkpoint {
+        var at: C.Instant
+        var awake: Duration
+        var due: C.Instant
+    }
+
     private func playUntilDone() async {
-        while next < plan.cues.count, !stopped {
+        var checkpoint: Checkpoint?
+        while true {
+            if let checkpoint, !stopped { judgeLateness(since: checkpoint) }
+            guard next < plan.cues.count, !stopped else { break }
             let now = clock.now
+            checkpoint = Checkpoint(at: now, awake: awakeTime(), due: now)
             if let stream, now >= fillDeadline(stream) {
                 await fill(stream, now: now)
                 continue
@@ -197,29 +209,37 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
             guard let deadline else {
                 // Paused without a stream: nothing happens until a command.
                 await withCheckedContinuation { commandWaiter = $0 }
+                checkpoint = nil
                 continue
             }
-            let sleptFrom = clock.now, awakeFrom = awakeTime()
+            checkpoint?.due = deadline
             eventSink.yield(.sleeping(until: deadline))
             let task = Task { [clock] in try await clock.sleep(until: deadline, tolerance: nil) }
             sleeper = task
             let slept = (try? await task.value) != nil
             sleeper = nil
-            guard slept else { continue }
-            let woke = clock.now
-            switch LateWake.classify(
-                late: deadline.duration(to: woke), elapsed: sleptFrom.duration(to: woke),
-                awake: awakeTime() - awakeFrom, threshold: Self.interruptionThreshold)
-            {
-            case .suspended?:
-                lost += deadline.duration(to: woke)
-                interrupted = true
-                stopped = true
-            case .stalled(let stall)?:
-                skipOver(stall)
-            case nil:
-                break
-            }
+            // Woken early by a command: not late.
+            if !slept { checkpoint = nil }
+        }
+    }
+
+    /// Ends the session after a suspend, or takes a stall out of it, when the scheduler runs much later than it
+    /// expected to.
+    private func judgeLateness(since checkpoint: Checkpoint) {
+        let now = clock.now
+        let late = checkpoint.due.duration(to: now)
+        switch LateWake.classify(
+            late: late, elapsed: checkpoint.at.duration(to: now), awake: awakeTime() - checkpoint.awake,
+            threshold: Self.interruptionThreshold)
+        {
+        case .suspended?:
+            lost += late
+            interrupted = true
+            stopped = true
+        case .stalled(let stall)?:
+            skipOver(stall)
+        case nil:
+            break
         }
     }
 
