@@ -68,6 +68,8 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     private var tally: HistoryTally?
     /// Reads the history file at start, off this actor.
     private var tallyLoad: Task<HistoryTally, Never>?
+    /// Today's counts from the end of the file, read first: enough for `status` while the whole file is read.
+    private var recentLoad: Task<HistoryTally?, Never>?
     /// Records appended while the file was being read: the reading stops where the file ended when it began.
     private var appendedWhileLoading: [HistoryRecord] = []
 
@@ -140,6 +142,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         let store = history, today = time.now().local
         // Taken here, on the actor, between appends: what is appended from now on is counted separately.
         let size = store.size()
+        recentLoad = Task.detached { store.recentTally(today: today, limit: size) }
         let load = Task.detached { await store.tally(around: today, limit: size) }
         tallyLoad = load
         Task { await self.historyLoaded(await load.value) }
@@ -159,6 +162,16 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         loadHistory()
         if tally == nil, let tallyLoad { historyLoaded(await tallyLoad.value) }
         return tally ?? HistoryTally(keepingDaysAround: time.now().local)
+    }
+
+    /// Today's counts: from the whole history once read, before that from its end (without waiting for the rest).
+    private func todayCounts() async -> HistoryReport.Day? {
+        loadHistory()
+        if tally == nil, let recentLoad, var recent = await recentLoad.value, tally == nil {
+            for record in appendedWhileLoading { recent.add(record) }
+            return recent.report(today: time.now().local, days: 1, goal: 1, workDays: []).days.last
+        }
+        return await historyReport(days: 1).days.last
     }
 
     /// The wall clock was set: work hours are recomputed from the new local time.
@@ -491,7 +504,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
 
     public func status() async -> StatusReport {
         // First, as it may wait for the history's first reading: the rest then describes one moment.
-        let today = await historyReport(days: 1).days.last
+        let today = await todayCounts()
         var session: SessionReport?
         let state: StatusReport.State
         switch phase {

@@ -117,6 +117,26 @@ public struct HistoryStore: Sendable {
         return tally
     }
 
+    /// How far back from the end `recentTally` reads.
+    static let recentReach = 1 << 20
+
+    /// Today's counts from the end of the first `limit` bytes of the file alone, quickly: records are appended in
+    /// time order, so today's are the last ones. Reads back at most 1 MiB; nil when today's records may go back
+    /// further than that (then only the whole file tells).
+    public func recentTally(today: CivilTime, limit: Int) -> HistoryTally? {
+        let offset = max(0, limit - Self.recentReach)
+        let reader = HistoryReader(path: path, from: offset, limit: limit)
+        var tally = HistoryTally(keepingDaysAround: today)
+        let date = Self.dateText(today)
+        var first = true
+        while let record = reader.next() {
+            if first, offset > 0, record.date == date { return nil }
+            first = false
+            if record.date == date { tally.add(record) }
+        }
+        return tally
+    }
+
     /// Per-day counts for the `days` days up to `today`, and the streak of work days meeting `goal`, read from the
     /// file now.
     public func report(today: CivilTime, days: Int, goal: Int, workDays: Set<Weekday>) async -> HistoryReport {
@@ -187,10 +207,11 @@ final class HistoryReader {
     private var atEnd = false
     private let decoder = JSONDecoder()
 
-    /// Reads at most `limit` bytes when given.
-    init(path: String, limit: Int?) {
+    /// Reads from byte `offset` (skipping the partial line there, when not at the start) up to byte `limit` when
+    /// given.
+    init(path: String, from offset: Int = 0, limit: Int?) {
         self.path = path
-        self.left = limit ?? Int.max
+        self.left = (limit ?? Int.max) - offset
         // O_NONBLOCK: opening a FIFO put in the file's place must not hang; it is refused below.
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
@@ -205,6 +226,14 @@ final class HistoryReader {
             fd = -1
             atEnd = true
             return
+        }
+        if offset > 0 {
+            guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else {
+                atEnd = true
+                return
+            }
+            // The line the offset falls in started before it.
+            _ = nextLine()
         }
     }
 

@@ -14,6 +14,11 @@ import Testing
 
     /// Appends raw bytes, as a crash, a disk error or a hand edit might leave them.
     func appendRaw(_ text: String, to history: HistoryStore) throws {
+        if !FileManager.default.fileExists(atPath: history.path) {
+            let folder = String(history.path[..<history.path.lastIndex(of: "/")!])
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: history.path, contents: nil)
+        }
         let handle = try #require(FileHandle(forWritingAtPath: history.path))
         handle.seekToEndOfFile()
         handle.write(Data(text.utf8))
@@ -162,5 +167,28 @@ import Testing
         let report = await history.report(today: today, days: 3660, goal: 1, workDays: WorkSchedule.standard.days)
         #expect(report.days.count == 3660)
         #expect(report.days.map(\.taken).reduce(0, +) == 1)
+    }
+
+    @Test func todayIsCountedFromTheEndOfALargeFileAlone() throws {
+        let history = store()
+        let old = record(.completed, "2026-11-20", minutes: 5)
+        try history.append(old)
+        // About 1.5 MiB of earlier days, then today's records.
+        try appendRaw(String(repeating: #"{"date":"2026-11-20","event":"reminded","routine":"desk-basics","time":1}"# + "\n",
+                             count: 20_000), to: history)
+        try history.append(record(.reminded, "2026-11-23"))
+        try history.append(record(.completed, "2026-11-23", minutes: 6))
+        let today = CivilTime(year: 2026, month: 11, day: 23, hour: 10)
+        let tally = try #require(history.recentTally(today: today, limit: history.size()))
+        let day = tally.report(today: today, days: 1, goal: 1, workDays: []).days.last
+        #expect(day?.offered == 1 && day?.taken == 1 && day?.minutes == 6)
+    }
+
+    @Test func todayReachingFurtherBackThanTheEndIsLeftToTheWholeReading() throws {
+        let history = store()
+        try appendRaw(String(repeating: #"{"date":"2026-11-23","event":"reminded","routine":"desk-basics","time":1}"# + "\n",
+                             count: 20_000), to: history)
+        let today = CivilTime(year: 2026, month: 11, day: 23, hour: 10)
+        #expect(history.recentTally(today: today, limit: history.size()) == nil)
     }
 }
