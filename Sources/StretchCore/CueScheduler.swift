@@ -56,8 +56,8 @@ public enum LateWake: Sendable, Hashable {
     }
 }
 
-/// Time the machine has been awake, from an arbitrary origin: `SuspendingClock`, which is `CLOCK_MONOTONIC` on
-/// Linux. It stops while the machine is suspended, not while the process is stopped.
+/// Time the machine has been awake, from an arbitrary origin: `SuspendingClock` (a monotonic clock that stops while
+/// the machine is suspended, on Linux), which goes on while the process is stopped.
 public let systemAwakeTime: @Sendable () -> Duration = {
     awakeOrigin.duration(to: SuspendingClock.now)
 }
