@@ -80,9 +80,14 @@ public struct BreakTimer: Sendable, Hashable {
     /// The work time at which the next reminder is due: `interval`, or later when snoozed.
     public private(set) var dueAt: Duration
     public private(set) var snoozed = false
+    /// While `paused`: the local time reminders come back on their own; nil for "until resumed".
+    public private(set) var pausedUntil: CivilTime?
     private var last: Moment
     /// `elapsed` when work hours last ended, to tell whether the time off was long enough to be a break.
     private var leftWorkAt: Duration?
+
+    /// The reading the timer was last brought up to.
+    public var lastReading: Moment { last }
 
     /// A wall clock difference from real time below this is drift or rounding, not a jump.
     static let jumpTolerance = Duration.seconds(2)
@@ -194,10 +199,14 @@ public struct BreakTimer: Sendable, Hashable {
         return events
     }
 
-    /// Stops counting work time and stops reminders until `resume(now:)`.
-    public mutating func pause(now: Moment) -> [Event] {
+    /// Stops counting work time and stops reminders until `resume(now:)`; `until` is when the owner should
+    /// resume them on its own (`nextWake()` wakes it then).
+    public mutating func pause(now: Moment, until: CivilTime? = nil) -> [Event] {
         let events = process(now: now)
-        if state != .inSession { state = .paused }
+        if state != .inSession {
+            state = .paused
+            pausedUntil = until
+        }
         return events
     }
 
@@ -205,6 +214,7 @@ public struct BreakTimer: Sendable, Hashable {
     public mutating func resume(now: Moment) -> [Event] {
         var events = process(now: now)
         guard state == .paused else { return events }
+        pausedUntil = nil
         state = .offHours
         leftWorkAt = nil
         updateState(now: now, events: &events)
@@ -249,7 +259,9 @@ public struct BreakTimer: Sendable, Hashable {
             Wake(after: nil, at: schedule.window(containing: last.local)?.end)
         case .offHours:
             Wake(after: nil, at: schedule.nextWindowStart(after: last.local))
-        case .inSession, .paused:
+        case .paused:
+            Wake(after: nil, at: pausedUntil)
+        case .inSession:
             Wake(after: nil, at: nil)
         }
     }

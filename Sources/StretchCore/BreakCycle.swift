@@ -1,0 +1,528 @@
+/// How long reminders pause: for a while, or until midnight. No length: until resumed (or, during a session, the
+/// session alone pauses).
+public enum PauseLength: Sendable, Hashable {
+    case duration(Duration)
+    case tomorrow
+}
+
+/// The break cycle as a passive state machine: where the current break stands (idle, lead-in, waiting for
+/// `start`, a session, paused, snoozed), the routine rotation, and what each command does in each phase.
+///
+/// Its owner feeds it `Input`s with the `Moment` they happened at and carries out the `Effect`s it returns, in
+/// order (play a chime, start or stop a session, write history, notify, set systemd's status, reply); it does
+/// nothing itself. Then the owner sleeps until `nextWake()` and feeds `.timePassed`. Nothing here reads a clock,
+/// a file or a device, so a test reads like a timeline: input, effects, input, effects.
+///
+/// Pause lives in one place: the `BreakTimer`'s `.paused` state, with `pausedUntil`. A session's own pause is
+/// part of the `.session` phase.
+public struct BreakCycle: Sendable, Hashable {
+    public struct Settings: Sendable, Hashable {
+        /// Offered in turn; never empty.
+        public var routines: [Routine]
+        /// How long after a reminder the session starts by itself; nil: it waits for `start`.
+        public var leadIn: Duration?
+        /// The snooze when `snooze` gives no length.
+        public var snooze: Duration
+        /// Whether a reminder also shows a desktop notification.
+        public var notify: Bool
+        public var schedule: WorkSchedule
+        public var timer: BreakTimer.Settings
+
+        public init(
+            routines: [Routine], leadIn: Duration?, snooze: Duration, notify: Bool, schedule: WorkSchedule,
+            timer: BreakTimer.Settings
+        ) {
+            precondition(!routines.isEmpty, "a break cycle needs at least one routine")
+            self.routines = routines
+            self.leadIn = leadIn
+            self.snooze = snooze
+            self.notify = notify
+            self.schedule = schedule
+            self.timer = timer
+        }
+    }
+
+    /// Where the current break stands.
+    public enum Phase: Sendable, Hashable {
+        case idle
+        /// Reminded; the session starts when the awake time reaches `startsAt` unless the user acts first.
+        case leadIn(Routine, startsAt: Duration)
+        /// Reminded, waiting for `start` (autostart is off).
+        case waiting(Routine)
+        /// A session runs; `thenPause`: reminders pause once it has ended (`pause 1h` during a session).
+        case session(Routine, paused: Bool, thenPause: PauseLength?)
+    }
+
+    /// What the user asked for, resolved: durations parsed, the routine to start found (or why not).
+    public enum Command: Sendable, Hashable {
+        case start(StartRoutine)
+        case stop
+        case skip
+        /// Nil: the configured snooze.
+        case snooze(Duration?)
+        /// Nil: the session alone when one runs, otherwise reminders until `resume`.
+        case pause(PauseLength?)
+        case resume
+        case next
+    }
+
+    /// Which routine `start` starts.
+    public enum StartRoutine: Sendable, Hashable {
+        /// The one offered by the break that is due, or the next in turn.
+        case offeredOrNext
+        case routine(Routine)
+        /// The reference could not be resolved; why, for the reply.
+        case unavailable(String)
+    }
+
+    /// Something that happened, for the cycle to act on. New sources of input are new cases: "screen locked"
+    /// / "unlocked", "user idle" / "active", "do-not-disturb on" / "off", "a notification button was pressed"
+    /// and "about to sleep" each become one case here and one `switch` arm in `handle`, with their effects.
+    public enum Input: Sendable, Hashable {
+        case command(Command)
+        /// The owner's wake-up: time has passed (a break may be due, a lead-in or a pause over, work hours begun).
+        case timePassed
+        /// The wall clock was set; work hours are recomputed from the new local time.
+        case wallClockChanged
+        /// The machine slept and woke: time away may count as a break (the timer tells awake from elapsed time).
+        case slept
+        /// The owner started the session a `.startSession` asked for.
+        case sessionStarted
+        /// The owner could not start it (no sound device): why, for the reply and the log.
+        case sessionCouldNotStart(String)
+        /// The session ended on its own or by `stop`; `minutesPlayed`: the time it actually ran.
+        case sessionEnded(SessionOutcome, minutesPlayed: Double)
+        /// The reminder's chime could not be played: without sound there is no hands-free session.
+        case reminderHadNoSound
+        /// New settings (config reloaded); work time done so far is kept.
+        case reconfigured(Settings)
+    }
+
+    /// What the owner does, in order.
+    public enum Effect: Sendable, Hashable {
+        /// Play the reminder chime for this routine; on failure feed `.reminderHadNoSound`.
+        case chime(Routine)
+        /// Show "time to stretch" for this routine.
+        case notify(Routine)
+        /// Start a session of this plan; then feed `.sessionStarted` or `.sessionCouldNotStart`.
+        case startSession(Routine, SessionPlan)
+        case stopSession
+        case pauseSession
+        case resumeSession
+        case skipStep
+        case record(Record)
+        case log(Note)
+        /// The one-line status for systemd changed.
+        case systemdStatus(Summary)
+        /// The answer to the command fed.
+        case reply(Outcome)
+    }
+
+    /// A history record.
+    public enum Record: Sendable, Hashable {
+        case reminded(routine: String)
+        case started(routine: String)
+        case completed(routine: String, minutes: Double)
+        /// `step` is 1-based; `bySuspend`: the machine slept, not the user.
+        case stopped(routine: String, step: Int, minutes: Double, bySuspend: Bool)
+        case skipped(routine: String?)
+        case snoozed(routine: String)
+    }
+
+    /// Something worth a log line; the owner words it (with the next break as of after the input).
+    public enum Note: Sendable, Hashable {
+        case timer(BreakTimer.Event)
+        case breakDue(routine: String, worked: Duration)
+        case sessionCouldNotStart(reason: String)
+        case sessionStarted(routine: String, length: Duration)
+        case sessionEnded(routine: String, SessionOutcome)
+        case nextBreak
+        case cancelledBeforeStart(routine: String)
+        case breakSkipped(routine: String?)
+        case breakSnoozed(routine: String, for: Duration)
+        case sessionPaused(routine: String)
+        case sessionResumed(routine: String)
+        case movedOn(routine: String)
+        case remindersPaused(until: CivilTime?)
+        case remindersResumed
+    }
+
+    /// What a command did, or why it did nothing; the owner words it.
+    public enum Outcome: Sendable, Hashable {
+        case started(routine: String, length: Duration)
+        case stopped(routine: String)
+        /// Stopped before the session started: the break is skipped.
+        case cancelled(routine: String)
+        case skipped(nextBreak: CivilTime?)
+        case snoozed(Duration)
+        case sessionPaused
+        case remindersPaused(until: CivilTime?)
+        case sessionResumed
+        case remindersResumed(nextBreak: CivilTime?)
+        case movedOn
+        // Refused:
+        case alreadyRunning(routine: String)
+        case noSession
+        case noBreakDue
+        /// `skip` during a session.
+        case sessionRunningUseStop
+        /// `snooze` during a session.
+        case sessionRunningUsePauseOrStop
+        case sessionNotPaused
+        case nothingPaused
+        case cannotStart(reason: String)
+        case routineUnavailable(reason: String)
+
+        public var ok: Bool {
+            switch self {
+            case .started, .stopped, .cancelled, .skipped, .snoozed, .sessionPaused, .remindersPaused,
+                 .sessionResumed, .remindersResumed, .movedOn:
+                true
+            default:
+                false
+            }
+        }
+    }
+
+    /// The state in one line, for systemd's status.
+    public enum Summary: Sendable, Hashable {
+        case session(routine: String)
+        case breakDue(routine: String)
+        case paused
+        case nextBreak(CivilTime?)
+    }
+
+    /// What `status` reports, in the core's terms.
+    public enum State: Sendable, Hashable {
+        case working, breakDue, inSession, snoozed, paused, offHours
+    }
+
+    public private(set) var settings: Settings
+    public private(set) var timer: BreakTimer
+    public private(set) var phase = Phase.idle
+    /// The index of the routine offered next.
+    public private(set) var nextRoutine = 0
+    /// A `.startSession` asked for and not yet answered, and whether a command asked (else a lead-in ended).
+    private var starting: Starting?
+    /// A break came due; the reminder follows once the input is handled.
+    private var remindPending = false
+    private var lastSummary: Summary
+
+    private struct Starting: Sendable, Hashable {
+        var routine: Routine
+        var plan: SessionPlan
+        var byCommand: Bool
+    }
+
+    public init(settings: Settings, now: Moment) {
+        self.settings = settings
+        self.timer = BreakTimer(schedule: settings.schedule, settings: settings.timer, now: now)
+        lastSummary = .nextBreak(nil)
+        lastSummary = summary
+    }
+
+    // MARK: Inputs
+
+    /// Acts on `input`, which happened at `now`, and returns what the owner should do, in order.
+    public mutating func handle(_ input: Input, now: Moment) -> [Effect] {
+        var effects: [Effect] = []
+        switch input {
+        case .timePassed, .wallClockChanged, .slept:
+            catchUp(now: now, &effects)
+        case .command(let command):
+            self.command(command, now: now, &effects)
+        case .sessionStarted:
+            sessionStarted(now: now, &effects)
+        case .sessionCouldNotStart(let reason):
+            sessionCouldNotStart(reason, now: now, &effects)
+        case .sessionEnded(let outcome, let minutes):
+            sessionEnded(outcome, minutes: minutes, now: now, &effects)
+        case .reminderHadNoSound:
+            if case .leadIn = phase {
+                // The reminder was the break.
+                phase = .idle
+                timerEvents(timer.skip(now: now), &effects)
+            }
+        case .reconfigured(let settings):
+            self.settings = settings
+            nextRoutine %= settings.routines.count
+            timerEvents(timer.reconfigure(schedule: settings.schedule, settings: settings.timer, now: now), &effects)
+        }
+        // A break came due: remind, unless the input already dealt with it (skipped, or a session started).
+        if remindPending, starting == nil {
+            remindPending = false
+            if phase == .idle, timer.state == .due { remind(now: now, &effects) }
+        }
+        if summary != lastSummary {
+            lastSummary = summary
+            effects.append(.systemdStatus(summary))
+        }
+        return effects
+    }
+
+    /// Brings everything up to now: a pause running out, the timer's events, a lead-in ending.
+    private mutating func catchUp(now: Moment, _ effects: inout [Effect]) {
+        if timer.state == .paused, let end = timer.pausedUntil, now.local >= end {
+            timerEvents(timer.resume(now: now), &effects)
+            effects.append(.log(.remindersResumed))
+        }
+        timerEvents(timer.process(now: now), &effects)
+        if case .leadIn(let routine, let startsAt) = phase, now.awake >= startsAt {
+            askToStart(routine, byCommand: false, &effects)
+        }
+    }
+
+    /// Logs the timer's events; a break coming due reminds.
+    private mutating func timerEvents(_ events: [BreakTimer.Event], _ effects: inout [Effect]) {
+        for event in events {
+            if event == .breakDue {
+                remindPending = true
+            } else {
+                effects.append(.log(.timer(event)))
+            }
+        }
+    }
+
+    private mutating func remind(now: Moment, _ effects: inout [Effect]) {
+        let routine = takeNextRoutine()
+        effects.append(.log(.breakDue(routine: routine.id, worked: timer.worked)))
+        effects.append(.record(.reminded(routine: routine.id)))
+        if settings.notify { effects.append(.notify(routine)) }
+        if let leadIn = settings.leadIn {
+            phase = .leadIn(routine, startsAt: now.awake + leadIn)
+        } else {
+            phase = .waiting(routine)
+        }
+        effects.append(.chime(routine))
+    }
+
+    private mutating func takeNextRoutine() -> Routine {
+        let routine = settings.routines[nextRoutine % settings.routines.count]
+        nextRoutine = (nextRoutine + 1) % settings.routines.count
+        return routine
+    }
+
+    private mutating func askToStart(_ routine: Routine, byCommand: Bool, _ effects: inout [Effect]) {
+        let plan = SessionPlanner.plan(routine)
+        starting = Starting(routine: routine, plan: plan, byCommand: byCommand)
+        effects.append(.startSession(routine, plan))
+    }
+
+    private mutating func sessionStarted(now: Moment, _ effects: inout [Effect]) {
+        guard let starting else { return }
+        self.starting = nil
+        let (routine, plan, byCommand) = (starting.routine, starting.plan, starting.byCommand)
+        if byCommand, timer.state == .paused {
+            // `start` resumes paused reminders.
+            timerEvents(timer.resume(now: now), &effects)
+        }
+        timerEvents(timer.startSession(now: now), &effects)
+        phase = .session(routine, paused: false, thenPause: nil)
+        effects.append(.record(.started(routine: routine.id)))
+        effects.append(.log(.sessionStarted(routine: routine.id, length: plan.duration)))
+        if byCommand { effects.append(.reply(.started(routine: routine.id, length: plan.duration))) }
+    }
+
+    private mutating func sessionCouldNotStart(_ reason: String, now: Moment, _ effects: inout [Effect]) {
+        guard let starting else { return }
+        self.starting = nil
+        if starting.byCommand {
+            effects.append(.reply(.cannotStart(reason: reason)))
+        } else {
+            effects.append(.log(.sessionCouldNotStart(reason: reason)))
+            phase = .idle
+            timerEvents(timer.skip(now: now), &effects)
+        }
+    }
+
+    private mutating func sessionEnded(
+        _ outcome: SessionOutcome, minutes: Double, now: Moment, _ effects: inout [Effect]
+    ) {
+        guard case .session(let routine, _, let thenPause) = phase else { return }
+        let minutes = (minutes * 100).rounded() / 100
+        switch outcome {
+        case .completed:
+            effects.append(.record(.completed(routine: routine.id, minutes: minutes)))
+        case .stopped(let step):
+            effects.append(.record(.stopped(routine: routine.id, step: step + 1, minutes: minutes, bySuspend: false)))
+        case .interrupted(let step):
+            effects.append(.record(.stopped(routine: routine.id, step: step + 1, minutes: minutes, bySuspend: true)))
+        }
+        effects.append(.log(.sessionEnded(routine: routine.id, outcome)))
+        phase = .idle
+        timerEvents(timer.finishSession(now: now), &effects)
+        if let thenPause { pauseReminders(thenPause, now: now, &effects) }
+        effects.append(.log(.nextBreak))
+    }
+
+    // MARK: Commands
+
+    private mutating func command(_ command: Command, now: Moment, _ effects: inout [Effect]) {
+        // Commands act on the present: first whatever became due since the last wake-up.
+        catchUp(now: now, &effects)
+        switch command {
+        case .start(let choice): start(choice, &effects)
+        case .stop: stop(now: now, &effects)
+        case .skip: skip(now: now, &effects)
+        case .snooze(let length): snooze(length, now: now, &effects)
+        case .pause(let length): pause(length, now: now, &effects)
+        case .resume: resume(now: now, &effects)
+        case .next:
+            guard case .session(let routine, _, _) = phase else { return effects.append(.reply(.noSession)) }
+            effects.append(.skipStep)
+            effects.append(.log(.movedOn(routine: routine.id)))
+            effects.append(.reply(.movedOn))
+        }
+    }
+
+    private mutating func start(_ choice: StartRoutine, _ effects: inout [Effect]) {
+        if case .session(let running, _, _) = phase {
+            return effects.append(.reply(.alreadyRunning(routine: running.id)))
+        }
+        let routine: Routine
+        switch (choice, phase) {
+        case (.unavailable(let reason), _): return effects.append(.reply(.routineUnavailable(reason: reason)))
+        case (.routine(let chosen), _): routine = chosen
+        case (.offeredOrNext, .leadIn(let offered, _)), (.offeredOrNext, .waiting(let offered)): routine = offered
+        case (.offeredOrNext, _): routine = takeNextRoutine()
+        }
+        askToStart(routine, byCommand: true, &effects)
+    }
+
+    private mutating func stop(now: Moment, _ effects: inout [Effect]) {
+        switch phase {
+        case .session(let routine, _, _):
+            effects.append(.stopSession)
+            effects.append(.reply(.stopped(routine: routine.id)))
+        case .leadIn(let routine, _), .waiting(let routine):
+            phase = .idle
+            timerEvents(timer.skip(now: now), &effects)
+            effects.append(.record(.skipped(routine: routine.id)))
+            effects.append(.log(.cancelledBeforeStart(routine: routine.id)))
+            effects.append(.reply(.cancelled(routine: routine.id)))
+        case .idle:
+            effects.append(.reply(.noSession))
+        }
+    }
+
+    private mutating func skip(now: Moment, _ effects: inout [Effect]) {
+        var routine: String?
+        switch phase {
+        case .session: return effects.append(.reply(.sessionRunningUseStop))
+        case .leadIn(let offered, _), .waiting(let offered): routine = offered.id
+        case .idle: guard timer.state == .due else { return effects.append(.reply(.noBreakDue)) }
+        }
+        phase = .idle
+        timerEvents(timer.skip(now: now), &effects)
+        effects.append(.record(.skipped(routine: routine)))
+        effects.append(.log(.breakSkipped(routine: routine)))
+        effects.append(.reply(.skipped(nextBreak: timer.nextBreak())))
+    }
+
+    private mutating func snooze(_ length: Duration?, now: Moment, _ effects: inout [Effect]) {
+        let duration = length ?? settings.snooze
+        let routine: Routine
+        switch phase {
+        case .leadIn(let offered, _), .waiting(let offered): routine = offered
+        case .session: return effects.append(.reply(.sessionRunningUsePauseOrStop))
+        case .idle: return effects.append(.reply(.noBreakDue))
+        }
+        phase = .idle
+        timerEvents(timer.snooze(now: now, for: duration), &effects)
+        effects.append(.record(.snoozed(routine: routine.id)))
+        effects.append(.log(.breakSnoozed(routine: routine.id, for: duration)))
+        effects.append(.reply(.snoozed(duration)))
+    }
+
+    private mutating func pause(_ length: PauseLength?, now: Moment, _ effects: inout [Effect]) {
+        if case .session(let routine, let paused, _) = phase {
+            guard let length else {
+                if !paused { effects.append(.pauseSession) }
+                phase = .session(routine, paused: true, thenPause: nil)
+                effects.append(.log(.sessionPaused(routine: routine.id)))
+                return effects.append(.reply(.sessionPaused))
+            }
+            // Reminders pause once the session has ended.
+            phase = .session(routine, paused: paused, thenPause: length)
+            effects.append(.stopSession)
+            let until = end(of: length, now: now)
+            effects.append(.log(.remindersPaused(until: until)))
+            return effects.append(.reply(.remindersPaused(until: until)))
+        }
+        phase = .idle
+        pauseReminders(length, now: now, &effects)
+        effects.append(.reply(.remindersPaused(until: end(of: length, now: now))))
+    }
+
+    private func end(of length: PauseLength?, now: Moment) -> CivilTime? {
+        switch length {
+        case nil: nil
+        case .tomorrow: CivilTime(day: now.local.day + 1, time: .zero)
+        case .duration(let duration): now.local.adding(duration)
+        }
+    }
+
+    private mutating func pauseReminders(_ length: PauseLength?, now: Moment, _ effects: inout [Effect]) {
+        let until = end(of: length, now: now)
+        timerEvents(timer.pause(now: now, until: until), &effects)
+        effects.append(.log(.remindersPaused(until: until)))
+    }
+
+    private mutating func resume(now: Moment, _ effects: inout [Effect]) {
+        if case .session(let routine, let paused, let thenPause) = phase {
+            guard paused else { return effects.append(.reply(.sessionNotPaused)) }
+            phase = .session(routine, paused: false, thenPause: thenPause)
+            effects.append(.resumeSession)
+            effects.append(.log(.sessionResumed(routine: routine.id)))
+            return effects.append(.reply(.sessionResumed))
+        }
+        guard timer.state == .paused else { return effects.append(.reply(.nothingPaused)) }
+        timerEvents(timer.resume(now: now), &effects)
+        effects.append(.log(.remindersResumed))
+        effects.append(.reply(.remindersResumed(nextBreak: timer.nextBreak())))
+    }
+
+    // MARK: Questions
+
+    /// When the owner should feed `.timePassed` next: after `after` of awake time or at the local time `at`,
+    /// whichever comes first; neither: nothing is scheduled (no work hours at all).
+    public func nextWake() -> BreakTimer.Wake {
+        var wake = timer.nextWake()
+        if case .leadIn(_, let startsAt) = phase {
+            let left = max(.zero, startsAt - timer.lastReading.awake)
+            wake.after = min(wake.after ?? left, left)
+        }
+        return wake
+    }
+
+    /// The state as `status` names it.
+    public var state: State {
+        switch phase {
+        case .session: return .inSession
+        case .leadIn, .waiting: return .breakDue
+        case .idle:
+            switch timer.state {
+            case .offHours: return .offHours
+            case .due: return .breakDue
+            case .inSession: return .inSession
+            case .paused: return .paused
+            case .working: return timer.snoozed ? .snoozed : .working
+            }
+        }
+    }
+
+    /// The state in one line, as systemd shows it.
+    public var summary: Summary {
+        switch phase {
+        case .session(let routine, _, _): .session(routine: routine.id)
+        case .leadIn(let routine, _), .waiting(let routine): .breakDue(routine: routine.id)
+        case .idle: timer.state == .paused ? .paused : .nextBreak(timer.nextBreak())
+        }
+    }
+
+    /// The routine of the session running, if any.
+    public var sessionRoutine: Routine? {
+        if case .session(let routine, _, _) = phase { return routine }
+        return nil
+    }
+}
