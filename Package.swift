@@ -39,8 +39,9 @@ let package = Package(
             name: "StretchConfig",
             dependencies: ["StretchCore", "TOML", .product(name: "SystemPackage", package: "swift-system")]
         ),
-        // The control socket's requests and replies, as JSON lines; no I/O.
-        .target(name: "ControlProtocol"),
+        // The control socket's requests and replies, as JSON lines; no I/O. Uses StretchCore (pure) to parse
+        // durations, so that a request is checked in one place.
+        .target(name: "ControlProtocol", dependencies: ["StretchCore"]),
         // The daemon's services: wires the real clocks and local time to the core.
         .target(
             name: "StretchDaemon",
@@ -92,7 +93,7 @@ let package = Package(
             name: "StretchConfigTests",
             dependencies: ["StretchConfig", .product(name: "SystemPackage", package: "swift-system")]
         ),
-        .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
+        .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol", "StretchCore"]),
         .testTarget(
             name: "StretchAudioTests",
             dependencies: [

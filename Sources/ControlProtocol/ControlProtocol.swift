@@ -1,4 +1,5 @@
 import FoundationEssentials
+import StretchCore
 
 /// The control socket's protocol: one JSON object per line each way, each carrying `version`.
 ///
@@ -21,29 +22,69 @@ public enum Command: String, Codable, Sendable, CaseIterable {
     case status, start, stop, skip, snooze, pause, resume, next, reload, history
 }
 
-public struct ControlRequest: Codable, Sendable, Hashable {
-    public var version: Int
-    public var command: Command
-    /// `start`: a routine id or path; the next routine in turn when absent.
-    public var routine: String?
-    /// `snooze` and `pause`: a duration such as "15m"; `pause` also takes "tomorrow".
-    public var duration: String?
-    /// `history`: how many days, today included.
-    public var days: Int?
+/// A request, decoded and checked: durations parsed, ranges checked. The daemon and `stretchctl` build and read
+/// only these values; the JSON keys on the wire (`routine`, `duration`, `days`) stay as they were.
+public enum ControlRequest: Sendable, Hashable {
+    case status
+    /// A routine id or absolute path; nil: the routine of the break that is due, or the next in turn.
+    case start(routine: String?)
+    case stop
+    case skip
+    /// Work time until the next reminder; nil: the configured snooze.
+    case snooze(Duration?)
+    /// Nil: the session alone when one runs, otherwise reminders until `resume`.
+    case pause(PauseLength?)
+    case resume
+    case next
+    case reload
+    /// Days shown, today included, in `ControlProtocol.historyDays`.
+    case history(days: Int)
 
-    public init(command: Command, routine: String? = nil, duration: String? = nil, days: Int? = nil) {
-        self.version = ControlProtocol.version
-        self.command = command
-        self.routine = routine
-        self.duration = duration
-        self.days = days
+    /// `history` without `days`.
+    public static let defaultHistoryDays = 7
+    /// `snooze`: more than nothing, at most a day.
+    public static let snoozeRange = Duration.zero...Duration.seconds(86_400)
+    /// `pause`: more than nothing, at most a week.
+    public static let pauseRange = Duration.zero...Duration.seconds(7 * 86_400)
+
+    public var command: Command {
+        switch self {
+        case .status: .status
+        case .start: .start
+        case .stop: .stop
+        case .skip: .skip
+        case .snooze: .snooze
+        case .pause: .pause
+        case .resume: .resume
+        case .next: .next
+        case .reload: .reload
+        case .history: .history
+        }
+    }
+
+    /// `snooze`'s duration as text, checked.
+    public static func snoozeLength(_ text: String) -> Result<Duration, ControlError> {
+        guard let duration = DurationText.parse(text), duration > .zero, snoozeRange.contains(duration) else {
+            return .failure(ControlError("snooze takes a duration such as 10m or 1h30m, got \"\(text)\""))
+        }
+        return .success(duration)
+    }
+
+    /// `pause`'s duration as text ("tomorrow" or a duration), checked.
+    public static func pauseLength(_ text: String) -> Result<PauseLength, ControlError> {
+        if text == "tomorrow" { return .success(.tomorrow) }
+        guard let duration = DurationText.parse(text), duration > .zero, pauseRange.contains(duration) else {
+            return .failure(ControlError("pause takes a duration such as 1h, or \"tomorrow\", got \"\(text)\""))
+        }
+        return .success(.duration(duration))
     }
 
     /// Decodes one request line, or explains in one sentence what is wrong with it.
     ///
     /// Every field is checked here, in one place, before anything acts on it: `days` is an integer in
     /// `ControlProtocol.historyDays`; `duration` and `routine` are non-empty strings without control characters,
-    /// at most `maximumDurationLength` and `maximumRoutineLength` bytes long.
+    /// at most `maximumDurationLength` and `maximumRoutineLength` bytes long; `duration` is a duration in range
+    /// (`snoozeRange`, `pauseRange`) or, for `pause`, "tomorrow".
     public static func decode(_ line: some Collection<UInt8>) -> Result<ControlRequest, ControlError> {
         let object: [String: JSONValue]
         do {
@@ -69,15 +110,30 @@ public struct ControlRequest: Codable, Sendable, Hashable {
         if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
             return .failure(ControlError("unknown key \"\(unknown)\""))
         }
+        let routine: String?, duration: String?, days: Int?
         do {
-            return .success(ControlRequest(
-                command: command,
-                routine: try text(object["routine"], key: "routine", maximumLength: ControlProtocol.maximumRoutineLength),
-                duration: try text(
-                    object["duration"], key: "duration", maximumLength: ControlProtocol.maximumDurationLength),
-                days: try days(object["days"])))
+            routine = try text(object["routine"], key: "routine", maximumLength: ControlProtocol.maximumRoutineLength)
+            duration = try text(object["duration"], key: "duration", maximumLength: ControlProtocol.maximumDurationLength)
+            days = try Self.days(object["days"])
         } catch {
             return .failure(error)
+        }
+        // Fields a command does not take are ignored, as they always were.
+        switch command {
+        case .status: return .success(.status)
+        case .start: return .success(.start(routine: routine))
+        case .stop: return .success(.stop)
+        case .skip: return .success(.skip)
+        case .snooze:
+            guard let duration else { return .success(.snooze(nil)) }
+            return snoozeLength(duration).map { .snooze($0) }
+        case .pause:
+            guard let duration else { return .success(.pause(nil)) }
+            return pauseLength(duration).map { .pause($0) }
+        case .resume: return .success(.resume)
+        case .next: return .success(.next)
+        case .reload: return .success(.reload)
+        case .history: return .success(.history(days: days ?? defaultHistoryDays))
         }
     }
 
@@ -108,10 +164,32 @@ public struct ControlRequest: Codable, Sendable, Hashable {
         return Int(number)
     }
 
+    /// The fields on the wire.
+    private struct Wire: Encodable {
+        var version = ControlProtocol.version
+        var command: Command
+        var routine: String?
+        var duration: String?
+        var days: Int?
+    }
+
+    private var wire: Wire {
+        var wire = Wire(command: command)
+        switch self {
+        case .start(let routine): wire.routine = routine
+        case .snooze(let duration): wire.duration = duration.map(DurationText.format)
+        case .pause(.tomorrow): wire.duration = "tomorrow"
+        case .pause(.duration(let duration)): wire.duration = DurationText.format(duration)
+        case .history(let days): wire.days = days
+        case .status, .stop, .skip, .pause(nil), .resume, .next, .reload: break
+        }
+        return wire
+    }
+
     /// The request as one line, newline included.
     public func encoded() -> [UInt8] {
         // Only strings and integers: encoding cannot fail.
-        (try? ControlCoding.line(self)) ?? Array(#"{"version":1}"#.utf8) + [0x0A]
+        (try? ControlCoding.line(wire)) ?? Array(#"{"version":1}"#.utf8) + [0x0A]
     }
 }
 

@@ -49,8 +49,8 @@ public struct BreakCycle: Sendable, Hashable {
         case leadIn(Routine, startsAt: Duration)
         /// Reminded, waiting for `start` (autostart is off).
         case waiting(Routine)
-        /// A session runs; `thenPause`: reminders pause once it has ended (`pause 1h` during a session).
-        case session(Routine, paused: Bool, thenPause: PauseLength?)
+        /// A session runs; `thenPause`: reminders pause until then once it has ended (`pause 1h` during a session).
+        case session(Routine, paused: Bool, thenPause: CivilTime?)
     }
 
     /// What the user asked for, resolved: durations parsed, the routine to start found (or why not).
@@ -351,7 +351,7 @@ public struct BreakCycle: Sendable, Hashable {
         effects.append(.log(.sessionEnded(routine: routine.id, outcome)))
         phase = .idle
         timerEvents(timer.finishSession(now: now), &effects)
-        if let thenPause { pauseReminders(thenPause, now: now, &effects) }
+        if let thenPause { pauseReminders(until: thenPause, now: now, &effects) }
         effects.append(.log(.nextBreak))
     }
 
@@ -442,15 +442,15 @@ public struct BreakCycle: Sendable, Hashable {
                 effects.append(.log(.sessionPaused(routine: routine.id)))
                 return effects.append(.reply(.sessionPaused))
             }
-            // Reminders pause once the session has ended.
-            phase = .session(routine, paused: paused, thenPause: length)
-            effects.append(.stopSession)
+            // Reminders pause once the session has ended, until the time asked for now.
             let until = end(of: length, now: now)
+            phase = .session(routine, paused: paused, thenPause: until)
+            effects.append(.stopSession)
             effects.append(.log(.remindersPaused(until: until)))
             return effects.append(.reply(.remindersPaused(until: until)))
         }
         phase = .idle
-        pauseReminders(length, now: now, &effects)
+        pauseReminders(until: end(of: length, now: now), now: now, &effects)
         effects.append(.reply(.remindersPaused(until: end(of: length, now: now))))
     }
 
@@ -462,8 +462,7 @@ public struct BreakCycle: Sendable, Hashable {
         }
     }
 
-    private mutating func pauseReminders(_ length: PauseLength?, now: Moment, _ effects: inout [Effect]) {
-        let until = end(of: length, now: now)
+    private mutating func pauseReminders(until: CivilTime?, now: Moment, _ effects: inout [Effect]) {
         timerEvents(timer.pause(now: now, until: until), &effects)
         effects.append(.log(.remindersPaused(until: until)))
     }

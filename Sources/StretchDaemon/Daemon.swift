@@ -21,26 +21,25 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         case sessionEnded(SessionOutcome)
     }
 
-    /// Where the current break stands.
-    enum Phase {
-        case idle
-        /// Reminded; the session starts at `startsAt` unless the user acts first.
-        case leadIn(routine: Routine, startsAt: C.Instant)
-        /// Reminded, waiting for `stretchctl start` (autostart is off).
-        case waiting(routine: Routine)
-        case session(Session)
-    }
-
+    /// The session running: the cue scheduler that plays it and the task that runs it.
     struct Session {
         var routine: Routine
         var scheduler: CueScheduler<C>
-        /// Runs the scheduler, then records how the session ended.
+        /// Its log lines carry `session.routine`.
+        var logger: Logger
+        /// Runs the scheduler, then reports how the session ended.
         var task: Task<Void, Never>
     }
 
-    enum Pause: Equatable {
-        case indefinitely
-        case until(CivilTime)
+    /// What a person would see in `status`: the state, the next break, and where a session is.
+    struct VisibleStatus: Equatable {
+        var state: BreakCycle.State
+        var nextBreak: CivilTime?
+        var pausedUntil: CivilTime?
+        var step: Int?
+        var side: Side?
+        var part: String?
+        var sessionPaused = false
     }
 
     public nonisolated let activity: AsyncStream<Activity>
@@ -54,15 +53,17 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     private let notifier: (any DesktopNotifier)?
     private let systemd: SystemdNotifier?
 
+    /// Yields each time what a person would see changes (`statusChanged()`); holds only the newest.
+    public nonisolated let statusChanges: AsyncStream<Void>
+    private let statusChangeSink: AsyncStream<Void>.Continuation
+
     private var settings: DaemonSettings
     private var audio: any BreakAudio
-    private var timer: BreakTimer
-    private var phase = Phase.idle
-    private var pause: Pause?
-    private var nextRoutine = 0
+    /// The break cycle: every decision; this actor feeds it and carries out what it says.
+    private var cycle: BreakCycle
+    private var session: Session?
     private var sleeper: Task<Void, any Error>?
-    /// The timer said a break is due; the loop reminds on its next pass.
-    private var reminderPending = false
+    private var visible: VisibleStatus?
     /// The last `STATUS=` sent to systemd, so it is sent again only when it changes.
     private var sentStatus: String?
     /// The history's per-day counts, once read; `status` and `history` answer from it.
@@ -91,32 +92,33 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         self.notifier = notifier
         self.systemd = systemd
         self.logger = logger
-        self.timer = BreakTimer(
-            schedule: settings.config.schedule, settings: settings.config.timerSettings, now: time.now())
+        self.cycle = BreakCycle(settings: settings.cycleSettings, now: time.now())
         (activity, activitySink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(Self.activityBufferSize))
+        (statusChanges, statusChangeSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     // MARK: Running
 
     public func run() async throws {
-        logger.info("started", metadata: ["state": "\(timer.state.rawValue)", "next_break": "\(nextBreakText())"])
+        logger.info("started", metadata: ["state": "\(cycle.timer.state.rawValue)", "next_break": "\(nextBreakText())"])
         loadHistory()
         do {
             try await cancelWhenGracefulShutdown { try await self.loop() }
         } catch is CancellationError {
             // Graceful shutdown.
         }
-        if case .session(let session) = phase {
+        if let session {
             logger.info("stopping the session for shutdown")
             await session.scheduler.stop()
             await session.task.value
         }
         activitySink.finish()
+        statusChangeSink.finish()
     }
 
     private func loop() async throws {
         while true {
-            await refresh()
+            await feed(.timePassed)
             let wait = timeUntilNextWake()
             activitySink.yield(.sleeping(for: wait))
             let deadline = clock.now.advanced(by: wait)
@@ -176,8 +178,9 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     }
 
     /// The wall clock was set: work hours are recomputed from the new local time.
-    public func wallClockChanged() {
+    public func wallClockChanged() async {
         logger.info("wall clock changed")
+        await feed(.wallClockChanged)
         poke()
     }
 
@@ -189,135 +192,177 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
 
     private func timeUntilNextWake() -> Duration {
         var waits: [Duration] = []
-        let wake = timer.nextWake()
+        let wake = cycle.nextWake()
         if let after = wake.after { waits.append(after) }
         if let at = wake.at { waits.append(time.duration(until: at)) }
-        if case .leadIn(_, let startsAt) = phase { waits.append(clock.now.duration(to: startsAt)) }
-        if case .until(let end) = pause { waits.append(time.duration(until: end)) }
         // With nothing to wait for (no work days at all), look again daily.
         return max(.zero, waits.min() ?? .seconds(86_400))
     }
 
-    /// Brings everything up to now: the timer's events, a lead-in ending, a pause running out.
-    private func refresh() async {
-        let now = time.now()
-        if case .until(let end) = pause, now.local >= end {
-            pause = nil
-            log(timer.resume(now: now))
-            logger.info("reminders resumed", metadata: ["next_break": "\(nextBreakText())"])
-        }
-        log(timer.process(now: now))
-        if reminderPending {
-            reminderPending = false
-            await remind(now: now)
-        }
-        if case .leadIn(let routine, let startsAt) = phase, clock.now >= startsAt {
-            if case .failure(let error) = startSession(routine) {
-                logger.warning("the session could not start; the break counts as offered",
-                               metadata: ["reason": "\(error)"])
-                phase = .idle
-                _ = timer.skip(now: time.now())
+    // MARK: Feeding the cycle
+
+    /// Hands `input` to the cycle and carries out what it says, feeding back what came of it (a session that
+    /// could not start, a chime without sound); returns the reply to a command. The cycle's own steps run without
+    /// a suspension in between; the steps that wait on the session or the sound card come after them.
+    @discardableResult
+    private func feed(_ input: BreakCycle.Input) async -> BreakCycle.Outcome? {
+        var reply: BreakCycle.Outcome?
+        var inputs = [input]
+        while !inputs.isEmpty {
+            var waiting: [BreakCycle.Effect] = []
+            while !inputs.isEmpty {
+                for effect in cycle.handle(inputs.removeFirst(), now: time.now()) {
+                    switch effect {
+                    case .reply(let outcome): reply = outcome
+                    case .startSession(let routine, let plan): inputs.append(startSession(routine, plan: plan))
+                    case .chime, .stopSession, .pauseSession, .resumeSession, .skipStep: waiting.append(effect)
+                    case .notify(let routine):
+                        notifier?.notify(title: "Time to stretch", body: "\(routine.name): \(routine.steps.count) stretches")
+                    case .record(let record): self.record(record)
+                    case .log(let note): log(note)
+                    case .systemdStatus(let summary): sendStatus(summary)
+                    }
+                }
+            }
+            for effect in waiting {
+                if let next = await perform(effect) { inputs.append(next) }
             }
         }
-        let line = statusLine()
+        await statusChanged()
+        return reply
+    }
+
+    /// Carries out an effect that waits on the session or the sound card.
+    private func perform(_ effect: BreakCycle.Effect) async -> BreakCycle.Input? {
+        switch effect {
+        case .chime:
+            do {
+                try await audio.chime()
+            } catch {
+                logger.warning("cannot open audio device; reminding without sound, trying again next break",
+                               metadata: ["device": "\(settings.config.device)", "error": "\(error.explanation)", "hint": "\(AudioDeviceProblem.advice)"])
+                return .reminderHadNoSound
+            }
+        case .stopSession: await session?.scheduler.stop()
+        case .pauseSession: await session?.scheduler.pause()
+        case .resumeSession: await session?.scheduler.resume()
+        case .skipStep: await session?.scheduler.skipStep()
+        default: break
+        }
+        return nil
+    }
+
+    /// The one place that learns what a person would see may have changed: after every input the cycle
+    /// handled, and at every cue of a running session that moves its step, side or part. Yields to
+    /// `statusChanges` only when the visible status did change.
+    func statusChanged() async {
+        var now = VisibleStatus(
+            state: cycle.state, nextBreak: cycle.timer.nextBreak(),
+            pausedUntil: cycle.timer.state == .paused ? cycle.timer.pausedUntil : nil)
+        if let session {
+            let progress = await session.scheduler.progress
+            now.step = progress.step
+            now.side = progress.side
+            now.part = progress.part
+            now.sessionPaused = await session.scheduler.isPaused
+        }
+        guard now != visible else { return }
+        visible = now
+        statusChangeSink.yield()
+    }
+
+    private func sendStatus(_ summary: BreakCycle.Summary) {
+        let line = statusLine(summary)
         if line != sentStatus, sentStatus != nil {
             sentStatus = line
             systemd?.send("STATUS=\(line)")
         }
     }
 
-    private func log(_ events: [BreakTimer.Event]) {
-        for event in events {
-            switch event {
-            case .workStarted: logger.info("work hours started", metadata: ["next_break": "\(nextBreakText())"])
-            case .workEnded: logger.info("work hours ended", metadata: ["next_break": "\(nextBreakText())"])
-            case .naturalBreak(let away):
-                logger.info("time away counted as a break", metadata: ["away": "\(DurationText.format(away))"])
-            case .clockJumped(let jump):
-                logger.notice("wall clock jumped; work hours recomputed", metadata: ["by": "\(DurationText.format(jump))"])
-            case .breakDue:
-                reminderPending = true
-            }
+    private func log(_ note: BreakCycle.Note) {
+        switch note {
+        case .timer(.workStarted): logger.info("work hours started", metadata: ["next_break": "\(nextBreakText())"])
+        case .timer(.workEnded): logger.info("work hours ended", metadata: ["next_break": "\(nextBreakText())"])
+        case .timer(.naturalBreak(let away)):
+            logger.info("time away counted as a break", metadata: ["away": "\(DurationText.format(away))"])
+        case .timer(.clockJumped(let jump)):
+            logger.notice("wall clock jumped; work hours recomputed", metadata: ["by": "\(DurationText.format(jump))"])
+        case .timer(.breakDue): break
+        case .breakDue(let routine, let worked):
+            logger.notice("break due: time to stretch",
+                          metadata: ["routine": "\(routine)", "worked": "\(DurationText.format(worked))"])
+        case .sessionCouldNotStart(let reason):
+            logger.warning("the session could not start; the break counts as offered", metadata: ["reason": "\(reason)"])
+        case .sessionStarted(let routine, let length):
+            (session?.logger ?? logger).info("session started", metadata: ["length": "\(DurationText.format(length))"])
+            activitySink.yield(.sessionStarted(routine: routine))
+        case .sessionEnded(let routine, .completed):
+            logger.info("session completed", metadata: ["session.routine": "\(routine)"])
+        case .sessionEnded(let routine, .stopped(let step)):
+            logger.info("session stopped", metadata: ["session.routine": "\(routine)", "step": "\(step + 1)"])
+        case .sessionEnded(let routine, .interrupted(let step)):
+            logger.notice("session interrupted (the machine slept); not resuming mid-hold",
+                          metadata: ["session.routine": "\(routine)", "step": "\(step + 1)"])
+        case .nextBreak: logger.info("next break", metadata: ["at": "\(nextBreakText())"])
+        case .cancelledBeforeStart(let routine):
+            logger.info("session cancelled before it started; break skipped", metadata: ["routine": "\(routine)", "next_break": "\(nextBreakText())"])
+        case .breakSkipped(let routine):
+            logger.info("break skipped", metadata: ["routine": "\(routine ?? "none")", "next_break": "\(nextBreakText())"])
+        case .breakSnoozed(let routine, let duration):
+            logger.info("break snoozed", metadata: ["routine": "\(routine)", "for": "\(DurationText.format(duration))", "next_break": "\(nextBreakText())"])
+        case .sessionPaused(let routine): logger.info("session paused", metadata: ["session.routine": "\(routine)"])
+        case .sessionResumed(let routine): logger.info("session resumed", metadata: ["session.routine": "\(routine)"])
+        case .movedOn(let routine): logger.info("skipped to the next step", metadata: ["session.routine": "\(routine)"])
+        case .remindersPaused(let until): logger.info("reminders paused", metadata: ["until": "\(until.map { "\($0)" } ?? "resume")"])
+        case .remindersResumed: logger.info("reminders resumed", metadata: ["next_break": "\(nextBreakText())"])
         }
     }
 
-    // MARK: Breaks and sessions
+    // MARK: Sessions
 
-    private func remind(now: Moment) async {
-        let routine = settings.routines[nextRoutine % settings.routines.count]
-        nextRoutine = (nextRoutine + 1) % settings.routines.count
-        logger.notice("break due: time to stretch",
-                      metadata: ["routine": "\(routine.id)", "worked": "\(DurationText.format(timer.worked))"])
-        record(.reminded, routine: routine.id)
-        activitySink.yield(.reminded(routine: routine.id))
-        if settings.config.notify {
-            notifier?.notify(title: "Time to stretch", body: "\(routine.name): \(routine.steps.count) stretches")
-        }
-        if let leadIn = settings.config.autostart {
-            phase = .leadIn(routine: routine, startsAt: clock.now.advanced(by: leadIn))
-        } else {
-            phase = .waiting(routine: routine)
-        }
-        do {
-            try await audio.chime()
-        } catch {
-            logger.warning("cannot open audio device; reminding without sound, trying again next break",
-                           metadata: ["device": "\(settings.config.device)", "error": "\(error.explanation)", "hint": "\(AudioDeviceProblem.advice)"])
-            if case .leadIn = phase {
-                // Without sound there is no hands-free session: the reminder was the break.
-                phase = .idle
-                _ = timer.skip(now: time.now())
-            }
-        }
-    }
-
-    private func startSession(_ routine: Routine) -> Result<Void, ControlError> {
+    /// Opens the sound device and starts playing `plan`; says which, for the cycle.
+    private func startSession(_ routine: Routine, plan: SessionPlan) -> BreakCycle.Input {
         let stream: any StreamOutput
         do {
             stream = try audio.sessionStream()
         } catch {
-            return .failure(ControlError(AudioDeviceProblem.cannotOpen(settings.config.device, error) + "; " + AudioDeviceProblem.advice))
+            return .sessionCouldNotStart(AudioDeviceProblem.cannotOpen(settings.config.device, error) + "; " + AudioDeviceProblem.advice)
         }
-        let plan = SessionPlanner.plan(routine)
         var sessionLogger = logger
         sessionLogger[metadataKey: "session.routine"] = "\(routine.id)"
+        let output = SessionOutput(log: StepLogOutput(logger: sessionLogger)) { [weak self] in await self?.statusChanged() }
         let scheduler = CueScheduler(
-            plan: plan, clock: clock, output: StepLogOutput(logger: sessionLogger), stream: stream,
-            awake: { [time] in time.awake() })
-        log(timer.startSession(now: time.now()))
-        record(.started, routine: routine.id)
-        sessionLogger.info("session started", metadata: ["length": "\(DurationText.format(plan.duration))"])
-        activitySink.yield(.sessionStarted(routine: routine.id))
+            plan: plan, clock: clock, output: output, stream: stream, awake: { [time] in time.awake() })
         let task = Task {
             let outcome = await scheduler.run()
             await self.sessionEnded(scheduler, outcome: outcome)
         }
-        phase = .session(Session(routine: routine, scheduler: scheduler, task: task))
-        return .success(())
+        session = Session(routine: routine, scheduler: scheduler, logger: sessionLogger, task: task)
+        return .sessionStarted
     }
 
     private func sessionEnded(_ scheduler: CueScheduler<C>, outcome: SessionOutcome) async {
-        guard case .session(let session) = phase, session.scheduler === scheduler else { return }
+        guard let session, session.scheduler === scheduler else { return }
         // The time the session actually ran: not pauses, skipped parts, or time the process or machine was stopped.
         let minutes = await scheduler.timePlayed.inSeconds / 60
-        let routine = session.routine.id
-        switch outcome {
-        case .completed:
-            record(.completed, routine: routine, minutes: minutes)
-            logger.info("session completed", metadata: ["session.routine": "\(routine)"])
-        case .stopped(let step):
-            record(.stopped, routine: routine, step: step + 1, minutes: minutes, reason: "stopped")
-            logger.info("session stopped", metadata: ["session.routine": "\(routine)", "step": "\(step + 1)"])
-        case .interrupted(let step):
-            record(.stopped, routine: routine, step: step + 1, minutes: minutes, reason: "suspend")
-            logger.notice("session interrupted (the machine slept); not resuming mid-hold",
-                          metadata: ["session.routine": "\(routine)", "step": "\(step + 1)"])
-        }
-        phase = .idle
-        log(timer.finishSession(now: time.now()))
-        logger.info("next break", metadata: ["at": "\(nextBreakText())"])
+        self.session = nil
+        await feed(.sessionEnded(outcome, minutesPlayed: minutes))
         activitySink.yield(.sessionEnded(outcome))
         poke()
+    }
+
+    private func record(_ record: BreakCycle.Record) {
+        switch record {
+        case .reminded(let routine):
+            self.record(.reminded, routine: routine)
+            activitySink.yield(.reminded(routine: routine))
+        case .started(let routine): self.record(.started, routine: routine)
+        case .completed(let routine, let minutes): self.record(.completed, routine: routine, minutes: minutes)
+        case .stopped(let routine, let step, let minutes, let bySuspend):
+            self.record(.stopped, routine: routine, step: step, minutes: minutes, reason: bySuspend ? "suspend" : "stopped")
+        case .skipped(let routine): self.record(.skipped, routine: routine)
+        case .snoozed(let routine): self.record(.snoozed, routine: routine)
+        }
     }
 
     private func record(
@@ -341,175 +386,53 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
 
     /// Carries out one control request.
     public func handle(_ request: ControlRequest) async -> ControlReply {
-        let result: Result<ControlReply, ControlError>
-        switch request.command {
-        case .status: result = .success(ControlReply(ok: true, status: await status()))
-        case .start: result = start(request.routine)
-        case .stop: result = await stop()
-        case .skip: result = skip()
-        case .snooze: result = snooze(request.duration)
-        case .pause: result = await pauseCommand(request.duration)
-        case .resume: result = await resume()
-        case .next: result = await next()
-        case .reload: result = .success(reload())
-        case .history: result = .success(ControlReply(ok: true, history: await historyReport(days: request.days ?? 7)))
+        let command: BreakCycle.Command
+        switch request {
+        case .status: return ControlReply(ok: true, status: await status())
+        case .history(let days): return ControlReply(ok: true, history: await historyReport(days: days))
+        case .reload: return await reload()
+        case .start(let reference): command = .start(resolve(reference))
+        case .stop: command = .stop
+        case .skip: command = .skip
+        case .snooze(let length): command = .snooze(length)
+        case .pause(let length): command = .pause(length)
+        case .resume: command = .resume
+        case .next: command = .next
         }
-        // Anything but a question may have changed what the loop waits for.
-        if request.command != .status && request.command != .history { poke() }
-        switch result {
-        case .success(let reply): return reply
-        case .failure(let error): return .failure(error)
-        }
+        let outcome = await feed(.command(command))
+        // A command may have changed what the loop waits for.
+        poke()
+        return ControlReplies.reply(to: outcome)
     }
 
-    private func start(_ reference: String?) -> Result<ControlReply, ControlError> {
-        if case .session(let session) = phase {
-            return .failure(ControlError("a session of \(session.routine.id) is already running; stop it first"))
+    /// The routine `start` names, read from the routine folder.
+    private func resolve(_ reference: String?) -> BreakCycle.StartRoutine {
+        guard let reference else { return .offeredOrNext }
+        if RoutineLibrary.isPath(reference), !reference.hasPrefix("/") {
+            return .unavailable(
+                "routine path \"\(reference)\" is relative; the daemon needs an absolute path (stretchctl start sends one)")
         }
-        let routine: Routine
-        if let reference {
-            if RoutineLibrary.isPath(reference), !reference.hasPrefix("/") {
-                return .failure(ControlError(
-                    "routine path \"\(reference)\" is relative; the daemon needs an absolute path (stretchctl start sends one)"))
-            }
-            let (library, _) = RoutineLibrary.load(directory: XDGPaths.current.routinesDirectory)
-            switch library.resolve(reference) {
-            case .success(let found): routine = found
-            case .failure(let error): return .failure(ControlError(error.description))
-            }
-        } else if case .leadIn(let offered, _) = phase {
-            routine = offered
-        } else if case .waiting(let offered) = phase {
-            routine = offered
-        } else {
-            routine = settings.routines[nextRoutine % settings.routines.count]
-            nextRoutine = (nextRoutine + 1) % settings.routines.count
+        let (library, _) = RoutineLibrary.load(directory: XDGPaths.current.routinesDirectory)
+        switch library.resolve(reference) {
+        case .success(let found): return .routine(found)
+        case .failure(let error): return .unavailable(error.description)
         }
-        if pause != nil {
-            pause = nil
-            log(timer.resume(now: time.now()))
-        }
-        return startSession(routine).map {
-            ControlReply(ok: true, message: "started \(routine.id) (\(DurationText.format(SessionPlanner.plan(routine).duration)))")
-        }
-    }
-
-    private func stop() async -> Result<ControlReply, ControlError> {
-        switch phase {
-        case .session(let session):
-            await session.scheduler.stop()
-            return .success(ControlReply(ok: true, message: "stopped the session of \(session.routine.id)"))
-        case .leadIn(let routine, _), .waiting(let routine):
-            phase = .idle
-            log(timer.skip(now: time.now()))
-            record(.skipped, routine: routine.id)
-            logger.info("session cancelled before it started; break skipped", metadata: ["routine": "\(routine.id)", "next_break": "\(nextBreakText())"])
-            return .success(ControlReply(ok: true, message: "cancelled the session of \(routine.id); break skipped"))
-        case .idle:
-            return .failure(ControlError("no session is running"))
-        }
-    }
-
-    private func skip() -> Result<ControlReply, ControlError> {
-        var routine: String?
-        switch phase {
-        case .session: return .failure(ControlError("a session is running; use stop to end it"))
-        case .leadIn(let offered, _), .waiting(let offered): routine = offered.id
-        case .idle: guard timer.state == .due else { return .failure(ControlError("no break is due")) }
-        }
-        phase = .idle
-        log(timer.skip(now: time.now()))
-        record(.skipped, routine: routine)
-        logger.info("break skipped", metadata: ["routine": "\(routine ?? "none")", "next_break": "\(nextBreakText())"])
-        return .success(ControlReply(ok: true, message: "skipped this break; next break \(nextBreakText())"))
-    }
-
-    private func snooze(_ text: String?) -> Result<ControlReply, ControlError> {
-        var duration = settings.config.snooze
-        if let text {
-            guard let parsed = DurationText.parse(text), parsed > .zero, parsed <= .seconds(86_400) else {
-                return .failure(ControlError("snooze takes a duration such as 10m or 1h30m, got \"\(text)\""))
-            }
-            duration = parsed
-        }
-        let routine: String
-        switch phase {
-        case .leadIn(let offered, _), .waiting(let offered): routine = offered.id
-        case .session: return .failure(ControlError("a session is running; use pause or stop"))
-        case .idle: return .failure(ControlError("no break is due"))
-        }
-        phase = .idle
-        log(timer.snooze(now: time.now(), for: duration))
-        record(.snoozed, routine: routine)
-        logger.info("break snoozed", metadata: ["routine": "\(routine)", "for": "\(DurationText.format(duration))", "next_break": "\(nextBreakText())"])
-        return .success(ControlReply(ok: true, message: "snoozed for \(DurationText.format(duration)) of work"))
-    }
-
-    private func pauseCommand(_ text: String?) async -> Result<ControlReply, ControlError> {
-        let now = time.now()
-        if case .session(let session) = phase, text == nil {
-            await session.scheduler.pause()
-            logger.info("session paused", metadata: ["session.routine": "\(session.routine.id)"])
-            return .success(ControlReply(ok: true, message: "session paused; resume continues it"))
-        }
-        var until: Pause = .indefinitely
-        if let text {
-            if text == "tomorrow" {
-                until = .until(CivilTime(day: now.local.day + 1, time: .zero))
-            } else if let duration = DurationText.parse(text), duration > .zero, duration <= .seconds(7 * 86_400) {
-                until = .until(now.local.adding(duration))
-            } else {
-                return .failure(ControlError("pause takes a duration such as 1h, or \"tomorrow\", got \"\(text)\""))
-            }
-        }
-        if case .session(let session) = phase { await session.scheduler.stop() }
-        if case .leadIn = phase { phase = .idle }
-        if case .waiting = phase { phase = .idle }
-        pause = until
-        log(timer.pause(now: now))
-        logger.info("reminders paused", metadata: ["until": "\(until)"])
-        switch until {
-        case .indefinitely: return .success(ControlReply(ok: true, message: "reminders paused until resume"))
-        case .until(let end): return .success(ControlReply(ok: true, message: "reminders paused until \(end)"))
-        }
-    }
-
-    private func resume() async -> Result<ControlReply, ControlError> {
-        if case .session(let session) = phase {
-            guard await session.scheduler.isPaused else { return .failure(ControlError("the session is not paused")) }
-            await session.scheduler.resume()
-            logger.info("session resumed", metadata: ["session.routine": "\(session.routine.id)"])
-            return .success(ControlReply(ok: true, message: "session resumed"))
-        }
-        guard pause != nil else { return .failure(ControlError("nothing is paused")) }
-        pause = nil
-        log(timer.resume(now: time.now()))
-        logger.info("reminders resumed", metadata: ["next_break": "\(nextBreakText())"])
-        return .success(ControlReply(ok: true, message: "reminders resumed; next break \(nextBreakText())"))
-    }
-
-    private func next() async -> Result<ControlReply, ControlError> {
-        guard case .session(let session) = phase else { return .failure(ControlError("no session is running")) }
-        await session.scheduler.skipStep()
-        logger.info("skipped to the next step", metadata: ["session.routine": "\(session.routine.id)"])
-        return .success(ControlReply(ok: true, message: "moved on to the next step"))
     }
 
     /// Loads the config and routines again; on any problem, reports it and keeps the running settings.
-    public func reload() -> ControlReply {
+    public func reload() async -> ControlReply {
         switch loadSettings() {
         case .failure(let error):
             for problem in error.problems { logger.error("config not reloaded: \(problem)") }
-            return ControlReply(ok: false, error: "config not reloaded; the running config is kept",
-                                problems: error.problems.map(\.description))
+            return ControlReplies.notReloaded(error)
         case .success(let loaded):
             for warning in loaded.warnings { logger.warning("skipped routine file: \(warning)") }
             settings = loaded
             audio = makeAudio(loaded.config)
-            log(timer.reconfigure(schedule: loaded.config.schedule, settings: loaded.config.timerSettings, now: time.now()))
+            await feed(.reconfigured(loaded.cycleSettings))
             logger.info("config reloaded", metadata: ["next_break": "\(nextBreakText())"])
             poke()
-            return ControlReply(ok: true, message: "config reloaded; next break \(nextBreakText())")
+            return ControlReplies.reloaded(nextBreak: cycle.timer.nextBreak())
         }
     }
 
@@ -518,37 +441,26 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     public func status() async -> StatusReport {
         // First, as it may wait for the history's first reading: the rest then describes one moment.
         let today = await todayCounts()
-        var session: SessionReport?
+        var report: SessionReport?
+        if let session { report = await sessionReport(session) }
         let state: StatusReport.State
-        switch phase {
-        case .session(let running):
-            state = .inSession
-            session = await sessionReport(running)
-        case .leadIn, .waiting:
-            state = .breakDue
-        case .idle:
-            if pause != nil {
-                state = .paused
-            } else {
-                switch timer.state {
-                case .offHours: state = .offHours
-                case .due: state = .breakDue
-                case .inSession: state = .inSession
-                case .paused: state = .paused
-                case .working: state = timer.snoozed ? .snoozed : .working
-                }
-            }
+        switch cycle.state {
+        case .working: state = .working
+        case .breakDue: state = .breakDue
+        case .inSession: state = .inSession
+        case .snoozed: state = .snoozed
+        case .paused: state = .paused
+        case .offHours: state = .offHours
         }
         // The timer as of now, not as of its last wake-up: work time has been counting since.
-        let current = timer.advanced(to: time.now())
+        let current = cycle.timer.advanced(to: time.now())
         let next = current.forecast()
-        var pausedUntil: String?
-        if case .until(let end) = pause { pausedUntil = end.description }
         return StatusReport(
             state: state, nextBreak: next?.at.description,
             // From the timer's own work time, not a wall clock subtraction that a DST change would throw off.
-            nextBreakIn: next.map { $0.timeUntil(time.duration(until:)).inSeconds }, pausedUntil: pausedUntil,
-            session: session, breaksToday: today?.taken ?? 0, worked: current.worked.inSeconds,
+            nextBreakIn: next.map { $0.timeUntil(time.duration(until:)).inSeconds },
+            pausedUntil: cycle.timer.state == .paused ? cycle.timer.pausedUntil?.description : nil,
+            session: report, breaksToday: today?.taken ?? 0, worked: current.worked.inSeconds,
             process: processReport())
     }
 
@@ -567,28 +479,36 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
             today: time.now().local, days: days, goal: settings.config.dailyGoal, workDays: settings.config.schedule.days)
     }
 
-    private func statusLine() -> String {
-        switch phase {
-        case .session(let session): return "In a session of \(session.routine.id)"
-        case .leadIn(let routine, _), .waiting(let routine): return "Break due: \(routine.id)"
-        case .idle:
-            if pause != nil { return "Reminders paused" }
-            return "Next break \(nextBreakText())"
+    private func statusLine(_ summary: BreakCycle.Summary? = nil) -> String {
+        switch summary ?? cycle.summary {
+        case .session(let routine): "In a session of \(routine)"
+        case .breakDue(let routine): "Break due: \(routine)"
+        case .paused: "Reminders paused"
+        case .nextBreak(let next): "Next break \(ControlReplies.nextBreak(next))"
         }
     }
 
-    private func nextBreakText() -> String {
-        guard let next = timer.nextBreak() else { return "none scheduled" }
-        return "\(next.weekday.abbreviation) \(next)"
+    private func nextBreakText() -> String { ControlReplies.nextBreak(cycle.timer.nextBreak()) }
+}
+
+extension DaemonSettings {
+    /// What the break cycle needs of the settings.
+    var cycleSettings: BreakCycle.Settings {
+        BreakCycle.Settings(
+            routines: routines, leadIn: config.autostart, snooze: config.snooze, notify: config.notify,
+            schedule: config.schedule, timer: config.timerSettings)
     }
 }
 
-extension Daemon.Pause: CustomStringConvertible {
-    /// For the log: when reminders come back on their own.
-    var description: String {
-        switch self {
-        case .indefinitely: "resume"
-        case .until(let end): "\(end)"
-        }
+/// The session's cues: logged as steps, and each one tells the daemon its visible status may have changed.
+struct SessionOutput: CueOutput {
+    let log: StepLogOutput
+    let changed: @Sendable () async -> Void
+
+    func play(_ cue: PlannedCue, of plan: SessionPlan) async {
+        await log.play(cue, of: plan)
+        // A beat or a countdown moves neither step, side nor part.
+        guard cue.cue != .repBeat, cue.cue != .countdown else { return }
+        await changed()
     }
 }

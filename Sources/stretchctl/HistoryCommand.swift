@@ -25,7 +25,7 @@ struct HistoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        let reply = try control.send(ControlRequest(command: .history, days: days), quiet: true)
+        let reply = try control.send(.history(days: days), quiet: true)
         guard !control.json, let history = reply.history else { return }
         for warning in history.warnings { printError("warning: \(warning)") }
         let rows = history.days.map { day in

@@ -11,6 +11,6 @@ struct NextCommand: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() throws {
-        try control.send(ControlRequest(command: .next))
+        try control.send(ControlRequest.next)
     }
 }

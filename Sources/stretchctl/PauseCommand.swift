@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlProtocol
+import StretchCore
 
 struct PauseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,7 +25,16 @@ struct PauseCommand: ParsableCommand {
     }
 
     func run() throws {
-        let text = duration.isEmpty ? nil : duration.last == "tomorrow" ? "tomorrow" : duration.first
-        try control.send(ControlRequest(command: .pause, duration: text))
+        var length: PauseLength?
+        if let text = duration.isEmpty ? nil : duration.last == "tomorrow" ? "tomorrow" : duration.first {
+            // Checked as the daemon checks it, with the same words.
+            switch ControlRequest.pauseLength(text) {
+            case .success(let parsed): length = parsed
+            case .failure(let error):
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        try control.send(.pause(length))
     }
 }

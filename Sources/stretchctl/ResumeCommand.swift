@@ -10,6 +10,6 @@ struct ResumeCommand: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() throws {
-        try control.send(ControlRequest(command: .resume))
+        try control.send(ControlRequest.resume)
     }
 }

@@ -11,6 +11,6 @@ struct SkipCommand: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() throws {
-        try control.send(ControlRequest(command: .skip))
+        try control.send(ControlRequest.skip)
     }
 }

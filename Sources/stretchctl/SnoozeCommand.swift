@@ -14,6 +14,16 @@ struct SnoozeCommand: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() throws {
-        try control.send(ControlRequest(command: .snooze, duration: duration))
+        var length: Duration?
+        if let duration {
+            // Checked as the daemon checks it, with the same words.
+            switch ControlRequest.snoozeLength(duration) {
+            case .success(let parsed): length = parsed
+            case .failure(let error):
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        try control.send(.snooze(length))
     }
 }

@@ -27,6 +27,6 @@ struct StartCommand: ParsableCommand {
             }
             reference = absolute
         }
-        try control.send(ControlRequest(command: .start, routine: reference))
+        try control.send(.start(routine: reference))
     }
 }

@@ -11,6 +11,6 @@ struct StopCommand: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() throws {
-        try control.send(ControlRequest(command: .stop))
+        try control.send(ControlRequest.stop)
     }
 }

@@ -42,7 +42,7 @@ enum DaemonBenchmark {
         let socket = runtime + "/stretchd/control.sock"
         var roundTrips: [Duration] = []
         let fd = connectStream(socket)
-        let request = ControlRequest(command: .status).encoded()
+        let request = ControlRequest.status.encoded()
         var reply = [UInt8](repeating: 0, count: 4096)
         for _ in 0..<500 {
             let before = clockNow()
@@ -79,7 +79,7 @@ enum DaemonBenchmark {
     static func processReport(_ socket: String) throws -> ProcessReport {
         let fd = connectStream(socket)
         defer { close(fd) }
-        let request = ControlRequest(command: .status).encoded()
+        let request = ControlRequest.status.encoded()
         _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var line: [UInt8] = []
         var byte: UInt8 = 0

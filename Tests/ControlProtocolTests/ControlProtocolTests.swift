@@ -1,15 +1,46 @@
 import ControlProtocol
+import StretchCore
 import Testing
 
 @Suite struct ControlProtocolTests {
     func decode(_ line: String) -> Result<ControlRequest, ControlError> { ControlRequest.decode(Array(line.utf8)) }
 
     @Test func requestsRoundTrip() throws {
-        let request = ControlRequest(command: .snooze, duration: "15m")
+        let request = ControlRequest.snooze(.seconds(15 * 60))
         let line = request.encoded()
         #expect(line.last == UInt8(ascii: "\n"))
         #expect(try decode(String(decoding: line.dropLast(), as: UTF8.self)).get() == request)
         #expect(String(decoding: line, as: UTF8.self) == #"{"command":"snooze","duration":"15m","version":1}"# + "\n")
+    }
+
+    /// Every request the client can build goes over the wire with the keys it always had and comes back the same.
+    @Test(arguments: [
+        (ControlRequest.status, #"{"command":"status","version":1}"#),
+        (.start(routine: nil), #"{"command":"start","version":1}"#),
+        (.start(routine: "/home/me/hips.toml"), #"{"command":"start","routine":"/home/me/hips.toml","version":1}"#),
+        (.stop, #"{"command":"stop","version":1}"#),
+        (.skip, #"{"command":"skip","version":1}"#),
+        (.snooze(nil), #"{"command":"snooze","version":1}"#),
+        (.snooze(.seconds(90 * 60)), #"{"command":"snooze","duration":"1h30m","version":1}"#),
+        (.pause(nil), #"{"command":"pause","version":1}"#),
+        (.pause(.tomorrow), #"{"command":"pause","duration":"tomorrow","version":1}"#),
+        (.pause(.duration(.seconds(3600))), #"{"command":"pause","duration":"1h","version":1}"#),
+        (.resume, #"{"command":"resume","version":1}"#),
+        (.next, #"{"command":"next","version":1}"#),
+        (.reload, #"{"command":"reload","version":1}"#),
+        (.history(days: 30), #"{"command":"history","days":30,"version":1}"#),
+    ])
+    func everyRequestKeepsItsWireFormat(request: ControlRequest, line: String) throws {
+        #expect(String(decoding: request.encoded().dropLast(), as: UTF8.self) == line)
+        #expect(try decode(line).get() == request)
+    }
+
+    @Test func durationsArriveParsedAndHistoryDefaultsToAWeek() throws {
+        #expect(try decode(#"{"version":1,"command":"snooze","duration":"90m"}"#).get() == .snooze(.seconds(5400)))
+        #expect(try decode(#"{"version":1,"command":"pause","duration":"90m"}"#).get() == .pause(.duration(.seconds(5400))))
+        #expect(try decode(#"{"version":1,"command":"history"}"#).get() == .history(days: 7))
+        // Fields a command does not take are ignored, as before.
+        #expect(try decode(#"{"version":1,"command":"stop","days":3}"#).get() == .stop)
     }
 
     @Test(arguments: [
@@ -41,20 +72,29 @@ import Testing
          "\"routine\" must be at most 4096 bytes long, got 4097"),
         (#"{"version":1,"command":"start","routine":"a\u0000b"}"#, "\"routine\" must not contain control characters"),
         (#"{"version":1,"command":"stop","extra":true}"#, "unknown key \"extra\""),
+        (#"{"version":1,"command":"snooze","duration":"soon"}"#, "snooze takes a duration such as 10m or 1h30m, got \"soon\""),
+        (#"{"version":1,"command":"snooze","duration":"0s"}"#, "snooze takes a duration such as 10m or 1h30m, got \"0s\""),
+        (#"{"version":1,"command":"snooze","duration":"25h"}"#, "snooze takes a duration such as 10m or 1h30m, got \"25h\""),
+        (#"{"version":1,"command":"pause","duration":"169h"}"#, "pause takes a duration such as 1h, or \"tomorrow\", got \"169h\""),
+        (#"{"version":1,"command":"pause","duration":"later"}"#,
+         "pause takes a duration such as 1h, or \"tomorrow\", got \"later\""),
     ])
     func badRequestsAreExplained(line: String, message: String) {
         #expect(decode(line) == .failure(ControlError(message)))
     }
 
     @Test func fieldsAtTheEdgesOfTheirRangesAreAccepted() throws {
-        #expect(try decode(#"{"version":1,"command":"history","days":1}"#).get().days == 1)
-        #expect(try decode(#"{"version":1,"command":"history","days":3660}"#).get().days == 3660)
-        #expect(try decode(#"{"version":1,"command":"history","days":7.0}"#).get().days == 7)
-        let duration = String(repeating: "1", count: 63) + "m"
-        #expect(try decode(#"{"version":1,"command":"snooze","duration":"\#(duration)"}"#).get().duration == duration)
+        #expect(try decode(#"{"version":1,"command":"history","days":1}"#).get() == .history(days: 1))
+        #expect(try decode(#"{"version":1,"command":"history","days":3660}"#).get() == .history(days: 3660))
+        #expect(try decode(#"{"version":1,"command":"history","days":7.0}"#).get() == .history(days: 7))
+        // 64 bytes is not too long; a day of minutes written out is still in range.
+        let duration = String(repeating: "0", count: 59) + "1440m"
+        #expect(duration.utf8.count == 64)
+        #expect(try decode(#"{"version":1,"command":"snooze","duration":"\#(duration)"}"#).get() == .snooze(.seconds(86_400)))
+        #expect(try decode(#"{"version":1,"command":"pause","duration":"168h"}"#).get() == .pause(.duration(.seconds(604_800))))
         let path = "/" + String(repeating: "é", count: 2047) + "a"
         #expect(path.utf8.count == 4096)
-        #expect(try decode(#"{"version":1,"command":"start","routine":"\#(path)"}"#).get().routine == path)
+        #expect(try decode(#"{"version":1,"command":"start","routine":"\#(path)"}"#).get() == .start(routine: path))
         #expect(ControlProtocol.historyDays == 1...3660)
     }
 

@@ -22,7 +22,7 @@ import Testing
     @Test func snoozeSkipPauseAndResumeAreEachLoggedOnce() async throws {
         var harness = try DaemonHarness(config: waitForStart)
         await harness.run(until: H.monday(9, 51))
-        #expect(await harness.command(.snooze, duration: "15m").ok)
+        #expect(await harness.command(.snooze(.seconds(15 * 60))).ok)
         #expect(lines(harness, "break snoozed")
             == [["routine": "hips-for-back", "for": "15m", "next_break": "mon 2026-11-23 10:06"]])
 
@@ -31,12 +31,12 @@ import Testing
         #expect(lines(harness, "break skipped")
             == [["routine": "desk-basics", "next_break": "mon 2026-11-23 10:57"]])
 
-        #expect(await harness.command(.pause, duration: "1h").ok)
+        #expect(await harness.command(.pause(.duration(.seconds(3600)))).ok)
         #expect(lines(harness, "reminders paused") == [["until": "2026-11-23 11:07"]])
         #expect(await harness.command(.resume).ok)
         #expect(lines(harness, "reminders resumed").count == 1)
 
-        #expect(await harness.command(.pause).ok)
+        #expect(await harness.command(.pause(nil)).ok)
         #expect(lines(harness, "reminders paused").last == ["until": "resume"])
         try await harness.stop()
     }
@@ -44,7 +44,7 @@ import Testing
     @Test func refusedCommandsAreNotLogged() async throws {
         var harness = try DaemonHarness(config: waitForStart)
         _ = await harness.nextSleep()
-        #expect(await !harness.command(.snooze).ok)
+        #expect(await !harness.command(.snooze(nil)).ok)
         #expect(await !harness.command(.resume).ok)
         #expect(await !harness.command(.next).ok)
         #expect(lines(harness, "break snoozed").isEmpty && lines(harness, "reminders resumed").isEmpty)

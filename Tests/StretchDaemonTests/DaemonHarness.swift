@@ -234,8 +234,8 @@ struct DaemonHarness {
     }
 
     /// Sends a command, then waits for the daemon to settle back to sleep.
-    mutating func command(_ command: Command, routine: String? = nil, duration: String? = nil) async -> ControlReply {
-        let reply = await daemon.handle(ControlRequest(command: command, routine: routine, duration: duration))
+    mutating func command(_ request: ControlRequest) async -> ControlReply {
+        let reply = await daemon.handle(request)
         pendingSleep = nil
         pendingSleep = await nextSleep()
         return reply

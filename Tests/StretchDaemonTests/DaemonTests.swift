@@ -32,7 +32,7 @@ import Testing
     @Test func snoozeRemindsAgainAfterTheSnooze() async throws {
         var harness = try DaemonHarness(config: waitForStart)
         await harness.run(until: H.monday(9, 51))
-        let reply = await harness.command(.snooze, duration: "15m")
+        let reply = await harness.command(.snooze(.seconds(15 * 60)))
         #expect(reply.message == "snoozed for 15m of work")
         #expect(await harness.daemon.status().state == .snoozed)
         await harness.run(until: H.monday(10, 10))
@@ -44,16 +44,14 @@ import Testing
     @Test func snoozeWithoutADueBreakIsAnError() async throws {
         var harness = try DaemonHarness(config: waitForStart)
         _ = await harness.nextSleep()
-        #expect(await harness.command(.snooze) == .failure(ControlError("no break is due")))
-        #expect(await harness.command(.snooze, duration: "soon")
-            == .failure(ControlError("snooze takes a duration such as 10m or 1h30m, got \"soon\"")))
+        #expect(await harness.command(.snooze(nil)) == .failure(ControlError("no break is due")))
         try await harness.stop()
     }
 
     @Test func pauseUntilTomorrowHoldsRemindersUntilMidnight() async throws {
         var harness = try DaemonHarness(config: waitForStart)
         _ = await harness.nextSleep()
-        let reply = await harness.command(.pause, duration: "tomorrow")
+        let reply = await harness.command(.pause(.tomorrow))
         #expect(reply.message == "reminders paused until 2026-11-24 00:00")
         let status = await harness.daemon.status()
         #expect(status.state == .paused && status.pausedUntil == "2026-11-24 00:00")
@@ -114,7 +112,7 @@ import Testing
     @Test func startWithoutASoundDeviceSaysWhy() async throws {
         var harness = try DaemonHarness(config: waitForStart)
         _ = await harness.nextSleep()
-        #expect(await harness.command(.start)
+        #expect(await harness.command(.start(routine: nil))
             == .failure(ControlError("cannot open audio device \"default\": no sound card found, or no device of that "
                 + "name (ALSA: No such file or directory, snd_pcm_open); " + AudioDeviceProblem.advice)))
         #expect(await harness.command(.next) == .failure(ControlError("no session is running")))
@@ -171,11 +169,11 @@ import Testing
         _ = await harness.nextSleep()
         #expect(await harness.daemon.status().breaksToday == 1)
         // A session completed now counts at once.
-        #expect(await harness.command(.start, routine: "desk-basics").ok)
+        #expect(await harness.command(.start(routine: "desk-basics")).ok)
         await harness.pass(.seconds(6 * 60))
         #expect(await harness.sessionEnd() == .completed)
         #expect(await harness.daemon.status().breaksToday == 2)
-        let history = try #require(await harness.daemon.handle(ControlRequest(command: .history)).history)
+        let history = try #require(await harness.daemon.handle(.history(days: 7)).history)
         #expect(history.days.suffix(2).map(\.taken) == [1, 2])
         #expect(history.warnings == ["\(harness.history.path):3: a NUL byte; line skipped"])
         try await harness.stop()
@@ -197,7 +195,7 @@ import Testing
     @Test func nextThenStopRecordsTheTimeTheSessionRan() async throws {
         var harness = try DaemonHarness(config: waitForStart, audio: FakeAudio(sessions: true))
         _ = await harness.nextSleep()
-        #expect(await harness.command(.start).ok)
+        #expect(await harness.command(.start(routine: nil)).ok)
         await harness.pass(.seconds(10))
         #expect(await harness.command(.next).ok)
         await harness.pass(.seconds(8))
@@ -212,9 +210,9 @@ import Testing
     @Test func aCompletedSessionRecordsThePlayedTimeWithoutItsPause() async throws {
         var harness = try DaemonHarness(config: waitForStart, audio: FakeAudio(sessions: true))
         _ = await harness.nextSleep()
-        #expect(await harness.command(.start, routine: "desk-basics").ok)
+        #expect(await harness.command(.start(routine: "desk-basics")).ok)
         await harness.pass(.seconds(20))
-        #expect(await harness.command(.pause).ok)
+        #expect(await harness.command(.pause(nil)).ok)
         await harness.pass(.seconds(60))
         #expect(await harness.command(.resume).ok)
         await harness.pass(.seconds(6 * 60))
@@ -232,7 +230,7 @@ import Testing
         let audio = FakeAudio(sessions: true)
         var harness = try DaemonHarness(config: waitForStart, audio: audio)
         _ = await harness.nextSleep()
-        #expect(await harness.command(.start, routine: "desk-basics").ok)
+        #expect(await harness.command(.start(routine: "desk-basics")).ok)
         await harness.pass(.seconds(10))
         audio.stream.hangNextFill()
         await harness.pass(.seconds(1))
@@ -251,7 +249,7 @@ import Testing
         let audio = FakeAudio(sessions: true)
         var harness = try DaemonHarness(config: waitForStart, audio: audio)
         _ = await harness.nextSleep()
-        #expect(await harness.command(.start, routine: "desk-basics").ok)
+        #expect(await harness.command(.start(routine: "desk-basics")).ok)
         await harness.pass(.seconds(10))
         audio.stream.hangNextFill()
         await harness.pass(.seconds(1))
