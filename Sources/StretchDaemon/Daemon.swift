@@ -390,7 +390,10 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         switch request {
         case .status: return ControlReply(ok: true, status: await status())
         case .history(let days): return ControlReply(ok: true, history: await historyReport(days: days))
-        case .reload: return await reload()
+        case .reload:
+            let reply = await reload()
+            poke()
+            return reply
         case .start(let reference): command = .start(resolve(reference))
         case .stop: command = .stop
         case .skip: command = .skip

@@ -97,6 +97,7 @@ final class CountingStream: StreamOutput, Sendable {
     var fills: Int { state.withLock { $0.fills } }
     var frames: Int { state.withLock { $0.frames } }
     var finished: SessionOutcome? { state.withLock { $0.finished } }
+    var cues: [StreamCue] { state.withLock { $0.cues } }
     var isHung: Bool { state.withLock { $0.hung != nil } }
 
     func reset() { state.withLock { $0 = State(clock: $0.clock) } }

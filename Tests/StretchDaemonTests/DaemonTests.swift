@@ -119,6 +119,44 @@ import Testing
         try await harness.stop()
     }
 
+    // MARK: A whole break
+
+    /// A break as it happens with autostart on: the reminder, the lead-in, a whole session played into a fake
+    /// stream on the test clock, its history, and the status a person sees at each stage.
+    @Test func aBreakRemindsLeadsInAndPlaysAWholeSessionByItself() async throws {
+        var config = DaemonConfig.defaults
+        config.routines = ["desk-basics"]
+        let audio = FakeAudio(sessions: true)
+        var harness = try DaemonHarness(config: config, audio: audio)
+        var changes = harness.daemon.statusChanges.makeAsyncIterator()
+        #expect(await harness.nextSleep() == .seconds(50 * 60))
+        #expect(await changes.next() != nil, "the first status")
+        await harness.clock.advance(by: .seconds(50 * 60))
+        #expect(await harness.nextSleep() == .seconds(30), "the lead-in")
+        #expect(harness.reminders.map(\.routine) == ["desk-basics"])
+        #expect(audio.chimes.count.withLock { $0 } == 1)
+        #expect(await harness.daemon.status().state == .breakDue)
+        #expect(await changes.next() != nil, "break due")
+        await harness.clock.advance(by: .seconds(30))
+        _ = await harness.nextSleep()
+        let status = await harness.daemon.status()
+        #expect(status.state == .inSession)
+        #expect(status.session?.routine == "desk-basics" && status.session?.step == 1)
+        #expect(await changes.next() != nil, "in session")
+        await harness.pass(.seconds(6 * 60))
+        #expect(await harness.sessionEnd() == .completed)
+        #expect(audio.stream.finished == .completed)
+        #expect(audio.stream.cues.count > 10)
+        #expect(harness.history.read().records.map(\.event) == [.reminded, .started, .completed])
+        #expect(harness.history.read().records.last?.minutes == 5.95)
+        let after = await harness.daemon.status()
+        #expect(after.state == .working && after.session == nil && after.breaksToday == 1)
+        // 5m57s of session from 09:50:30: the interval restarts at 09:56:27.
+        #expect(after.nextBreak == "2026-11-23 10:46:27")
+        #expect(harness.log.entries.contains { $0.message == "session completed" })
+        try await harness.stop()
+    }
+
     // MARK: Status as of the request
 
     @Test func statusCountsWorkUpToTheRequestNotTheLastWakeUp() async throws {
