@@ -81,7 +81,8 @@ fuzz:
 	$(FUZZ_LINK) Fuzz/TOMLFuzz.swift $(FUZZ_LIBS)/TOML.build/*.o $(FUZZ_LIBS)/StretchCore.build/*.o \
 	  $(FUZZ_LIBS)/StretchConfig.build/*.o $(FUZZ_LIBS)/SystemPackage.build/*.o $(FUZZ_LIBS)/CSystem.build/*.o \
 	  -o $(FUZZ_DIR)/fuzz-toml
-	$(FUZZ_LINK) Fuzz/ControlProtocolFuzz.swift $(FUZZ_LIBS)/ControlProtocol.build/*.o -o $(FUZZ_DIR)/fuzz-control
+	$(FUZZ_LINK) Fuzz/ControlProtocolFuzz.swift $(FUZZ_LIBS)/ControlProtocol.build/*.o $(FUZZ_LIBS)/StretchCore.build/*.o \
+	  -o $(FUZZ_DIR)/fuzz-control
 	@mkdir -p $(FUZZ_DIR)/corpus-toml $(FUZZ_DIR)/corpus-control
 	cp Fuzz/seeds/toml/* $(FUZZ_DIR)/corpus-toml/
 	@if [ -d ../shared/toml-test/tests ]; then \
