@@ -23,12 +23,15 @@ let package = Package(
         .systemLibrary(name: "CLinux"),
         // Idiomatic Swift over libasound: an owned PCM handle and one error type with ALSA's own text.
         .target(name: "ALSA", dependencies: ["CALSA"]),
+        // Files, paths and sockets over swift-system: the one place that opens files (typed errors with the
+        // system's errno), XDG paths, the environment, Unix socket addresses.
+        .target(name: "StretchSystem", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         // Pure timing core: routines, plans, the cue scheduler and the break timer. No I/O, no Foundation.
         .target(name: "StretchCore"),
         // Cue synthesis, the sound set, WAV files, and sessions rendered to a WAV or played on an ALSA device.
         .target(
             name: "StretchAudio",
-            dependencies: ["StretchCore", "StretchConfig", "ALSA", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["StretchCore", "StretchConfig", "StretchSystem", "ALSA", .product(name: "Logging", package: "swift-log")]
         ),
         // A TOML 1.0 reader in pure Swift (no Foundation, no C): every key and value located by line and column.
         .target(name: "TOML"),
@@ -37,7 +40,7 @@ let package = Package(
         // Routine files (TOML) -> `Routine`, with errors that name file, line, key path and what was expected.
         .target(
             name: "StretchConfig",
-            dependencies: ["StretchCore", "TOML", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["StretchCore", "StretchSystem", "TOML"]
         ),
         // The control socket's requests and replies, as JSON lines; no I/O.
         .target(name: "ControlProtocol"),
@@ -45,7 +48,7 @@ let package = Package(
         .target(
             name: "StretchDaemon",
             dependencies: [
-                "StretchCore", "StretchConfig", "StretchAudio", "ALSA", "ControlProtocol", "CLinux",
+                "StretchCore", "StretchConfig", "StretchSystem", "StretchAudio", "ALSA", "ControlProtocol", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -56,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "stretchd",
             dependencies: [
-                "StretchDaemon",
+                "StretchDaemon", "StretchSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -65,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "stretchctl",
             dependencies: [
-                "StretchCore", "StretchConfig", "StretchAudio", "ALSA", "ControlProtocol", "StretchDaemon",
+                "StretchCore", "StretchConfig", "StretchSystem", "StretchAudio", "ALSA", "ControlProtocol", "StretchDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -75,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "stretchd-bench",
             dependencies: [
-                "StretchAudio", "StretchConfig", "StretchCore", "ControlProtocol", "TOML",
+                "StretchAudio", "StretchConfig", "StretchCore", "StretchSystem", "ControlProtocol", "TOML",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -88,9 +91,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
+        .testTarget(name: "StretchConfigTests", dependencies: ["StretchConfig", "StretchSystem"]),
         .testTarget(
-            name: "StretchConfigTests",
-            dependencies: ["StretchConfig", .product(name: "SystemPackage", package: "swift-system")]
+            name: "StretchSystemTests",
+            dependencies: ["StretchSystem", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(
@@ -104,13 +108,13 @@ let package = Package(
         .testTarget(
             name: "StretchDaemonTests",
             dependencies: [
-                "StretchDaemon",
+                "StretchDaemon", "StretchSystem",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
         // Runs the built binaries as a user would.
-        .testTarget(name: "EndToEndTests", dependencies: ["StretchCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["StretchCore", "StretchSystem"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import StretchConfig
 import StretchCore
+import StretchSystem
 
 /// The sound for every cue, at one sample rate: the built-in designs, some replaced by the user's WAV files.
 public struct SoundSet: Sendable {

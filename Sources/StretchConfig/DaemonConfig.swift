@@ -1,4 +1,5 @@
 import StretchCore
+import StretchSystem
 
 /// The daemon's settings, from `config.toml`; see `DaemonConfig.defaultFile` for every key.
 public struct DaemonConfig: Sendable, Hashable {

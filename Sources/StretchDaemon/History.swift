@@ -1,7 +1,7 @@
 import ControlProtocol
 import FoundationEssentials
-import StretchConfig
 import StretchCore
+import StretchSystem
 
 #if canImport(Glibc)
 import Glibc

@@ -4,7 +4,7 @@ import Glibc
 import CLinux
 import ControlProtocol
 import Dispatch
-import StretchConfig
+import StretchSystem
 import Logging
 
 /// Tells systemd about the daemon's state (sd_notify(3)): `READY=1` once the socket listens, `STATUS=` lines.
@@ -12,10 +12,10 @@ import Logging
 /// The protocol is one datagram to the socket in `$NOTIFY_SOCKET`; writing it directly spares a dependency on
 /// libsystemd. Without `NOTIFY_SOCKET` (not started by systemd) there is nothing to do.
 public struct SystemdNotifier: Sendable {
-    private let address: String
+    private let address: UnixSocketAddress
 
     public init?(environment: [String: String]) {
-        guard let address = environment["NOTIFY_SOCKET"], address.hasPrefix("/") || address.hasPrefix("@") else {
+        guard let text = environment["NOTIFY_SOCKET"], let address = UnixSocketAddress(systemdNotation: text) else {
             return nil
         }
         self.address = address
@@ -25,21 +25,9 @@ public struct SystemdNotifier: Sendable {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return }
         defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        var path = Array(address.utf8)
-        // A leading "@" names an abstract socket: a NUL byte first in sun_path.
-        if path.first == UInt8(ascii: "@") { path[0] = 0 }
-        guard path.count < MemoryLayout.size(ofValue: addr.sun_path) else { return }
-        withUnsafeMutableBytes(of: &addr.sun_path) { $0.copyBytes(from: path) }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + path.count)
         // Never block the daemon on systemd: if its queue is full, this status line is dropped.
         _ = message.withCString { text in
-            withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, text, strlen(text), Int32(MSG_DONTWAIT | MSG_NOSIGNAL), $0, length)
-                }
-            }
+            address.withSocketAddress { sendto(fd, text, strlen(text), Int32(MSG_DONTWAIT | MSG_NOSIGNAL), $0, $1) }
         }
     }
 }

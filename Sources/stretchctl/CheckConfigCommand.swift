@@ -2,6 +2,7 @@ import ArgumentParser
 import StretchConfig
 import StretchCore
 import StretchDaemon
+import StretchSystem
 
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,7 @@ import ArgumentParser
 import StretchAudio
 import StretchConfig
 import StretchCore
+import StretchSystem
 
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
