@@ -28,11 +28,9 @@ let package = Package(
         .target(name: "StretchSystem", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         // Pure timing core: routines, plans, the cue scheduler and the break timer. No I/O, no Foundation.
         .target(name: "StretchCore"),
-        // Cue synthesis, the sound set, WAV files, and sessions rendered to a WAV or played on an ALSA device.
-        .target(
-            name: "StretchAudio",
-            dependencies: ["StretchCore", "StretchConfig", "StretchSystem", "ALSA", .product(name: "Logging", package: "swift-log")]
-        ),
+        // Cue synthesis, the sound set, WAV encoding, and sessions rendered to a WAV or played on an ALSA device.
+        // No file access: the sound overrides are read by StretchSettings.
+        .target(name: "StretchAudio", dependencies: ["StretchCore", "ALSA", .product(name: "Logging", package: "swift-log")]),
         // A TOML 1.0 reader in pure Swift (no Foundation, no C): every key and value located by line and column.
         .target(name: "TOML"),
         // The toml-test suite's decoder interface over the TOML target (built, not installed).
@@ -42,13 +40,17 @@ let package = Package(
             name: "StretchConfig",
             dependencies: ["StretchCore", "StretchSystem", "TOML"]
         ),
+        // What both binaries load from the user's files, the same way: the config with its routines resolved
+        // (DaemonSettings), and the sound overrides. So `stretchctl check-config` loads exactly as the daemon does.
+        .target(name: "StretchSettings", dependencies: ["StretchCore", "StretchConfig", "StretchSystem", "StretchAudio"]),
         // The control socket's requests and replies, as JSON lines; no I/O.
         .target(name: "ControlProtocol"),
         // The daemon's services: wires the real clocks and local time to the core.
         .target(
             name: "StretchDaemon",
             dependencies: [
-                "StretchCore", "StretchConfig", "StretchSystem", "StretchAudio", "ALSA", "ControlProtocol", "CLinux",
+                "StretchCore", "StretchConfig", "StretchSystem", "StretchSettings", "StretchAudio", "ALSA", "ControlProtocol",
+                "CLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -59,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "stretchd",
             dependencies: [
-                "StretchDaemon", "StretchSystem",
+                "StretchDaemon", "StretchSettings", "StretchSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -68,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "stretchctl",
             dependencies: [
-                "StretchCore", "StretchConfig", "StretchSystem", "StretchAudio", "ALSA", "ControlProtocol", "StretchDaemon",
+                "StretchCore", "StretchConfig", "StretchSystem", "StretchSettings", "StretchAudio", "ALSA", "ControlProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -100,15 +102,16 @@ let package = Package(
         .testTarget(
             name: "StretchAudioTests",
             dependencies: [
-                "StretchAudio",
+                "StretchAudio", "StretchConfig",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "StretchSettingsTests", dependencies: ["StretchSettings", "StretchAudio", "StretchCore"]),
         .testTarget(
             name: "StretchDaemonTests",
             dependencies: [
-                "StretchDaemon", "StretchSystem",
+                "StretchDaemon", "StretchSettings", "StretchSystem",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ]

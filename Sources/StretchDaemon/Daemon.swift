@@ -5,6 +5,7 @@ import ServiceLifecycle
 import StretchAudio
 import StretchConfig
 import StretchCore
+import StretchSettings
 import StretchSystem
 
 /// The daemon's state and decisions: when breaks are due, the session running, pauses, and every command.

@@ -2,6 +2,7 @@ import ArgumentParser
 import StretchAudio
 import StretchConfig
 import StretchCore
+import StretchSettings
 import StretchSystem
 
 struct RenderCommand: ParsableCommand {

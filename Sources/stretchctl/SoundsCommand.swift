@@ -3,6 +3,7 @@ import ArgumentParser
 import StretchAudio
 import StretchConfig
 import StretchCore
+import StretchSettings
 import StretchSystem
 
 struct SoundsCommand: ParsableCommand {

@@ -6,6 +6,7 @@ import StretchAudio
 import StretchConfig
 import StretchCore
 import StretchDaemon
+import StretchSettings
 import StretchSystem
 
 #if canImport(Glibc)

@@ -7,6 +7,7 @@ import Logging
 import StretchConfig
 import StretchCore
 import StretchDaemon
+import StretchSettings
 import Synchronization
 
 /// Local time that moves with a test clock from `origin`; the test can suspend the machine or move the

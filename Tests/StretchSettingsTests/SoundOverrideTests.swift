@@ -1,0 +1,45 @@
+import Foundation
+import StretchAudio
+import StretchCore
+import StretchSettings
+import Testing
+
+/// The user's WAV files in the sounds folder, read by the settings layer (StretchAudio reads no files).
+
+@Suite struct SoundOverrideTests {
+    @Test func aUsersWAVReplacesTheBuiltInSound() throws {
+        let dir = try Self.temporaryDirectory()
+        // Stereo float at 24 kHz: read, mixed to mono and resampled to the set's rate.
+        let stereo = (0..<2400).flatMap { _ in [Float(0.5), Float(0.5)] }
+        try Self.write(WAV.float32(stereo, rate: 24_000, channels: 2), to: dir + "/hold-start.wav")
+        let (sounds, problems) = SoundSet.load(overridesIn: dir)
+        #expect(problems.isEmpty)
+        #expect(sounds.overrides == [.holdStart: dir + "/hold-start.wav"])
+        #expect(sounds[.holdStart].count == 4800)
+        #expect(sounds[.holdStart].allSatisfy { $0 == 16384 })
+        #expect(sounds[.halfway] == CueSounds.render(.halfway))
+    }
+
+    @Test func anUnusableWAVIsReportedAndTheBuiltInKept() throws {
+        let dir = try Self.temporaryDirectory()
+        try Self.write(Array("not audio".utf8), to: dir + "/halfway.wav")
+        try Self.write(WAV.pcm16(Array(repeating: 0, count: 48_000 * 4), rate: 48_000), to: dir + "/step-end.wav")
+        let (sounds, problems) = SoundSet.load(overridesIn: dir)
+        #expect(problems.map(\.description) == [
+            dir + "/halfway.wav: not a WAV file (no RIFF/WAVE header)",
+            dir + "/step-end.wav: 4s long; a cue sound may last at most 3s",
+        ])
+        #expect(sounds.overrides.isEmpty)
+        #expect(sounds[.halfway] == CueSounds.render(.halfway))
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("stretchd-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+}
