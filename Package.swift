@@ -114,6 +114,7 @@ let package = Package(
                 "StretchDaemon", "StretchSettings", "StretchSystem",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Runs the built binaries as a user would.

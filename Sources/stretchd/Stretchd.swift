@@ -77,8 +77,6 @@ struct Stretchd: AsyncParsableCommand {
             clock: IdleClock(), time: SystemTime(), history: HistoryStore(stateHome: paths.stateHome),
             notifier: NotifySend(environment: environment, logger: logger),
             systemd: SystemdNotifier(environment: environment), logger: logger)
-        let clockMonitor = WallClockMonitor { Task { await daemon.wallClockChanged() } }
-        if clockMonitor == nil { logger.warning("cannot watch for wall clock changes; they are noticed at the next wake-up") }
         // SIGHUP is trapped from here on, before the socket listens and systemd hears READY=1.
         let reloader = await HangupReloader(daemon: daemon)
         let group = ServiceGroup(
@@ -91,6 +89,7 @@ struct Stretchd: AsyncParsableCommand {
                           successTerminationBehavior: .gracefullyShutdownGroup,
                           failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: reloader),
+                    .init(service: WallClockMonitor(logger: logger) { await daemon.wallClockChanged() }),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
@@ -99,7 +98,6 @@ struct Stretchd: AsyncParsableCommand {
             logger.critical("\(error)")
             throw ExitCode(1)
         }
-        withExtendedLifetime(clockMonitor) {}
         logger.info("stopped")
     }
 }
