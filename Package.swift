@@ -84,10 +84,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What the test targets share: waiting for a sleeper on a TestClock, temporary folders, the repository path.
+        .target(
+            name: "TestSupport",
+            dependencies: [.product(name: "Clocks", package: "swift-clocks")],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "StretchCoreTests",
             dependencies: [
-                "StretchCore",
+                "StretchCore", "TestSupport",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
@@ -102,23 +108,25 @@ let package = Package(
         .testTarget(
             name: "StretchAudioTests",
             dependencies: [
-                "StretchAudio", "StretchConfig",
+                "StretchAudio", "StretchConfig", "TestSupport",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "StretchSettingsTests", dependencies: ["StretchSettings", "StretchAudio", "StretchCore"]),
+        .testTarget(
+            name: "StretchSettingsTests", dependencies: ["StretchSettings", "StretchAudio", "StretchCore", "TestSupport"]
+        ),
         .testTarget(
             name: "StretchDaemonTests",
             dependencies: [
-                "StretchDaemon", "StretchSettings", "StretchSystem",
+                "StretchDaemon", "StretchSettings", "StretchSystem", "TestSupport",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Runs the built binaries as a user would.
-        .testTarget(name: "EndToEndTests", dependencies: ["StretchCore", "StretchSystem"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["StretchCore", "StretchSystem", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

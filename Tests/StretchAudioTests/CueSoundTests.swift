@@ -1,5 +1,6 @@
 import StretchAudio
 import Testing
+import TestSupport
 
 /// Each built-in sound rendered once for the whole suite (the synthesizer is slow in debug builds).
 let renderedSounds = Dictionary(uniqueKeysWithValues: SoundName.allCases.map { ($0, CueSounds.render($0)) })

@@ -9,6 +9,7 @@ import StretchCore
 import StretchDaemon
 import StretchSettings
 import Synchronization
+import TestSupport
 
 /// Local time that moves with a test clock from `origin`; the test can suspend the machine or move the
 /// wall clock.

@@ -1,17 +1,17 @@
-import Foundation
 import StretchAudio
 import StretchCore
 import StretchSettings
 import Testing
+import TestSupport
 
 /// The user's WAV files in the sounds folder, read by the settings layer (StretchAudio reads no files).
 
 @Suite struct SoundOverrideTests {
     @Test func aUsersWAVReplacesTheBuiltInSound() throws {
-        let dir = try Self.temporaryDirectory()
+        let dir = try URLPath.temporaryDirectory()
         // Stereo float at 24 kHz: read, mixed to mono and resampled to the set's rate.
         let stereo = (0..<2400).flatMap { _ in [Float(0.5), Float(0.5)] }
-        try Self.write(WAV.float32(stereo, rate: 24_000, channels: 2), to: dir + "/hold-start.wav")
+        try FileBytes.write(WAV.float32(stereo, rate: 24_000, channels: 2), to: dir + "/hold-start.wav")
         let (sounds, problems) = SoundSet.load(overridesIn: dir)
         #expect(problems.isEmpty)
         #expect(sounds.overrides == [.holdStart: dir + "/hold-start.wav"])
@@ -21,9 +21,9 @@ import Testing
     }
 
     @Test func anUnusableWAVIsReportedAndTheBuiltInKept() throws {
-        let dir = try Self.temporaryDirectory()
-        try Self.write(Array("not audio".utf8), to: dir + "/halfway.wav")
-        try Self.write(WAV.pcm16(Array(repeating: 0, count: 48_000 * 4), rate: 48_000), to: dir + "/step-end.wav")
+        let dir = try URLPath.temporaryDirectory()
+        try FileBytes.write(Array("not audio".utf8), to: dir + "/halfway.wav")
+        try FileBytes.write(WAV.pcm16(Array(repeating: 0, count: 48_000 * 4), rate: 48_000), to: dir + "/step-end.wav")
         let (sounds, problems) = SoundSet.load(overridesIn: dir)
         #expect(problems.map(\.description) == [
             dir + "/halfway.wav: not a WAV file (no RIFF/WAVE header)",
@@ -31,15 +31,5 @@ import Testing
         ])
         #expect(sounds.overrides.isEmpty)
         #expect(sounds[.halfway] == CueSounds.render(.halfway))
-    }
-
-    static func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("stretchd-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
-    static func write(_ bytes: [UInt8], to path: String) throws {
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 }
