@@ -8,6 +8,7 @@ import StretchCore
 import StretchDaemon
 import StretchSettings
 import StretchSystem
+import UnixSignals
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,8 @@
 import ALSA
+import Clocks
 import ControlProtocol
+import InMemoryLogging
+import Logging
 import StretchAudio
 import StretchConfig
 import StretchCore
