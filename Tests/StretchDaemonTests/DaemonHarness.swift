@@ -45,15 +45,9 @@ final class TestTime: TimeSource, Sendable {
 /// Sound that works, or a missing device.
 struct FakeAudio: BreakAudio {
     var works = true
-    let chimes = Chimes()
-
-    final class Chimes: Sendable {
-        let count = Mutex(0)
-    }
 
     func chime() async throws(ALSAError) {
         guard works else { throw ALSAError(function: "snd_pcm_open", code: -2) }
-        chimes.count.withLock { $0 += 1 }
     }
 
     func sessionStream() throws(ALSAError) -> any StreamOutput {
