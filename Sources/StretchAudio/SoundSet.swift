@@ -25,24 +25,8 @@ public struct SoundSet: Sendable {
 
     public subscript(name: SoundName) -> [Int16] { samples[name] ?? [] }
 
-    /// The sound that marks a planned cue: the last repetition of a set has its own.
-    public func sound(for cue: PlannedCue) -> [Int16] {
-        self[Self.name(for: cue)]
-    }
-
-    public static func name(for cue: PlannedCue) -> SoundName {
-        switch cue.cue {
-        case .countdown: .countdown
-        case .holdStart: .holdStart
-        case .halfway: .halfway
-        case .holdEnd: .holdEnd
-        case .repBeat: cue.rep != nil && cue.rep == cue.of ? .lastRep : .repBeat
-        case .repReturn: .repReturn
-        case .switchSide: .switchSide
-        case .stepEnd: .stepEnd
-        case .sessionEnd: .sessionEnd
-        }
-    }
+    /// The sound the plan chose for a cue.
+    public func sound(for cue: PlannedCue) -> [Int16] { self[cue.sound] }
 
     /// Mono 16-bit at `rate`: channels averaged, linear interpolation between samples.
     static func resampled(_ audio: WAVAudio, to rate: Int) -> [Int16] {

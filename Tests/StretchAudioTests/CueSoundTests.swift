@@ -1,4 +1,5 @@
 import StretchAudio
+import StretchCore
 import Testing
 import TestSupport
 
