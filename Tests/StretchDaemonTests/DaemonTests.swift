@@ -206,6 +206,7 @@ import Testing
         let stopped = try #require(harness.history.read().records.last)
         #expect(stopped.event == .stopped && stopped.reason == "stopped")
         #expect(stopped.minutes == 0.3, "18 s")
+        #expect(harness.log.entries.contains { "\($0.message)" == "session stopped" && $0.metadata["played"] == "18s" })
         try await harness.stop()
     }
 
