@@ -146,7 +146,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         recentLoad = Task.detached { store.recentTally(today: today, limit: size) }
         let load = Task.detached { await store.tally(around: today, limit: size) }
         tallyLoad = load
-        Task { await self.historyLoaded(await load.value) }
+        Task { self.historyLoaded(await load.value) }
     }
 
     private func historyLoaded(_ loaded: HistoryTally) {
