@@ -229,6 +229,17 @@ public struct BreakTimer: Sendable, Hashable {
     /// Work time left before the next reminder.
     public var remaining: Duration { max(.zero, dueAt - worked) }
 
+    /// This timer brought up to `now`, this one unchanged: for questions asked between wake-ups, such as
+    /// `status`, which must not act on what it finds (a break coming due is the owner's to handle).
+    public func advanced(to now: Moment) -> BreakTimer {
+        var timer = self
+        _ = timer.process(now: now)
+        return timer
+    }
+
+    /// Work time since the last break, as of `now` rather than the last `process(now:)`.
+    public func worked(at now: Moment) -> Duration { advanced(to: now).worked }
+
     /// When `process(now:)` should next be called for anything to change.
     public func nextWake() -> Wake {
         switch state {
@@ -243,11 +254,36 @@ public struct BreakTimer: Sendable, Hashable {
         }
     }
 
-    /// The local time the next reminder is expected, if work goes on as scheduled; nil when not predictable
-    /// (a break is due or running, or there are no work hours).
-    public func nextBreak() -> CivilTime? {
+    /// When the next reminder is expected if work goes on as scheduled.
+    public struct Forecast: Sendable, Hashable {
+        /// The local time of the reminder, in the civil terms work hours are written in.
+        public var at: CivilTime
+        /// Where the work still to do starts: nil for now, in the current stretch of work; otherwise the start of a
+        /// later work window.
+        public var from: CivilTime?
+        /// The work time still to do from there: real time, as work time is time awake.
+        public var work: Duration
+
+        public init(at: CivilTime, from: CivilTime?, work: Duration) {
+            self.at = at
+            self.from = from
+            self.work = work
+        }
+
+        /// Real time until the reminder, given how to turn a local time into real time from now. Only the start
+        /// of a later window goes through the wall clock; the work is counted as it is, so a DST change between
+        /// now and `at` cannot add or remove an hour of it.
+        public func timeUntil(_ durationUntil: (CivilTime) -> Duration) -> Duration {
+            (from.map(durationUntil) ?? .zero) + work
+        }
+    }
+
+    /// The next reminder, if work goes on as scheduled; nil when not predictable (a break is due or running, or
+    /// there are no work hours).
+    public func forecast() -> Forecast? {
         var left = remaining
         var time = last.local
+        var from: CivilTime?
         switch state {
         case .working: break
         case .offHours:
@@ -256,18 +292,24 @@ public struct BreakTimer: Sendable, Hashable {
                 left = settings.interval
             }
             time = start
+            from = start
         case .due, .inSession, .paused: return nil
         }
         // At most one window per day for a week of windows: enough to find any break.
         for _ in 0..<(8 * max(1, schedule.windows.count)) {
             guard let window = schedule.window(containing: time) else { return nil }
             let available = time.duration(to: window.end)
-            if left <= available { return time.adding(left) }
+            if left <= available { return Forecast(at: time.adding(left), from: from, work: left) }
             left -= available
             guard let next = schedule.nextWindowStart(after: window.end) else { return nil }
             if window.end.duration(to: next) >= settings.naturalBreak { left = settings.interval }
             time = next
+            from = next
         }
         return nil
     }
+
+    /// The local time the next reminder is expected, if work goes on as scheduled; nil when not predictable
+    /// (a break is due or running, or there are no work hours).
+    public func nextBreak() -> CivilTime? { forecast()?.at }
 }

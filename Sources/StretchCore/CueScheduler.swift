@@ -33,10 +33,36 @@ public enum SessionOutcome: Sendable, Hashable {
     case completed
     /// Stopped before the end, during the step with this index.
     case stopped(atStep: Int)
-    /// Stopped because the clock jumped far past a cue's time (the machine slept): rather than play every
-    /// missed cue at once, the session ends, during the step with this index.
+    /// Stopped because the machine was suspended past a cue's time: rather than play every missed cue at once,
+    /// the session ends, during the step with this index.
     case interrupted(atStep: Int)
 }
+
+/// Why a wake-up came late, judged from two clocks read across the sleep: one that counts suspend
+/// (`CLOCK_BOOTTIME`, the scheduler's clock) and one that stops in it (`CLOCK_MONOTONIC`, "awake" time).
+public enum LateWake: Sendable, Hashable {
+    /// The machine was suspended for about this long: the first clock advanced that much more than awake time.
+    case suspended(Duration)
+    /// The process did not run for this long past its deadline, with the machine awake: stopped (SIGSTOP, a
+    /// debugger) or starved. Both clocks advanced alike.
+    case stalled(Duration)
+
+    /// Classifies a wake-up `late` past its deadline, over a sleep during which the scheduler's clock advanced by
+    /// `elapsed` and awake time by `awake`; nil when it is not later than `threshold`.
+    public static func classify(late: Duration, elapsed: Duration, awake: Duration, threshold: Duration) -> LateWake? {
+        guard late > threshold else { return nil }
+        let asleep = elapsed - awake
+        return asleep > threshold ? .suspended(asleep) : .stalled(late)
+    }
+}
+
+/// Time the machine has been awake, from an arbitrary origin: `SuspendingClock` (a monotonic clock that stops while
+/// the machine is suspended, on Linux), which goes on while the process is stopped.
+public let systemAwakeTime: @Sendable () -> Duration = {
+    awakeOrigin.duration(to: SuspendingClock.now)
+}
+
+private let awakeOrigin = SuspendingClock.now
 
 /// Plays a session plan into an output on absolute deadlines of a clock.
 ///
@@ -47,8 +73,12 @@ public enum SessionOutcome: Sendable, Hashable {
 /// With a `StreamOutput`, the scheduler also keeps that stream filled ahead of the clock, silence included while
 /// paused, so the stream is the session's timeline: a cue at offset `t` starts `t` (plus pauses) into it.
 ///
+/// A wake-up more than `interruptionThreshold` late is judged with a second reading, awake time: a suspend ends
+/// the session (`.interrupted`); a stall (the process stopped or starved while the machine was awake) is taken
+/// out of the session like a pause, so it goes on where it was and the stalled time never counts as played.
+///
 /// The scheduler reports what it does through `events`; tests await `.sleeping(until:)` before advancing a test
-/// clock, so they never race the scheduler's task.
+/// clock, so they never race the scheduler's task. The stream keeps only the newest events when nobody reads it.
 public actor CueScheduler<C: Clock> where C.Duration == Duration {
     public enum Event: Sendable, Hashable {
         case sleeping(until: C.Instant)
@@ -57,8 +87,13 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
         case resumed
         /// Moved on to the cue at this index of the plan.
         case skipped(to: Int)
+        /// The process did not run for this long (see `LateWake.stalled`); the session goes on where it was.
+        case stalled(for: Duration)
         case finished(SessionOutcome)
     }
+
+    /// Events kept for a reader that falls behind; older ones are dropped.
+    public static var eventBufferSize: Int { 256 }
 
     public nonisolated let plan: SessionPlan
     public nonisolated let events: AsyncStream<Event>
@@ -66,8 +101,11 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
     private let clock: C
     private let output: any CueOutput
     private let stream: (any StreamOutput)?
+    private let awakeTime: @Sendable () -> Duration
 
-    /// The instant the session started: stream time zero.
+    /// The instant `run()` began.
+    private var began: C.Instant
+    /// The instant the session started: stream time zero. A stall moves it later, as the stream did not run.
     private var start: C.Instant
     /// The instant that plan offset zero maps to.
     private var anchor: C.Instant
@@ -80,26 +118,40 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
     /// Stream time up to which the stream has been written.
     private var filledThrough = Duration.zero
     private var pausedAt: C.Instant?
+    /// Time spent paused, up to the last resume.
+    private var pausedTotal = Duration.zero
+    /// Time the session did not run though the clock went on: stalls, and the suspend that interrupted it.
+    private var lost = Duration.zero
     private var stopped = false
     private var sleeper: Task<Void, any Error>?
     private var interrupted = false
-    /// A wake-up this late means the machine slept or stalled; the session is not resumed mid-hold.
+    /// A wake-up this late means the machine slept (the session is not resumed mid-hold) or the process stalled.
     public static var interruptionThreshold: Duration { .seconds(5) }
+    /// How long the session actually ran, once `run()` has returned: from its start to its end, less pauses and
+    /// the time lost to stalls or the suspend that interrupted it. Skipped parts never ran, so they are not in it.
+    public private(set) var timePlayed = Duration.zero
     private var commandWaiter: CheckedContinuation<Void, Never>?
 
-    public init(plan: SessionPlan, clock: C, output: any CueOutput, stream: (any StreamOutput)? = nil) {
+    /// `awake` reads time the machine has been awake (it stops in suspend, unlike `clock`); tests pass their own.
+    public init(
+        plan: SessionPlan, clock: C, output: any CueOutput, stream: (any StreamOutput)? = nil,
+        awake: @escaping @Sendable () -> Duration = systemAwakeTime
+    ) {
         self.plan = plan
         self.clock = clock
         self.output = output
         self.stream = stream
+        self.awakeTime = awake
+        self.began = clock.now
         self.start = clock.now
         self.anchor = clock.now
-        (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(Self.eventBufferSize))
     }
 
     /// Plays the plan from now until its end or `stop()`. Cancelling the calling task stops it too.
     public func run() async -> SessionOutcome {
-        start = clock.now
+        began = clock.now
+        start = began
         anchor = start
         await withTaskCancellationHandler {
             await playUntilDone()
@@ -110,15 +162,30 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
             next >= plan.cues.count
             ? .completed
             : interrupted ? .interrupted(atStep: plan.cues[next].step) : .stopped(atStep: plan.cues[next].step)
+        let end = clock.now
+        if let pausedAt { pausedTotal += max(.zero, pausedAt.duration(to: end)) }
+        timePlayed = max(.zero, began.duration(to: end) - pausedTotal - lost)
         await stream?.finish(outcome)
         eventSink.yield(.finished(outcome))
         eventSink.finish()
         return outcome
     }
 
+    /// The clocks when the scheduler last handed control away (to a sleep, the stream or the output), and when it
+    /// expected to run again: what lateness is measured against.
+    private struct Checkpoint {
+        var at: C.Instant
+        var awake: Duration
+        var due: C.Instant
+    }
+
     private func playUntilDone() async {
-        while next < plan.cues.count, !stopped {
+        var checkpoint: Checkpoint?
+        while true {
+            if let checkpoint, !stopped { judgeLateness(since: checkpoint) }
+            guard next < plan.cues.count, !stopped else { break }
             let now = clock.now
+            checkpoint = Checkpoint(at: now, awake: awakeTime(), due: now)
             if let stream, now >= fillDeadline(stream) {
                 await fill(stream, now: now)
                 continue
@@ -142,18 +209,47 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
             guard let deadline else {
                 // Paused without a stream: nothing happens until a command.
                 await withCheckedContinuation { commandWaiter = $0 }
+                checkpoint = nil
                 continue
             }
+            checkpoint?.due = deadline
             eventSink.yield(.sleeping(until: deadline))
             let task = Task { [clock] in try await clock.sleep(until: deadline, tolerance: nil) }
             sleeper = task
             let slept = (try? await task.value) != nil
             sleeper = nil
-            if slept, deadline.duration(to: clock.now) > Self.interruptionThreshold {
-                interrupted = true
-                stopped = true
-            }
+            // Woken early by a command: not late.
+            if !slept { checkpoint = nil }
         }
+    }
+
+    /// Ends the session after a suspend, or takes a stall out of it, when the scheduler runs much later than it
+    /// expected to.
+    private func judgeLateness(since checkpoint: Checkpoint) {
+        let now = clock.now
+        let late = checkpoint.due.duration(to: now)
+        switch LateWake.classify(
+            late: late, elapsed: checkpoint.at.duration(to: now), awake: awakeTime() - checkpoint.awake,
+            threshold: Self.interruptionThreshold)
+        {
+        case .suspended?:
+            lost += late
+            interrupted = true
+            stopped = true
+        case .stalled(let stall)?:
+            skipOver(stall)
+        case nil:
+            break
+        }
+    }
+
+    /// Takes a stall out of the session: everything still to come, the stream included, moves later by its length.
+    private func skipOver(_ stall: Duration) {
+        start = start.advanced(by: stall)
+        anchor = anchor.advanced(by: stall)
+        pausedAt = pausedAt?.advanced(by: stall)
+        lost += stall
+        eventSink.yield(.stalled(for: stall))
     }
 
     private func fillDeadline(_ stream: any StreamOutput) -> C.Instant {
@@ -192,7 +288,9 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
 
     public func resume() {
         guard let pausedAt else { return }
-        anchor = anchor.advanced(by: pausedAt.duration(to: commandTime))
+        let length = pausedAt.duration(to: commandTime)
+        anchor = anchor.advanced(by: length)
+        pausedTotal += length
         self.pausedAt = nil
         eventSink.yield(.resumed)
         interrupt()

@@ -23,14 +23,20 @@ public enum DurationText {
         return total
     }
 
-    /// Formats `duration` the way `parse` reads it, e.g. `1m30s`, `45s`, `2.5s`, `1h`.
+    /// Formats `duration` the way `parse` reads it, e.g. `1m30s`, `45s`, `2.5s`, `1h`, rounded to the millisecond
+    /// (halves away from zero). A negative duration gets a leading `-`; one that rounds to zero is `0s`.
     public static func format(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
-        if seconds == 0 && attoseconds == 0 { return "0s" }
-        let sign = seconds < 0 || attoseconds < 0 ? "-" : ""
-        let wholeSeconds = abs(seconds)
-        let milliseconds = Int64((abs(attoseconds) + 500_000_000_000_000) / 1_000_000_000_000_000)
-        var text = sign
+        // Both components carry the duration's sign; work on magnitudes, which cannot overflow (unlike `abs`).
+        var wholeSeconds = seconds.magnitude
+        var milliseconds = (attoseconds.magnitude + 500_000_000_000_000) / 1_000_000_000_000_000
+        if milliseconds == 1000 {
+            // 0.9995 s and above round up to the next whole second, which may carry into minutes and hours.
+            wholeSeconds += 1
+            milliseconds = 0
+        }
+        if wholeSeconds == 0 && milliseconds == 0 { return "0s" }
+        var text = seconds < 0 || attoseconds < 0 ? "-" : ""
         let hours = wholeSeconds / 3600, minutes = wholeSeconds % 3600 / 60, secs = wholeSeconds % 60
         if hours > 0 { text += "\(hours)h" }
         if minutes > 0 { text += "\(minutes)m" }

@@ -14,7 +14,8 @@ import StretchSystem
 /// the next thing that can change (a break coming due, work hours starting or ending, a lead-in ending, a pause
 /// running out) and is woken early by commands and wall clock changes; it never polls.
 public actor Daemon<C: Clock>: Service where C.Duration == Duration {
-    /// What the daemon did, in order; tests await `.sleeping` before advancing a test clock.
+    /// What the daemon did, in order; tests await `.sleeping` before advancing a test clock. Only the newest
+    /// `activityBufferSize` are kept for a reader that falls behind (nobody reads them outside tests).
     public enum Activity: Sendable, Hashable {
         case sleeping(for: Duration)
         case reminded(routine: String)
@@ -66,6 +67,16 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     private var reminderPending = false
     /// The last `STATUS=` sent to systemd, so it is sent again only when it changes.
     private var sentStatus: String?
+    /// The history's per-day counts, once read; `status` and `history` answer from it.
+    private var tally: HistoryTally?
+    /// Reads the history file at start, off this actor.
+    private var tallyLoad: Task<HistoryTally, Never>?
+    /// Today's counts from the end of the file, read first: enough for `status` while the whole file is read.
+    private var recentLoad: Task<HistoryTally?, Never>?
+    /// Records appended while the file was being read: the reading stops where the file ended when it began.
+    private var appendedWhileLoading: [HistoryRecord] = []
+
+    public static var activityBufferSize: Int { 256 }
 
     public init(
         settings: DaemonSettings, loadSettings: @escaping @Sendable () -> Result<DaemonSettings, ConfigError>,
@@ -84,13 +95,14 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         self.logger = logger
         self.timer = BreakTimer(
             schedule: settings.config.schedule, settings: settings.config.timerSettings, now: time.now())
-        (activity, activitySink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (activity, activitySink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(Self.activityBufferSize))
     }
 
     // MARK: Running
 
     public func run() async throws {
         logger.info("started", metadata: ["state": "\(timer.state.rawValue)", "next_break": "\(nextBreakText())"])
+        loadHistory()
         do {
             try await cancelWhenGracefulShutdown { try await self.loop() }
         } catch is CancellationError {
@@ -125,6 +137,44 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     /// Wakes the loop to look at the state again: a command changed it, or the wall clock moved.
     private func poke() {
         sleeper?.cancel()
+    }
+
+    /// Reads the history file in the background: a large one must hold up neither start-up nor commands.
+    private func loadHistory() {
+        guard tallyLoad == nil else { return }
+        let store = history, today = time.now().local
+        // Taken here, on the actor, between appends: what is appended from now on is counted separately.
+        let size = store.size()
+        recentLoad = Task.detached { store.recentTally(today: today, limit: size) }
+        let load = Task.detached { await store.tally(around: today, limit: size) }
+        tallyLoad = load
+        Task { self.historyLoaded(await load.value) }
+    }
+
+    private func historyLoaded(_ loaded: HistoryTally) {
+        guard tally == nil else { return }
+        var loaded = loaded
+        for record in appendedWhileLoading { loaded.add(record) }
+        appendedWhileLoading = []
+        tally = loaded
+        for warning in loaded.warnings { logger.warning("history: \(warning)") }
+    }
+
+    /// The history's counts, waiting for the first reading when it is still going on (without holding the actor).
+    private func historyTally() async -> HistoryTally {
+        loadHistory()
+        if tally == nil, let tallyLoad { historyLoaded(await tallyLoad.value) }
+        return tally ?? HistoryTally(keepingDaysAround: time.now().local)
+    }
+
+    /// Today's counts: from the whole history once read, before that from its end (without waiting for the rest).
+    private func todayCounts() async -> HistoryReport.Day? {
+        loadHistory()
+        if tally == nil, let recentLoad, var recent = await recentLoad.value, tally == nil {
+            for record in appendedWhileLoading { recent.add(record) }
+            return recent.report(today: time.now().local, days: 1, goal: 1, workDays: []).days.last
+        }
+        return await historyReport(days: 1).days.last
     }
 
     /// The wall clock was set: work hours are recomputed from the new local time.
@@ -233,7 +283,9 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         let plan = SessionPlanner.plan(routine)
         var sessionLogger = logger
         sessionLogger[metadataKey: "session.routine"] = "\(routine.id)"
-        let scheduler = CueScheduler(plan: plan, clock: clock, output: StepLogOutput(logger: sessionLogger), stream: stream)
+        let scheduler = CueScheduler(
+            plan: plan, clock: clock, output: StepLogOutput(logger: sessionLogger), stream: stream,
+            awake: { [time] in time.awake() })
         log(timer.startSession(now: time.now()))
         record(.started, routine: routine.id)
         sessionLogger.info("session started", metadata: ["length": "\(DurationText.format(plan.duration))"])
@@ -248,20 +300,23 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
 
     private func sessionEnded(_ scheduler: CueScheduler<C>, outcome: SessionOutcome) async {
         guard case .session(let session) = phase, session.scheduler === scheduler else { return }
-        let progress = await scheduler.progress
-        let minutes = (scheduler.plan.duration - progress.sessionRemaining).inSeconds / 60
+        // The time the session actually ran: not pauses, skipped parts, or time the process or machine was stopped.
+        let timePlayed = await scheduler.timePlayed
+        let minutes = timePlayed.inSeconds / 60
+        let played = "\(DurationText.format(timePlayed))"
         let routine = session.routine.id
         switch outcome {
         case .completed:
-            record(.completed, routine: routine, minutes: scheduler.plan.duration.inSeconds / 60)
-            logger.info("session completed", metadata: ["session.routine": "\(routine)"])
+            record(.completed, routine: routine, minutes: minutes)
+            logger.info("session completed", metadata: ["session.routine": "\(routine)", "played": "\(played)"])
         case .stopped(let step):
             record(.stopped, routine: routine, step: step + 1, minutes: minutes, reason: "stopped")
-            logger.info("session stopped", metadata: ["session.routine": "\(routine)", "step": "\(step + 1)"])
+            logger.info("session stopped",
+                        metadata: ["session.routine": "\(routine)", "step": "\(step + 1)", "played": "\(played)"])
         case .interrupted(let step):
             record(.stopped, routine: routine, step: step + 1, minutes: minutes, reason: "suspend")
             logger.notice("session interrupted (the machine slept); not resuming mid-hold",
-                          metadata: ["session.routine": "\(routine)", "step": "\(step + 1)"])
+                          metadata: ["session.routine": "\(routine)", "step": "\(step + 1)", "played": "\(played)"])
         }
         phase = .idle
         log(timer.finishSession(now: time.now()))
@@ -282,7 +337,9 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
             try history.append(record)
         } catch {
             logger.error("cannot record history", metadata: ["error": "\(error)"])
+            return
         }
+        if tally != nil { tally?.add(record) } else { appendedWhileLoading.append(record) }
     }
 
     // MARK: Commands
@@ -300,7 +357,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         case .resume: result = await resume()
         case .next: result = await next()
         case .reload: result = .success(reload())
-        case .history: result = .success(ControlReply(ok: true, history: historyReport(days: request.days ?? 7)))
+        case .history: result = .success(ControlReply(ok: true, history: await historyReport(days: request.days ?? 7)))
         }
         // Anything but a question may have changed what the loop waits for.
         if request.command != .status && request.command != .history { poke() }
@@ -363,7 +420,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         switch phase {
         case .session: return .failure(ControlError("a session is running; use stop to end it"))
         case .leadIn(let offered, _), .waiting(let offered): routine = offered.id
-        case .idle: break
+        case .idle: guard timer.state == .due else { return .failure(ControlError("no break is due")) }
         }
         phase = .idle
         log(timer.skip(now: time.now()))
@@ -464,6 +521,8 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     // MARK: Reports
 
     public func status() async -> StatusReport {
+        // First, as it may wait for the history's first reading: the rest then describes one moment.
+        let today = await todayCounts()
         var session: SessionReport?
         let state: StatusReport.State
         switch phase {
@@ -485,14 +544,16 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
                 }
             }
         }
-        let next = timer.nextBreak()
+        // The timer as of now, not as of its last wake-up: work time has been counting since.
+        let current = timer.advanced(to: time.now())
+        let next = current.forecast()
         var pausedUntil: String?
         if case .until(let end) = pause { pausedUntil = end.description }
-        let today = historyReport(days: 1).days.last
         return StatusReport(
-            state: state, nextBreak: next?.description,
-            nextBreakIn: next.map { time.duration(until: $0).inSeconds }, pausedUntil: pausedUntil,
-            session: session, breaksToday: today?.taken ?? 0, worked: timer.worked.inSeconds,
+            state: state, nextBreak: next?.at.description,
+            // From the timer's own work time, not a wall clock subtraction that a DST change would throw off.
+            nextBreakIn: next.map { $0.timeUntil(time.duration(until:)).inSeconds }, pausedUntil: pausedUntil,
+            session: session, breaksToday: today?.taken ?? 0, worked: current.worked.inSeconds,
             process: processReport())
     }
 
@@ -506,8 +567,8 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
             remaining: progress.sessionRemaining.inSeconds, paused: await session.scheduler.isPaused)
     }
 
-    private func historyReport(days: Int) -> HistoryReport {
-        history.report(
+    private func historyReport(days: Int) async -> HistoryReport {
+        await historyTally().report(
             today: time.now().local, days: days, goal: settings.config.dailyGoal, workDays: settings.config.schedule.days)
     }
 

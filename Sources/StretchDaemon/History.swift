@@ -2,6 +2,7 @@ import ControlProtocol
 import FoundationEssentials
 import StretchCore
 import StretchSystem
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -57,6 +58,8 @@ public struct HistoryStore: Sendable {
 
     /// Appends a record and fsyncs it.
     public func append(_ record: HistoryRecord) throws(WriteError) {
+        // What could not be read back is not written: the history never holds a number out of range.
+        if let problem = record.problem { throw WriteError(description: "not recorded: \(problem)") }
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         if !directory.isEmpty { _ = Files.makeDirectory(directory, mode: 0o700) }
         let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
@@ -64,7 +67,10 @@ public struct HistoryStore: Sendable {
         defer { close(fd) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        var line = Array((try? encoder.encode(record)) ?? Data())
+        guard let encoded = try? encoder.encode(record) else {
+            throw WriteError(description: "not recorded: the record cannot be encoded")
+        }
+        var line = Array(encoded)
         line.append(UInt8(ascii: "\n"))
         // A torn earlier line must not swallow this one: start on a fresh line if the file does not end in one.
         let size = lseek(fd, 0, SEEK_END)
@@ -80,66 +86,316 @@ public struct HistoryStore: Sendable {
         return pread(fd, &byte, 1, size - 1) == 1 ? byte : nil
     }
 
-    /// Every readable record, and a warning for each line that is not one.
-    public func read() -> (records: [HistoryRecord], warnings: [String]) {
-        guard let file = fopen(path, "r") else { return ([], []) }
-        defer { fclose(file) }
-        var records: [HistoryRecord] = []
-        var warnings: [String] = []
-        var lineNumber = 0
-        var buffer: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(buffer) }
-        let decoder = JSONDecoder()
-        while getline(&buffer, &capacity, file) > 0, let buffer {
-            lineNumber += 1
-            let text = String(cString: buffer)
-            let complete = text.hasSuffix("\n")
-            if let record = try? decoder.decode(HistoryRecord.self, from: Data(text.utf8)), complete {
-                records.append(record)
-            } else if !text.allSatisfy(\.isWhitespace) {
-                let what = complete ? "an unreadable record" : "a torn record (the last write was cut short)"
-                warnings.append("\(path):\(lineNumber): skipped \(what)")
-            }
-        }
-        return (records, warnings)
+    /// The file's size now: records appended later start at or after it.
+    public func size() -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : 0
     }
 
-    /// Per-day counts for the `days` days up to `today`, and the streak of work days meeting `goal`.
-    public func report(today: CivilTime, days: Int, goal: Int, workDays: Set<Weekday>) -> HistoryReport {
-        let (records, warnings) = read()
-        var byDate: [String: HistoryReport.Day] = [:]
-        for record in records {
-            var day = byDate[record.date] ?? HistoryReport.Day(date: record.date)
-            switch record.event {
-            case .reminded: day.offered += 1
-            case .completed: day.taken += 1
-            case .skipped: day.skipped += 1
-            case .snoozed: day.snoozed += 1
-            case .started, .stopped: break
-            }
-            day.minutes += record.minutes ?? 0
-            byDate[record.date] = day
+    /// Every readable record, and a warning for each line that is not one. Holds the whole file in memory: for
+    /// tests and small files; the daemon keeps a `HistoryTally` instead.
+    public func read() -> (records: [HistoryRecord], warnings: [String]) {
+        var records: [HistoryRecord] = []
+        let reader = HistoryReader(path: path, limit: nil)
+        while let record = reader.next() { records.append(record) }
+        return (records, reader.warnings)
+    }
+
+    /// The per-day counts of the first `limit` bytes of the file (all of it when nil), read line by line in bounded
+    /// memory, keeping only days within 3661 days of `today`. Yields now and then, so it can run on a shared
+    /// executor for a 200 MB file without starving other work.
+    public func tally(around today: CivilTime, limit: Int? = nil) async -> HistoryTally {
+        var tally = HistoryTally(keepingDaysAround: today)
+        let reader = HistoryReader(path: path, limit: limit)
+        var count = 0
+        while let record = reader.next() {
+            tally.add(record)
+            count += 1
+            if count % 10_000 == 0 { await Task.yield() }
         }
-        let shown = (0..<max(1, days)).reversed().map { offset -> HistoryReport.Day in
-            let date = Self.dateText(today.adding(.seconds(-86_400 * offset)))
-            return byDate[date] ?? HistoryReport.Day(date: date)
+        for warning in reader.warnings { tally.warn(warning) }
+        tally.warn(moreThan: reader.warningsLeftOut)
+        return tally
+    }
+
+    /// How far back from the end `recentTally` reads.
+    static let recentReach = 1 << 20
+
+    /// Today's counts from the end of the first `limit` bytes of the file alone, quickly: records are appended in
+    /// time order, so today's are the last ones. Reads back at most 1 MiB; nil when today's records may go back
+    /// further than that (then only the whole file tells).
+    public func recentTally(today: CivilTime, limit: Int) -> HistoryTally? {
+        let offset = max(0, limit - Self.recentReach)
+        let reader = HistoryReader(path: path, from: offset, limit: limit)
+        var tally = HistoryTally(keepingDaysAround: today)
+        let date = Self.dateText(today)
+        var first = true
+        while let record = reader.next() {
+            if first, offset > 0, record.date == date { return nil }
+            first = false
+            if record.date == date { tally.add(record) }
         }
-        var streak = 0
-        var day = today
-        // Today only adds to the streak once its goal is met; an unfinished today does not break it.
-        if (byDate[Self.dateText(today)]?.taken ?? 0) >= goal { streak += 1 }
-        for _ in 0..<3660 {
-            day = day.adding(.seconds(-86_400))
-            guard workDays.contains(day.weekday) else { continue }
-            guard (byDate[Self.dateText(day)]?.taken ?? 0) >= goal else { break }
-            streak += 1
-        }
-        return HistoryReport(days: shown, streak: streak, goal: goal, warnings: warnings)
+        return tally
+    }
+
+    /// Per-day counts for the `days` days up to `today`, and the streak of work days meeting `goal`, read from the
+    /// file now.
+    public func report(today: CivilTime, days: Int, goal: Int, workDays: Set<Weekday>) async -> HistoryReport {
+        await tally(around: today).report(today: today, days: days, goal: goal, workDays: workDays)
     }
 
     /// `2026-11-23`.
     public static func dateText(_ time: CivilTime) -> String {
         String(time.description.prefix(10))
+    }
+
+    /// The day number (days since 1970-01-01) of a `yyyy-mm-dd` date, or nil when it is not a real date.
+    public static func day(of date: String) -> Int? {
+        let utf8 = Array(date.utf8)
+        guard utf8.count == 10, utf8[4] == UInt8(ascii: "-"), utf8[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for byte in utf8[range] {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
+        let time = CivilTime(year: year, month: month, day: day)
+        // 2026-02-30 would land in March.
+        guard time.date == (year, month, day) else { return nil }
+        return time.day
+    }
+}
+
+extension HistoryRecord {
+    /// Limits on what a record may hold; anything outside them is skipped when read, so sums stay finite.
+    static let minutesRange = 0.0...1440.0
+    static let stepRange = 1...1000
+
+    /// What is out of range in a record read from the file, or nil when it is fine.
+    var problem: String? {
+        guard time.isFinite else { return "time must be a finite number" }
+        guard HistoryStore.day(of: date) != nil else { return "date must be a date such as 2026-11-23, got \"\(date)\"" }
+        if let step, !Self.stepRange.contains(step) { return "step must be 1 to 1000, got \(step)" }
+        if let minutes, !(minutes.isFinite && Self.minutesRange.contains(minutes)) {
+            return "minutes must be 0 to 1440, got \(minutes)"
+        }
+        return nil
+    }
+}
+
+/// Reads the history file's records one at a time: a 200 MB file costs one line of memory, not 200 MB.
+///
+/// Each line that is not a good record (unreadable, torn by a crash, out of range, holding a NUL byte, too long)
+/// is skipped with a warning naming its line; the first `maximumWarnings` are kept, the rest only counted.
+final class HistoryReader {
+    static let maximumLineLength = 64 * 1024
+    static let maximumWarnings = 20
+
+    let path: String
+    private(set) var warnings: [String] = []
+    private(set) var warningsLeftOut = 0
+    private var fd: Int32 = -1
+    private var left: Int
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    private var start = 0
+    private var end = 0
+    private var lineNumber = 0
+    private var atEnd = false
+    private let decoder = JSONDecoder()
+
+    /// Reads from byte `offset` (skipping the partial line there, when not at the start) up to byte `limit` when
+    /// given.
+    init(path: String, from offset: Int = 0, limit: Int?) {
+        self.path = path
+        self.left = (limit ?? Int.max) - offset
+        // A FIFO or a device put in the file's place is refused without blocking; no file is an empty history.
+        switch Files.openRegularFile(path) {
+        case .success(let opened):
+            fd = opened.rawValue
+        case .failure(let error):
+            if !error.isMissing { warn("\(error.message); the history is not read", line: nil) }
+            atEnd = true
+            return
+        }
+        if offset > 0 {
+            guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else {
+                atEnd = true
+                return
+            }
+            // The line the offset falls in started before it.
+            _ = nextLine()
+        }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
+
+    /// The next good record, or nil at the end of the file.
+    func next() -> HistoryRecord? {
+        while let (line, complete) = nextLine() {
+            lineNumber += 1
+            if line.count > Self.maximumLineLength {
+                warn("a line longer than 64 KiB; line skipped", line: lineNumber)
+                continue
+            }
+            if line.contains(0) {
+                warn("a NUL byte; line skipped", line: lineNumber)
+                continue
+            }
+            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) {
+                continue
+            }
+            guard complete else {
+                warn("skipped a torn record (the last write was cut short)", line: lineNumber)
+                continue
+            }
+            let record: HistoryRecord
+            do {
+                record = try decoder.decode(HistoryRecord.self, from: Data(line))
+            } catch {
+                warn(Self.describe(error, in: line), line: lineNumber)
+                continue
+            }
+            if let problem = record.problem {
+                warn("skipped a record: \(problem)", line: lineNumber)
+                continue
+            }
+            return record
+        }
+        return nil
+    }
+
+    private static func describe(_ error: any Error, in line: [UInt8]) -> String {
+        if case DecodingError.dataCorrupted(let context) = error,
+           context.codingPath.last?.stringValue == "event",
+           let object = try? JSONDecoder().decode([String: LooseValue].self, from: Data(line)),
+           case .string(let event)? = object["event"]
+        {
+            let known = ["reminded", "started", "completed", "stopped", "skipped", "snoozed"].joined(separator: ", ")
+            return "skipped a record: unknown event \"\(event)\" (known: \(known))"
+        }
+        return "skipped an unreadable record"
+    }
+
+    /// One line without its newline, and whether it had one (the last line of a file may not). A line longer
+    /// than the limit comes back cut to just over it; the rest is dropped, so memory stays bounded.
+    private func nextLine() -> (line: [UInt8], complete: Bool)? {
+        var line: [UInt8] = []
+        var readAny = false
+        while true {
+            if start < end {
+                readAny = true
+                let newline = buffer[start..<end].firstIndex(of: UInt8(ascii: "\n"))
+                let stop = newline ?? end
+                let room = Self.maximumLineLength + 1 - line.count
+                if room > 0 { line.append(contentsOf: buffer[start..<min(stop, start + room)]) }
+                start = newline.map { $0 + 1 } ?? end
+                if newline != nil { return (line, true) }
+            }
+            guard fill() else { return readAny ? (line, false) : nil }
+        }
+    }
+
+    /// Reads the next block into the buffer; false at the end of the file (or the limit).
+    private func fill() -> Bool {
+        guard !atEnd, left > 0 else { return false }
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, left)) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 {
+                if count < 0 { warn("cannot read further: \(String(cString: strerror(errno)))", line: nil) }
+                atEnd = true
+                close(fd)
+                fd = -1
+                return false
+            }
+            left -= count
+            start = 0
+            end = count
+            return true
+        }
+    }
+
+    private func warn(_ message: String, line: Int?) {
+        guard warnings.count < Self.maximumWarnings else {
+            warningsLeftOut += 1
+            return
+        }
+        warnings.append(line.map { "\(path):\($0): \(message)" } ?? "\(path): \(message)")
+    }
+}
+
+/// Just enough of a JSON value to name an unknown event.
+private enum LooseValue: Decodable {
+    case string(String), other
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        self = (try? container.decode(String.self)).map(LooseValue.string) ?? .other
+    }
+}
+
+/// The history as per-day counts: what `status` and `history` report, without reading the file again.
+///
+/// Built once by streaming the file (`HistoryStore.tally`), then kept up to date as records are appended. Only
+/// days within 3661 days of the day it was built are kept (the longest `history --days` and streak look back 3660
+/// days), so even a huge or hostile file costs a bounded amount of memory.
+public struct HistoryTally: Sendable {
+    /// Counts by day number (days since 1970-01-01).
+    private var days: [Int: HistoryReport.Day] = [:]
+    private let kept: ClosedRange<Int>
+    private(set) var warnings: [String] = []
+
+    static let reach = 3661
+
+    public init(keepingDaysAround today: CivilTime) {
+        kept = (today.day - Self.reach)...(today.day + Self.reach)
+    }
+
+    /// Counts one record; a record of a day out of reach is left out.
+    public mutating func add(_ record: HistoryRecord) {
+        guard let number = HistoryStore.day(of: record.date), kept.contains(number) else { return }
+        var day = days[number] ?? HistoryReport.Day(date: record.date)
+        switch record.event {
+        case .reminded: day.offered += 1
+        case .completed: day.taken += 1
+        case .skipped: day.skipped += 1
+        case .snoozed: day.snoozed += 1
+        case .started, .stopped: break
+        }
+        if let minutes = record.minutes, minutes.isFinite, HistoryRecord.minutesRange.contains(minutes) {
+            day.minutes += minutes
+        }
+        days[number] = day
+    }
+
+    mutating func warn(_ warning: String) { warnings.append(warning) }
+
+    mutating func warn(moreThan count: Int) {
+        if count > 0 { warnings.append("... and \(count) more lines skipped") }
+    }
+
+    /// Per-day counts for the `days` days up to `today` (1 to 3660), and the streak of work days meeting `goal`.
+    public func report(today: CivilTime, days count: Int, goal: Int, workDays: Set<Weekday>) -> HistoryReport {
+        let count = min(max(1, count), 3660)
+        func day(_ number: Int) -> HistoryReport.Day {
+            days[number] ?? HistoryReport.Day(date: HistoryStore.dateText(CivilTime(day: number, time: .zero)))
+        }
+        let shown = (0..<count).reversed().map { day(today.day - $0) }
+        var streak = 0
+        // Today only adds to the streak once its goal is met; an unfinished today does not break it.
+        if day(today.day).taken >= goal { streak += 1 }
+        for number in stride(from: today.day - 1, through: today.day - 3660, by: -1) {
+            guard workDays.contains(CivilTime(day: number, time: .zero).weekday) else { continue }
+            guard day(number).taken >= goal else { break }
+            streak += 1
+        }
+        return HistoryReport(days: shown, streak: streak, goal: goal, warnings: warnings)
     }
 }

@@ -34,6 +34,10 @@ public struct IdleClock: Clock {
     }
 }
 
+/// Where the timerfds' dispatch sources run: a serial queue of our own, never `DispatchQueue.global()`, whose first
+/// use would start libdispatch's once-a-second worker-pool monitor.
+private let timerQueue = DispatchQueue(label: "stretchd.idle-clock")
+
 /// One armed timerfd and the dispatch source waiting on it; resumes its continuation exactly once, with whichever
 /// comes first: the deadline or cancellation.
 private final class TimerfdSleep: @unchecked Sendable {
@@ -53,7 +57,7 @@ private final class TimerfdSleep: @unchecked Sendable {
             close(fd)
             return nil
         }
-        source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: .global())
+        source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: timerQueue)
         source.setCancelHandler { close(fd) }
         source.setEventHandler { [weak self] in self?.complete(.success(())) }
         source.resume()

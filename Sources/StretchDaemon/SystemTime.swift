@@ -11,6 +11,12 @@ public protocol TimeSource: Sendable {
     func duration(until local: CivilTime) -> Duration
     /// Seconds since 1970 (UTC), for records.
     func unixTime() -> Double
+    /// Time the machine has been awake (`now().awake` alone): what tells a suspend from a stalled process.
+    func awake() -> Duration
+}
+
+extension TimeSource {
+    public func awake() -> Duration { now().awake }
 }
 
 /// The machine's clocks: `CLOCK_MONOTONIC` (stops in suspend), `CLOCK_BOOTTIME`, and local wall time.
@@ -26,6 +32,8 @@ public struct SystemTime: TimeSource {
     }
 
     public func unixTime() -> Double { read(CLOCK_REALTIME).inSeconds }
+
+    public func awake() -> Duration { read(CLOCK_MONOTONIC) }
 
     private func read(_ clock: clockid_t) -> Duration {
         var time = timespec()

@@ -103,4 +103,15 @@ import TestSupport
         #expect(try daemon.status()["breaksToday"] as? Int == 1)
         #expect(try daemon.terminate() == 0)
     }
+
+    @Test func skipWithNoBreakDueIsRefused() throws {
+        let daemon = try DaemonProcess(every: "1h")
+        let skip = try daemon.ctl(["skip"])
+        #expect(skip.status == 1)
+        #expect(skip.stderr.contains("no break is due"), "\(skip.stderr)")
+        #expect(skip.stdout.isEmpty)
+        #expect(try daemon.terminate() == 0)
+        let history = (try? String(contentsOfFile: daemon.historyPath, encoding: .utf8)) ?? ""
+        #expect(!history.contains("skipped"), "nothing recorded")
+    }
 }

@@ -194,4 +194,45 @@ func monday(_ hour: Int, _ minute: Int = 0, plusDays days: Int = 0) -> CivilTime
         #expect(timer.nextBreak() == monday(9, 50))
         #expect(timer.nextWake() == BreakTimer.Wake(after: nil, at: monday(9)))
     }
+
+    @Test func workedIsAnsweredForTheTimeAskedWithoutChangingTheTimer() {
+        let start = Moment(awake: .zero, elapsed: .zero, local: monday(9))
+        let timer = BreakTimer(schedule: .standard, now: start)
+        let tenPast = Moment(awake: .seconds(600), elapsed: .seconds(600), local: monday(9, 10))
+        #expect(timer.worked(at: tenPast) == .seconds(600))
+        #expect(timer.worked == .zero, "asking changes nothing")
+        #expect(timer.advanced(to: tenPast).remaining == .seconds(40 * 60))
+        // Twenty minutes asleep after 09:10: a break.
+        let afterSuspend = Moment(awake: .seconds(600), elapsed: .seconds(1800), local: monday(9, 30))
+        #expect(timer.advanced(to: tenPast).worked(at: afterSuspend) == .zero)
+        // Off hours add nothing: 12:30 to 13:30 is lunch.
+        let atLunch = BreakTimer(schedule: .standard, now: Moment(awake: .zero, elapsed: .zero, local: monday(12, 40)))
+        let later = Moment(awake: .seconds(2400), elapsed: .seconds(2400), local: monday(13, 20))
+        #expect(atLunch.worked(at: later) == .zero)
+    }
+
+    /// Just before a DST fall-back, a break 58 s of work away is 58 s away, though the wall clock will show its
+    /// local time only an hour later.
+    @Test func theForecastCountsWorkTimeNotTheWallClockAcrossAFallBack() throws {
+        let everyDay = try #require(WorkSchedule(days: Set(Weekday.allCases), windows: [WorkWindow(start: 0, end: 24 * 60)]))
+        let sunday = CivilTime(year: 2026, month: 10, day: 25, hour: 2, minute: 55)
+        var timer = BreakTimer(
+            schedule: everyDay, settings: .init(interval: .seconds(300)),
+            now: Moment(awake: .zero, elapsed: .zero, local: sunday))
+        let now = Moment(awake: .seconds(242), elapsed: .seconds(242), local: sunday.adding(.seconds(242)))
+        _ = timer.process(now: now)
+        let forecast = try #require(timer.forecast())
+        #expect(forecast == BreakTimer.Forecast(at: CivilTime(year: 2026, month: 10, day: 25, hour: 3), from: nil, work: .seconds(58)))
+        // What the wall clock says (03:00 comes after 02:00-03:00 repeats) does not enter into it.
+        let wallClock = { (local: CivilTime) in now.local.duration(to: local) + .seconds(3600) }
+        #expect(forecast.timeUntil(wallClock) == .seconds(58))
+    }
+
+    @Test func theForecastFromOffHoursStartsAtTheNextWindow() throws {
+        let timer = BreakTimer(
+            schedule: .standard, now: Moment(awake: .zero, elapsed: .zero, local: monday(10, plusDays: -2)))
+        let forecast = try #require(timer.forecast())
+        #expect(forecast == BreakTimer.Forecast(at: monday(9, 50), from: monday(9), work: .seconds(50 * 60)))
+        #expect(forecast.timeUntil { _ in .seconds(1000) } == .seconds(1000 + 50 * 60))
+    }
 }

@@ -193,6 +193,132 @@ extension CueSchedulerTests {
     }
 }
 
+extension CueSchedulerTests {
+    /// Runs `plan` on the test clock with `awake` as its awake time, answering each sleep by advancing the clock to
+    /// its deadline, except the fifth, which ends ten minutes late; `asleep` says whether the machine was suspended
+    /// then (or the process stalled).
+    func runWithALateFifthWake(_ plan: SessionPlan, asleep: Bool)
+        async throws -> (outcome: SessionOutcome, played: [(cue: PlannedCue, at: TestClock<Duration>.Instant)],
+                         events: [CueScheduler<OvershootingClock>.Event], timePlayed: Duration)
+    {
+        let awake = TestAwakeTime(clock: clock)
+        let late = OvershootingClock(base: clock, overshoot: .seconds(600), onlySleep: 5)
+        let output = RecordingOutput(clock: clock)
+        let scheduler = CueScheduler(plan: plan, clock: late, output: output, awake: awake.read)
+        let session = Task { await scheduler.run() }
+        var sleeps = 0
+        var events: [CueScheduler<OvershootingClock>.Event] = []
+        for await event in scheduler.events {
+            events.append(event)
+            guard case .sleeping(let until) = event else { continue }
+            sleeps += 1
+            await clock.waitForSleeper()
+            if sleeps == 5 && asleep { awake.willSuspend(for: .seconds(600)) }
+            await clock.advance(to: until.advanced(by: sleeps == 5 ? .seconds(600) : .zero))
+        }
+        let outcome = await session.value
+        try await clock.checkSuspension()
+        return (outcome, await output.played, events, await scheduler.timePlayed)
+    }
+
+    @Test func aSuspendEndsTheSessionAndItsTimeIsNotCountedAsPlayed() async throws {
+        let plan = SessionPlanner.plan(Routine(id: "s", name: "S", steps: [holdStep("First"), holdStep("Second")]))
+        let run = try await runWithALateFifthWake(plan, asleep: true)
+        #expect(run.outcome == .interrupted(atStep: 0))
+        #expect(run.played.map(\.cue) == Array(plan.cues.prefix(5)))
+        // Hold-end was due 63 s in; the ten minutes asleep after it are not stretching.
+        #expect(run.timePlayed == .seconds(63))
+        #expect(!run.events.contains { if case .stalled = $0 { true } else { false } })
+    }
+
+    @Test func aStallIsNotASuspendTheSessionGoesOnWhereItWasAndTheStallIsNotCounted() async throws {
+        let plan = SessionPlanner.plan(Routine(id: "s", name: "S", steps: [holdStep("First"), holdStep("Second")]))
+        let run = try await runWithALateFifthWake(plan, asleep: false)
+        #expect(run.outcome == .completed)
+        #expect(run.events.contains(.stalled(for: .seconds(600))))
+        // Everything from hold-end on comes ten minutes later than planned, in order, nothing dropped.
+        #expect(run.played.map(\.cue) == plan.cues)
+        let start = TestClock<Duration>.Instant()
+        for (index, (cue, at)) in run.played.enumerated() {
+            #expect(at == start.advanced(by: cue.at + (index >= 5 ? .seconds(600) : .zero)), "\(cue.cue)")
+        }
+        #expect(run.timePlayed == plan.duration)
+    }
+
+    @Test func timePlayedLeavesOutPausesAndSkippedParts() async throws {
+        let routine = Routine(
+            id: "s", name: "S", timing: RoutineTiming(transitionTime: .seconds(15)),
+            steps: [holdStep("First"), holdStep("Second")])
+        let plan = SessionPlanner.plan(routine)
+        let scheduler = CueScheduler(plan: plan, clock: clock, output: RecordingOutput(clock: clock), awake: TestAwakeTime(clock: clock).read)
+        let session = Task { await scheduler.run() }
+        var events = scheduler.events.makeAsyncIterator()
+        /// The next sleep's deadline, once the scheduler is asleep.
+        func nextSleep() async -> TestClock<Duration>.Instant? {
+            while let event = await events.next() {
+                guard case .sleeping(let until) = event else { continue }
+                await clock.waitForSleeper()
+                return until
+            }
+            return nil
+        }
+        // Countdown 1 and 2 and hold-start, at 1, 2 and 3 s.
+        for _ in 1...3 { await clock.advance(to: try #require(await nextSleep())) }
+        // Waiting for halfway, 3 s in: 2 s later, pause for a minute.
+        _ = await nextSleep()
+        await clock.advance(by: .seconds(2))
+        await scheduler.pause()
+        await clock.advance(by: .seconds(60))
+        await scheduler.resume()
+        // Asleep again until halfway: 3 s later, skip to the end of the step.
+        _ = await nextSleep()
+        await clock.advance(by: .seconds(3))
+        await scheduler.skipStep()
+        // Asleep in the transition after step-end: 2 s later, stop.
+        _ = await nextSleep()
+        await clock.advance(by: .seconds(2))
+        await scheduler.stop()
+        while await events.next() != nil {}
+        #expect(await session.value == .stopped(atStep: 1))
+        // 3 s to halfway's sleep, 2 + 3 s of hold, 2 s of transition; not the minute paused, not the rest of the hold.
+        #expect(await scheduler.timePlayed == .seconds(10))
+        try await clock.checkSuspension()
+    }
+
+    @Test func eventsNobodyReadsAreBounded() async throws {
+        let steps = (1...60).map { holdStep("Hold \($0)", seconds: 10) }
+        let plan = SessionPlanner.plan(Routine(id: "many", name: "Many", steps: steps))
+        let immediate = ImmediateClock<Duration>()
+        let scheduler = CueScheduler(plan: plan, clock: immediate, output: NoOutput(), awake: { ImmediateClock<Duration>.Instant().duration(to: immediate.now) })
+        #expect(await scheduler.run() == .completed)
+        var events: [CueScheduler<ImmediateClock<Duration>>.Event] = []
+        for await event in scheduler.events { events.append(event) }
+        #expect(plan.cues.count * 2 > CueScheduler<ImmediateClock<Duration>>.eventBufferSize, "more events than kept")
+        #expect(events.count == CueScheduler<ImmediateClock<Duration>>.eventBufferSize)
+        #expect(events.last == .finished(.completed))
+    }
+}
+
+/// Ignores every cue.
+struct NoOutput: CueOutput {
+    func play(_ cue: PlannedCue, of plan: SessionPlan) async {}
+}
+
+/// Awake time on a test clock: the clock's time less what the test declares was spent suspended.
+final class TestAwakeTime: Sendable {
+    let clock: TestClock<Duration>
+    private let suspended = Mutex(Duration.zero)
+
+    init(clock: TestClock<Duration>) { self.clock = clock }
+
+    @Sendable func read() -> Duration {
+        TestClock<Duration>.Instant().duration(to: clock.now) - suspended.withLock { $0 }
+    }
+
+    /// Time from now on until the next reading passes with the machine asleep.
+    func willSuspend(for duration: Duration) { suspended.withLock { $0 += duration } }
+}
+
 /// A clock whose sleeps end `overshoot` after their deadline, like a busy machine's.
 /// With `onlySleep`, only that sleep (counting from 1) overshoots, like a machine suspended once.
 final class OvershootingClock: Clock, Sendable {

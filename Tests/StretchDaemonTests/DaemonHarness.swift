@@ -12,26 +12,38 @@ import Synchronization
 import TestSupport
 
 /// Local time that moves with a test clock from `origin`; the test can suspend the machine or move the
-/// wall clock.
+/// wall clock. With `fallBackAt`, the wall clock goes back an hour once that much time has passed, as at the end
+/// of daylight saving time, and `duration(until:)` answers as `mktime` does: a local time is taken in standard
+/// time when it is one after the change.
 final class TestTime: TimeSource, Sendable {
     let clock: TestClock<Duration>
     let origin: CivilTime
+    let fallBackAt: Duration?
     private let state = Mutex((suspended: Duration.zero, wallShift: Duration.zero))
 
-    init(clock: TestClock<Duration>, origin: CivilTime) {
+    init(clock: TestClock<Duration>, origin: CivilTime, fallBackAt: Duration? = nil) {
         self.clock = clock
         self.origin = origin
+        self.fallBackAt = fallBackAt
     }
 
     var elapsed: Duration { TestClock<Duration>.Instant().duration(to: clock.now) }
 
     func now() -> Moment {
         let (suspended, shift) = state.withLock { ($0.suspended, $0.wallShift) }
-        return Moment(awake: elapsed - suspended, elapsed: elapsed, local: origin.adding(elapsed + shift))
+        return Moment(awake: elapsed - suspended, elapsed: elapsed, local: local(at: elapsed, shift: shift))
+    }
+
+    private func local(at elapsed: Duration, shift: Duration) -> CivilTime {
+        let fallenBack = fallBackAt.map { elapsed >= $0 } ?? false
+        return origin.adding(elapsed + shift - (fallenBack ? .seconds(3600) : .zero))
     }
 
     func duration(until local: CivilTime) -> Duration {
-        max(.zero, now().local.duration(to: local))
+        let shift = state.withLock { $0.wallShift }
+        var at = origin.duration(to: local) - shift
+        if let fallBackAt, at + .seconds(3600) >= fallBackAt { at += .seconds(3600) }
+        return max(.zero, at - elapsed)
     }
 
     func unixTime() -> Double { 1_800_000_000 + elapsed.inSeconds }
@@ -42,16 +54,84 @@ final class TestTime: TimeSource, Sendable {
     func moveWallClock(by shift: Duration) { state.withLock { $0.wallShift += shift } }
 }
 
-/// Sound that works, or a missing device.
+/// Sound that works, or a missing device; with `sessions`, sessions play into a `CountingStream`.
 struct FakeAudio: BreakAudio {
     var works = true
+    var sessions = false
+    let stream = CountingStream()
 
     func chime() async throws(ALSAError) {
         guard works else { throw ALSAError(function: "snd_pcm_open", code: -2) }
     }
 
     func sessionStream() throws(ALSAError) -> any StreamOutput {
-        throw ALSAError(function: "snd_pcm_open", code: -2)
+        guard sessions else { throw ALSAError(function: "snd_pcm_open", code: -2) }
+        stream.reset()
+        return stream
+    }
+}
+
+/// A session's stream that plays nothing and counts: the frames written (at 48 kHz), the cues handed over, how
+/// the session finished. A test can make the next fill hang, as a process stopped mid-write would.
+final class CountingStream: StreamOutput, Sendable {
+    let period = Duration.seconds(1)
+    let lead = Duration.zero
+    private let state = Mutex(State())
+
+    struct State {
+        var fills = 0
+        var frames = 0
+        var cues: [StreamCue] = []
+        var finished: SessionOutcome?
+        var hangNextFill = false
+        var hung: CheckedContinuation<Void, Never>?
+        /// The harness's clock, and its time at the last fill.
+        var clock: TestClock<Duration>?
+        var lastFill: TestClock<Duration>.Instant?
+    }
+
+    var fills: Int { state.withLock { $0.fills } }
+    var frames: Int { state.withLock { $0.frames } }
+    var finished: SessionOutcome? { state.withLock { $0.finished } }
+    var isHung: Bool { state.withLock { $0.hung != nil } }
+
+    func reset() { state.withLock { $0 = State(clock: $0.clock) } }
+
+    func attach(_ clock: TestClock<Duration>) { state.withLock { $0.clock = clock } }
+
+    /// Whether a session runs and has not yet done its fill for the clock's current period: it is behind.
+    var isBehind: Bool {
+        state.withLock { state in
+            guard let clock = state.clock, let lastFill = state.lastFill, state.finished == nil, state.hung == nil,
+                  !state.hangNextFill
+            else { return false }
+            return lastFill.duration(to: clock.now) >= period
+        }
+    }
+
+    func fill(through streamTime: Duration, starting cues: [StreamCue]) async {
+        let hang = state.withLock { state in
+            state.fills += 1
+            state.lastFill = state.clock?.now
+            state.frames = Int((streamTime.inSeconds * 48_000).rounded())
+            state.cues += cues
+            defer { state.hangNextFill = false }
+            return state.hangNextFill
+        }
+        if hang { await withCheckedContinuation { continuation in state.withLock { $0.hung = continuation } } }
+    }
+
+    func finish(_ outcome: SessionOutcome) async { state.withLock { $0.finished = outcome } }
+
+    /// The next fill does not return until `release()`.
+    func hangNextFill() { state.withLock { $0.hangNextFill = true } }
+
+    func release() {
+        let hung = state.withLock { state in
+            defer { state.hung = nil }
+            return state.hung
+        }
+        hung?.resume()
     }
 }
 
@@ -62,8 +142,10 @@ struct DaemonHarness {
     let daemon: Daemon<TestClock<Duration>>
     let log = InMemoryLogHandler()
     let history: HistoryStore
+    let stream: CountingStream
     private var activity: AsyncStream<Daemon<TestClock<Duration>>.Activity>.Iterator
     private(set) var reminders: [(at: CivilTime, routine: String)] = []
+    private(set) var sessionEnds: [SessionOutcome] = []
     /// A sleep already reported but not yet handed to the test (a command's reply waited for it).
     private var pendingSleep: Duration?
     let running: Task<Void, any Error>
@@ -74,11 +156,17 @@ struct DaemonHarness {
     }
 
     init(
-        start: CivilTime = monday(9), config: DaemonConfig = .defaults, audio: FakeAudio = FakeAudio(),
+        start: CivilTime = monday(9), fallBackAt: Duration? = nil, config: DaemonConfig = .defaults,
+        audio: FakeAudio = FakeAudio(), history lines: [String] = [],
         reload: @escaping @Sendable () -> Result<DaemonSettings, ConfigError> = { .failure(ConfigError([])) }
     ) throws {
-        time = TestTime(clock: clock, origin: start)
+        time = TestTime(clock: clock, origin: start, fallBackAt: fallBackAt)
+        audio.stream.attach(clock)
+        stream = audio.stream
         history = HistoryStore(path: NSTemporaryDirectory() + "history-\(UUID().uuidString).jsonl")
+        if !lines.isEmpty {
+            try (lines.joined(separator: "\n") + "\n").write(toFile: history.path, atomically: true, encoding: .utf8)
+        }
         let routines = config.routines.compactMap { RoutineLibrary().routine(id: $0) }
         let handler = log
         daemon = Daemon(
@@ -101,10 +189,32 @@ struct DaemonHarness {
                 await clock.waitForSleeper()
                 return duration
             case .reminded(let routine): reminders.append((time.now().local, routine))
+            case .sessionEnded(let outcome): sessionEnds.append(outcome)
             default: break
             }
         }
         return nil
+    }
+
+    /// Waits until the session ends, and returns how.
+    mutating func sessionEnd() async -> SessionOutcome? {
+        while sessionEnds.isEmpty {
+            pendingSleep = nil
+            guard await nextSleep() != nil else { return nil }
+        }
+        return sessionEnds.removeFirst()
+    }
+
+    /// Lets `duration` pass a second at a time, waiting for a running session to catch up after each, so that
+    /// none of its wake-ups is late however busy the machine running the tests is.
+    func pass(_ duration: Duration) async {
+        var left = duration
+        while left > .zero {
+            let step = min(left, .seconds(1))
+            await clock.advance(by: step)
+            left -= step
+            while stream.isBehind { await Task.yield() }
+        }
     }
 
     /// Lets the daemon sleep, wake and sleep again until the wall clock shows `end`.
@@ -120,8 +230,8 @@ struct DaemonHarness {
     }
 
     /// Sends a command, then waits for the daemon to settle back to sleep.
-    mutating func command(_ command: Command, duration: String? = nil) async -> ControlReply {
-        let reply = await daemon.handle(ControlRequest(command: command, duration: duration))
+    mutating func command(_ command: Command, routine: String? = nil, duration: String? = nil) async -> ControlReply {
+        let reply = await daemon.handle(ControlRequest(command: command, routine: routine, duration: duration))
         pendingSleep = nil
         pendingSleep = await nextSleep()
         return reply

@@ -123,4 +123,149 @@ import Testing
         #expect(await harness.command(.next) == .failure(ControlError("no session is running")))
         try await harness.stop()
     }
+
+    // MARK: Status as of the request
+
+    @Test func statusCountsWorkUpToTheRequestNotTheLastWakeUp() async throws {
+        var harness = try DaemonHarness(config: waitForStart)
+        #expect(await harness.nextSleep() == .seconds(50 * 60))
+        // Ten minutes on, the daemon is still asleep until 09:50.
+        await harness.clock.advance(by: .seconds(10 * 60))
+        let status = await harness.daemon.status()
+        #expect(status.worked == 600)
+        #expect(status.nextBreak == "2026-11-23 09:50")
+        #expect(status.nextBreakIn == 2400)
+        try await harness.stop()
+    }
+
+    /// At 02:59:02 on the night daylight saving time ends (03:00 becomes 02:00), a break 58 s of work away is in
+    /// 58 s, not 1h58s, though the wall clock shows 03:00 only an hour later.
+    @Test func nextBreakInJustBeforeAFallBackIsTheWorkLeft() async throws {
+        var config = waitForStart
+        config.schedule = try #require(WorkSchedule(days: Set(Weekday.allCases), windows: [WorkWindow(start: 0, end: 24 * 60)]))
+        config.every = .seconds(5 * 60)
+        let sunday = CivilTime(year: 2026, month: 10, day: 25, hour: 2, minute: 55)
+        var harness = try DaemonHarness(start: sunday, fallBackAt: .seconds(5 * 60), config: config)
+        #expect(await harness.nextSleep() == .seconds(5 * 60))
+        await harness.clock.advance(by: .seconds(4 * 60 + 2))
+        #expect(harness.time.duration(until: CivilTime(year: 2026, month: 10, day: 25, hour: 3)) == .seconds(3658),
+                "the wall clock shows 03:00 in an hour and 58 s")
+        let status = await harness.daemon.status()
+        #expect(status.nextBreak == "2026-10-25 03:00")
+        #expect(status.nextBreakIn == 58)
+        #expect(status.worked == 242)
+        // And the break does come 58 s later, at 02:00 by the clock that went back.
+        await harness.clock.advance(by: .seconds(58))
+        _ = await harness.nextSleep()
+        #expect(harness.reminders.map(\.at) == [CivilTime(year: 2026, month: 10, day: 25, hour: 2)])
+        try await harness.stop()
+    }
+
+    // MARK: History in memory
+
+    @Test func statusCountsTheHistoryReadAtStartAndWhatHappensSince() async throws {
+        let earlier = [
+            #"{"date":"2026-11-23","event":"reminded","routine":"desk-basics","time":1800000000}"#,
+            #"{"date":"2026-11-23","event":"completed","minutes":5.95,"routine":"desk-basics","time":1800000001}"#,
+            "{\"date\":\"2026-11-23\",\0\"event\":\"completed\",\"time\":1800000002}",
+            #"{"date":"2026-11-22","event":"completed","minutes":5.95,"routine":"desk-basics","time":1700000000}"#,
+        ]
+        var harness = try DaemonHarness(config: waitForStart, audio: FakeAudio(sessions: true), history: earlier)
+        _ = await harness.nextSleep()
+        #expect(await harness.daemon.status().breaksToday == 1)
+        // A session completed now counts at once.
+        #expect(await harness.command(.start, routine: "desk-basics").ok)
+        await harness.pass(.seconds(6 * 60))
+        #expect(await harness.sessionEnd() == .completed)
+        #expect(await harness.daemon.status().breaksToday == 2)
+        let history = try #require(await harness.daemon.handle(ControlRequest(command: .history)).history)
+        #expect(history.days.suffix(2).map(\.taken) == [1, 2])
+        #expect(history.warnings == ["\(harness.history.path):3: a NUL byte; line skipped"])
+        try await harness.stop()
+    }
+
+    // MARK: Skip
+
+    @Test func skipWithNoBreakDueIsRefusedAndRecordsNothing() async throws {
+        var harness = try DaemonHarness(config: waitForStart)
+        _ = await harness.nextSleep()
+        #expect(await harness.command(.skip) == .failure(ControlError("no break is due")))
+        #expect(harness.history.read().records.isEmpty)
+        #expect(await harness.daemon.status().nextBreak == "2026-11-23 09:50", "the interval goes on")
+        try await harness.stop()
+    }
+
+    // MARK: Minutes played
+
+    @Test func nextThenStopRecordsTheTimeTheSessionRan() async throws {
+        var harness = try DaemonHarness(config: waitForStart, audio: FakeAudio(sessions: true))
+        _ = await harness.nextSleep()
+        #expect(await harness.command(.start).ok)
+        await harness.pass(.seconds(10))
+        #expect(await harness.command(.next).ok)
+        await harness.pass(.seconds(8))
+        #expect(await harness.command(.stop).ok)
+        #expect(await harness.sessionEnd() == .stopped(atStep: 1), "in the transition to the second step")
+        let stopped = try #require(harness.history.read().records.last)
+        #expect(stopped.event == .stopped && stopped.reason == "stopped")
+        #expect(stopped.minutes == 0.3, "18 s")
+        #expect(harness.log.entries.contains { "\($0.message)" == "session stopped" && $0.metadata["played"] == "18s" })
+        try await harness.stop()
+    }
+
+    @Test func aCompletedSessionRecordsThePlayedTimeWithoutItsPause() async throws {
+        var harness = try DaemonHarness(config: waitForStart, audio: FakeAudio(sessions: true))
+        _ = await harness.nextSleep()
+        #expect(await harness.command(.start, routine: "desk-basics").ok)
+        await harness.pass(.seconds(20))
+        #expect(await harness.command(.pause).ok)
+        await harness.pass(.seconds(60))
+        #expect(await harness.command(.resume).ok)
+        await harness.pass(.seconds(6 * 60))
+        #expect(await harness.sessionEnd() == .completed)
+        let completed = try #require(harness.history.read().records.last)
+        #expect(completed.event == .completed)
+        // desk-basics is 5m57s: 5.95 minutes, not the minute paused.
+        #expect(completed.minutes == 5.95)
+        try await harness.stop()
+    }
+
+    /// A daemon stopped (SIGSTOP) for two minutes mid-session: not a suspend; the session goes on where it was
+    /// and those two minutes are not stretching.
+    @Test func aStalledSessionGoesOnAndItsStallIsNotCounted() async throws {
+        let audio = FakeAudio(sessions: true)
+        var harness = try DaemonHarness(config: waitForStart, audio: audio)
+        _ = await harness.nextSleep()
+        #expect(await harness.command(.start, routine: "desk-basics").ok)
+        await harness.pass(.seconds(10))
+        audio.stream.hangNextFill()
+        await harness.pass(.seconds(1))
+        await harness.clock.advance(by: .seconds(120))
+        audio.stream.release()
+        await harness.pass(.seconds(6 * 60))
+        #expect(await harness.sessionEnd() == .completed)
+        #expect(harness.history.read().records.last?.minutes == 5.95)
+        #expect(!harness.log.entries.contains { "\($0.message)".hasPrefix("session interrupted") })
+        try await harness.stop()
+    }
+
+    /// The same two minutes with the machine suspended: the session ends, recorded as stopped by a suspend, with
+    /// only the time before it.
+    @Test func aSuspendedSessionIsRecordedAsSuchWithTheTimeBeforeIt() async throws {
+        let audio = FakeAudio(sessions: true)
+        var harness = try DaemonHarness(config: waitForStart, audio: audio)
+        _ = await harness.nextSleep()
+        #expect(await harness.command(.start, routine: "desk-basics").ok)
+        await harness.pass(.seconds(10))
+        audio.stream.hangNextFill()
+        await harness.pass(.seconds(1))
+        harness.time.willSuspend(for: .seconds(120))
+        await harness.clock.advance(by: .seconds(120))
+        audio.stream.release()
+        #expect(await harness.sessionEnd() == .interrupted(atStep: 0))
+        let stopped = try #require(harness.history.read().records.last)
+        #expect(stopped.event == .stopped && stopped.reason == "suspend")
+        #expect(stopped.minutes == 0.18, "11 s")
+        try await harness.stop()
+    }
 }
