@@ -79,7 +79,7 @@ fuzz:
 	$(SWIFT) build --scratch-path $(FUZZ_DIR) -c release --target StretchConfig -Xswiftc -sanitize=fuzzer,address
 	$(SWIFT) build --scratch-path $(FUZZ_DIR) -c release --target ControlProtocol -Xswiftc -sanitize=fuzzer,address
 	$(FUZZ_LINK) Fuzz/TOMLFuzz.swift $(FUZZ_LIBS)/TOML.build/*.o $(FUZZ_LIBS)/StretchCore.build/*.o \
-	  $(FUZZ_LIBS)/StretchConfig.build/*.o $(FUZZ_LIBS)/SystemPackage.build/*.o $(FUZZ_LIBS)/CSystem.build/*.o \
+	  $(FUZZ_LIBS)/StretchConfig.build/*.o $(FUZZ_LIBS)/StretchSystem.build/*.o $(FUZZ_LIBS)/SystemPackage.build/*.o $(FUZZ_LIBS)/CSystem.build/*.o \
 	  -o $(FUZZ_DIR)/fuzz-toml
 	$(FUZZ_LINK) Fuzz/ControlProtocolFuzz.swift $(FUZZ_LIBS)/ControlProtocol.build/*.o $(FUZZ_LIBS)/StretchCore.build/*.o \
 	  -o $(FUZZ_DIR)/fuzz-control

@@ -90,8 +90,8 @@ public struct BreakCycle: Sendable, Hashable {
         case sessionStarted
         /// The owner could not start it (no sound device): why, for the reply and the log.
         case sessionCouldNotStart(String)
-        /// The session ended on its own or by `stop`; `minutesPlayed`: the time it actually ran.
-        case sessionEnded(SessionOutcome, minutesPlayed: Double)
+        /// The session ended on its own or by `stop`; `played`: the time it actually ran.
+        case sessionEnded(SessionOutcome, played: Duration)
         /// The reminder's chime could not be played: without sound there is no hands-free session.
         case reminderHadNoSound
         /// New settings (config reloaded); work time done so far is kept.
@@ -135,7 +135,7 @@ public struct BreakCycle: Sendable, Hashable {
         case breakDue(routine: String, worked: Duration)
         case sessionCouldNotStart(reason: String)
         case sessionStarted(routine: String, length: Duration)
-        case sessionEnded(routine: String, SessionOutcome)
+        case sessionEnded(routine: String, SessionOutcome, played: Duration)
         case nextBreak
         case cancelledBeforeStart(routine: String)
         case breakSkipped(routine: String?)
@@ -235,8 +235,8 @@ public struct BreakCycle: Sendable, Hashable {
             sessionStarted(now: now, &effects)
         case .sessionCouldNotStart(let reason):
             sessionCouldNotStart(reason, now: now, &effects)
-        case .sessionEnded(let outcome, let minutes):
-            sessionEnded(outcome, minutes: minutes, now: now, &effects)
+        case .sessionEnded(let outcome, let played):
+            sessionEnded(outcome, played: played, now: now, &effects)
         case .reminderHadNoSound:
             if case .leadIn = phase {
                 // The reminder was the break.
@@ -336,10 +336,10 @@ public struct BreakCycle: Sendable, Hashable {
     }
 
     private mutating func sessionEnded(
-        _ outcome: SessionOutcome, minutes: Double, now: Moment, _ effects: inout [Effect]
+        _ outcome: SessionOutcome, played: Duration, now: Moment, _ effects: inout [Effect]
     ) {
         guard case .session(let routine, _, let thenPause) = phase else { return }
-        let minutes = (minutes * 100).rounded() / 100
+        let minutes = (played.inSeconds / 60 * 100).rounded() / 100
         switch outcome {
         case .completed:
             effects.append(.record(.completed(routine: routine.id, minutes: minutes)))
@@ -348,7 +348,7 @@ public struct BreakCycle: Sendable, Hashable {
         case .interrupted(let step):
             effects.append(.record(.stopped(routine: routine.id, step: step + 1, minutes: minutes, bySuspend: true)))
         }
-        effects.append(.log(.sessionEnded(routine: routine.id, outcome)))
+        effects.append(.log(.sessionEnded(routine: routine.id, outcome, played: played)))
         phase = .idle
         timerEvents(timer.finishSession(now: now), &effects)
         if let thenPause { pauseReminders(until: thenPause, now: now, &effects) }

@@ -5,6 +5,8 @@ import ServiceLifecycle
 import StretchAudio
 import StretchConfig
 import StretchCore
+import StretchSettings
+import StretchSystem
 
 /// The daemon's state and decisions: when breaks are due, the session running, pauses, and every command.
 ///
@@ -148,7 +150,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         recentLoad = Task.detached { store.recentTally(today: today, limit: size) }
         let load = Task.detached { await store.tally(around: today, limit: size) }
         tallyLoad = load
-        Task { await self.historyLoaded(await load.value) }
+        Task { self.historyLoaded(await load.value) }
     }
 
     private func historyLoaded(_ loaded: HistoryTally) {
@@ -296,13 +298,15 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         case .sessionStarted(let routine, let length):
             (session?.logger ?? logger).info("session started", metadata: ["length": "\(DurationText.format(length))"])
             activitySink.yield(.sessionStarted(routine: routine))
-        case .sessionEnded(let routine, .completed):
-            logger.info("session completed", metadata: ["session.routine": "\(routine)"])
-        case .sessionEnded(let routine, .stopped(let step)):
-            logger.info("session stopped", metadata: ["session.routine": "\(routine)", "step": "\(step + 1)"])
-        case .sessionEnded(let routine, .interrupted(let step)):
-            logger.notice("session interrupted (the machine slept); not resuming mid-hold",
-                          metadata: ["session.routine": "\(routine)", "step": "\(step + 1)"])
+        case .sessionEnded(let routine, .completed, let played):
+            logger.info("session completed",
+                        metadata: ["session.routine": "\(routine)", "played": "\(DurationText.format(played))"])
+        case .sessionEnded(let routine, .stopped(let step), let played):
+            logger.info("session stopped", metadata: [
+                "session.routine": "\(routine)", "step": "\(step + 1)", "played": "\(DurationText.format(played))"])
+        case .sessionEnded(let routine, .interrupted(let step), let played):
+            logger.notice("session interrupted (the machine slept); not resuming mid-hold", metadata: [
+                "session.routine": "\(routine)", "step": "\(step + 1)", "played": "\(DurationText.format(played))"])
         case .nextBreak: logger.info("next break", metadata: ["at": "\(nextBreakText())"])
         case .cancelledBeforeStart(let routine):
             logger.info("session cancelled before it started; break skipped", metadata: ["routine": "\(routine)", "next_break": "\(nextBreakText())"])
@@ -344,9 +348,9 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     private func sessionEnded(_ scheduler: CueScheduler<C>, outcome: SessionOutcome) async {
         guard let session, session.scheduler === scheduler else { return }
         // The time the session actually ran: not pauses, skipped parts, or time the process or machine was stopped.
-        let minutes = await scheduler.timePlayed.inSeconds / 60
+        let played = await scheduler.timePlayed
         self.session = nil
-        await feed(.sessionEnded(outcome, minutesPlayed: minutes))
+        await feed(.sessionEnded(outcome, played: played))
         activitySink.yield(.sessionEnded(outcome))
         poke()
     }

@@ -59,7 +59,7 @@ struct CycleTimeline {
                 feed(.sessionStarted)
                 all += last
             case .stopSession:
-                feed(.sessionEnded(.stopped(atStep: 0), minutesPlayed: 0.5))
+                feed(.sessionEnded(.stopped(atStep: 0), played: .seconds(30)))
                 all += last
             default: break
             }
@@ -158,7 +158,7 @@ struct CycleTimeline {
         #expect(timeline.last == [#"record(started(routine: "hips"))"#], "no reply: no command asked")
         #expect(timeline.cycle.nextWake() == BreakTimer.Wake(after: nil, at: nil), "the session's end wakes the owner")
         timeline.elapsed += .seconds(34)
-        timeline.feed(.sessionEnded(.completed, minutesPlayed: 34.0 / 60))
+        timeline.feed(.sessionEnded(.completed, played: .seconds(34)))
         #expect(timeline.last == [#"record(completed(routine: "hips", minutes: 0.57))"#])
         #expect(timeline.cycle.state == .working)
         #expect(timeline.cycle.timer.nextBreak() == monday(10, 41).adding(.seconds(4)))
@@ -227,7 +227,7 @@ struct CycleTimeline {
         timeline.feed(.command(.pause(.duration(.seconds(3600)))))
         #expect(timeline.cycle.state == .inSession, "until the session has stopped")
         timeline.elapsed += .seconds(1)
-        timeline.feed(.sessionEnded(.stopped(atStep: 0), minutesPlayed: 0))
+        timeline.feed(.sessionEnded(.stopped(atStep: 0), played: .zero))
         #expect(timeline.cycle.state == .paused)
         #expect(timeline.cycle.timer.pausedUntil == monday(10, 10))
     }

@@ -2,6 +2,7 @@ import ControlProtocol
 import Foundation
 import Logging
 import StretchDaemon
+import StretchSystem
 import Synchronization
 import Testing
 

@@ -1,5 +1,8 @@
 import ALSA
+import Clocks
 import ControlProtocol
+import InMemoryLogging
+import Logging
 import StretchAudio
 import StretchConfig
 import StretchCore
@@ -134,7 +137,6 @@ import Testing
         await harness.clock.advance(by: .seconds(50 * 60))
         #expect(await harness.nextSleep() == .seconds(30), "the lead-in")
         #expect(harness.reminders.map(\.routine) == ["desk-basics"])
-        #expect(audio.chimes.count.withLock { $0 } == 1)
         #expect(await harness.daemon.status().state == .breakDue)
         #expect(await changes.next() != nil, "break due")
         await harness.clock.advance(by: .seconds(30))
@@ -242,6 +244,7 @@ import Testing
         let stopped = try #require(harness.history.read().records.last)
         #expect(stopped.event == .stopped && stopped.reason == "stopped")
         #expect(stopped.minutes == 0.3, "18 s")
+        #expect(harness.log.entries.contains { "\($0.message)" == "session stopped" && $0.metadata["played"] == "18s" })
         try await harness.stop()
     }
 

@@ -1,3 +1,4 @@
+import ControlProtocol
 import Foundation
 import StretchCore
 import StretchDaemon
@@ -144,7 +145,7 @@ import Testing
         #expect(mkfifo(history.path, 0o600) == 0)
         let (records, warnings) = history.read()
         #expect(records.isEmpty)
-        #expect(warnings == ["\(history.path): not a regular file; the history is not read"])
+        #expect(warnings == ["\(history.path): a FIFO (named pipe), not a regular file; the history is not read"])
     }
 
     @Test func onlyTheBytesGivenAreRead() async throws {
