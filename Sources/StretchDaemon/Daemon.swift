@@ -8,11 +8,14 @@ import StretchCore
 import StretchSettings
 import StretchSystem
 
-/// The daemon's state and decisions: when breaks are due, the session running, pauses, and every command.
+/// The one owner of the break cycle: it feeds the `BreakCycle` its inputs (commands, time passing, a session
+/// ending, wall clock changes) and carries out the effects it returns (chimes, sessions, history, notifications,
+/// systemd's status); every decision is the cycle's. It parses no request and words no reply.
 ///
 /// One actor owns all of it, so commands from the socket, signals and the timer never race. It sleeps until
 /// the next thing that can change (a break coming due, work hours starting or ending, a lead-in ending, a pause
-/// running out) and is woken early by commands and wall clock changes; it never polls.
+/// running out) and is woken early by commands and wall clock changes; it never polls. `statusChanged()` is the
+/// one place that learns what a person would see has changed; `statusChanges` yields then.
 public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     /// What the daemon did, in order; tests await `.sleeping` before advancing a test clock. Only the newest
     /// `activityBufferSize` are kept for a reader that falls behind (nobody reads them outside tests).
