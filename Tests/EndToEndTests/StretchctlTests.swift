@@ -82,6 +82,19 @@ import Testing
         #expect(rows[0].duration == (try plan("hips-for-back")).duration)
     }
 
+    /// A duration is checked where the request is built, with the daemon's words, before any daemon is asked:
+    /// the socket given here does not exist.
+    @Test(arguments: [
+        (["snooze", "soon"], "error: snooze takes a duration such as 10m or 1h30m, got \"soon\"\n"),
+        (["snooze", "25h"], "error: snooze takes a duration such as 10m or 1h30m, got \"25h\"\n"),
+        (["pause", "later"], "error: pause takes a duration such as 1h, or \"tomorrow\", got \"later\"\n"),
+    ])
+    func aBadDurationIsRefusedBeforeTheDaemonIsAsked(arguments: [String], error: String) throws {
+        let result = try Binaries.run("stretchctl", arguments + ["--socket", "/nonexistent/stretchd.sock"])
+        #expect(result.status == 1)
+        #expect(result.stderr == error)
+    }
+
     @Test func checkReportsEveryProblemAndFails() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).toml").path
         try "name = \"x\"\n[[step]]\nname = \"a\"\nkind = \"reps\"\nreps = 0\ntempo = 4\n"
