@@ -145,7 +145,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StretchSettingsTests",
-            dependencies: ["StretchSettings", "StretchAudio", "StretchCore", "TestSupport"],
+            dependencies: ["StretchSettings", "StretchConfig", "StretchAudio", "StretchCore", "TestSupport"],
             swiftSettings: settings
         ),
         .testTarget(

@@ -18,7 +18,7 @@ import Testing
         if !FileManager.default.fileExists(atPath: history.path) {
             let folder = String(history.path[..<history.path.lastIndex(of: "/")!])
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: history.path, contents: nil)
+            #expect(FileManager.default.createFile(atPath: history.path, contents: nil))
         }
         let handle = try #require(FileHandle(forWritingAtPath: history.path))
         handle.seekToEndOfFile()

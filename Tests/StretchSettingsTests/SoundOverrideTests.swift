@@ -1,4 +1,5 @@
 import StretchAudio
+import StretchConfig
 import StretchCore
 import StretchSettings
 import Testing
