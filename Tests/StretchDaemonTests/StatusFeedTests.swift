@@ -1,0 +1,163 @@
+import ControlProtocol
+import Foundation
+import StretchDaemon
+import Testing
+
+/// A status that differs from others of its `n` in what a person sees (breaks today), with counters that differ
+/// whatever `n` is.
+func visibleStatus(_ n: Int, worked: Double = 0, stepName: String? = nil) -> StatusReport {
+    StatusReport(
+        state: stepName == nil ? .working : .inSession, nextBreak: "2026-11-23 10:40", nextBreakIn: 600 - worked,
+        pausedUntil: nil,
+        session: stepName.map {
+            SessionReport(routine: "r", step: 1, steps: 1, stepName: $0, side: nil, part: nil, phase: "working",
+                          phaseRemaining: 30, remaining: 30, paused: false)
+        },
+        breaksToday: n, worked: worked)
+}
+
+/// Takes what is waiting in a watcher's queue without waiting for more.
+func pending(_ subscription: StatusFeed.Subscription) async -> [StatusReport] {
+    var taken: [StatusReport] = []
+    let task = Task {
+        var iterator = subscription.statuses.makeAsyncIterator()
+        while let status = await iterator.next() { taken.append(status); if taken.count > 10 { break } }
+        return taken
+    }
+    // The stream hands over what it holds before the task could be cancelled: yield until the task has run.
+    for _ in 0..<100 { await Task.yield() }
+    task.cancel()
+    return await task.value
+}
+
+@Suite struct StatusFeedTests {
+    @Test func aWatcherGetsAStatusOnlyWhenWhatItShowsChanges() async {
+        let feed = StatusFeed()
+        let watcher = feed.subscribe()
+        watcher.offer(visibleStatus(0), ticket: feed.ticket())
+        // Time passing (work time, time to the next break) is not a change.
+        feed.publish(visibleStatus(0, worked: 30), ticket: feed.ticket())
+        feed.publish(visibleStatus(0, worked: 60), ticket: feed.ticket())
+        let first = await pending(watcher)
+        #expect(first.map(\.worked) == [0])
+    }
+
+    @Test func aChangeIsPassedOn() async {
+        let feed = StatusFeed()
+        let watcher = feed.subscribe()
+        watcher.offer(visibleStatus(0), ticket: feed.ticket())
+        #expect(await pending(watcher).map(\.breaksToday) == [0])
+        let other = feed.subscribe()
+        feed.publish(visibleStatus(1), ticket: feed.ticket())
+        #expect(await pending(other).map(\.breaksToday) == [1])
+    }
+
+    @Test func aWatcherThatDoesNotReadHasOnlyTheNewestStatusWaiting() async {
+        let feed = StatusFeed()
+        let watcher = feed.subscribe()
+        for n in 0..<1000 { feed.publish(visibleStatus(n), ticket: feed.ticket()) }
+        #expect(await pending(watcher).map(\.breaksToday) == [999])
+    }
+
+    @Test func aStatusBegunBeforeOneAlreadyPublishedIsNotShown() async {
+        let feed = StatusFeed()
+        let watcher = feed.subscribe()
+        let early = feed.ticket()
+        let late = feed.ticket()
+        feed.publish(visibleStatus(2), ticket: late)
+        // Built from an older moment, it finished later: it must not overwrite the newer one.
+        feed.publish(visibleStatus(1), ticket: early)
+        #expect(await pending(watcher).map(\.breaksToday) == [2])
+    }
+
+    @Test func aWatcherThatGoesAwayIsForgotten() async {
+        let feed = StatusFeed()
+        #expect(!feed.isWatched)
+        let task = Task {
+            let watcher = feed.subscribe()
+            for await _ in watcher.statuses {}
+        }
+        while !feed.isWatched { await Task.yield() }
+        #expect(feed.watcherCount == 1)
+        task.cancel()
+        await task.value
+        #expect(!feed.isWatched)
+    }
+}
+
+@Suite struct WatchTests {
+    static let watch = #"{"version":1,"command":"watch"}"# + "\n"
+
+    @Test func aWatcherGetsTheStatusAtOnceThenEachChangeAndIsNotDroppedForItsSilence() async throws {
+        try await withControlServer(idleTimeout: .milliseconds(200)) { socket, handler in
+            let client = try TestClient(socket)
+            defer { client.close() }
+            client.send(Self.watch)
+            #expect(try await client.reply()?.status == TestControlHandler.status)
+            // Longer than a client may stay silent: a watcher is silent by design.
+            let silent = try await onThread { client.waitReadable(600) }
+            #expect(!silent)
+            var changed = TestControlHandler.status
+            changed.state = .paused
+            handler.statusFeed.publish(changed, ticket: handler.statusFeed.ticket())
+            #expect(try await client.reply()?.status == changed)
+            // Requests a watcher sends are ignored; time passing alone pushes nothing.
+            client.send(#"{"version":1,"command":"stop"}"# + "\n")
+            changed.worked = 100
+            handler.statusFeed.publish(changed, ticket: handler.statusFeed.ticket())
+            #expect(try await onThread { client.waitReadable(300) } == false)
+        }
+    }
+
+    @Test func closingItsSideEndsTheWatch() async throws {
+        try await withControlServer { socket, handler in
+            let client = try TestClient(socket)
+            defer { client.close() }
+            client.send(Self.watch)
+            #expect(try await client.reply()?.status != nil)
+            #expect(handler.statusFeed.watcherCount == 1)
+            client.shutdownWrite()
+            #expect(try await client.endsWithoutReply())
+            for _ in 0..<10_000 where handler.statusFeed.isWatched { await Task.yield() }
+            #expect(!handler.statusFeed.isWatched)
+        }
+    }
+
+    @Test func aWatcherThatStopsReadingIsDropped() async throws {
+        try await withControlServer(idleTimeout: .milliseconds(300)) { socket, handler in
+            let client = try TestClient(socket)
+            defer { client.close() }
+            client.send(Self.watch)
+            #expect(try await client.reply()?.status != nil)
+            #expect(handler.statusFeed.watcherCount == 1)
+            // Statuses of 32 KiB that it never reads: the socket fills, and the server gives up on it.
+            let big = String(repeating: "x", count: 32 * 1024)
+            var n = 0
+            while handler.statusFeed.watcherCount > 0 {
+                n += 1
+                handler.statusFeed.publish(visibleStatus(n, stepName: big), ticket: handler.statusFeed.ticket())
+                try await Task.sleep(for: .milliseconds(5))
+                #expect(n < 4000, "still watched after \(n) statuses")
+                if n >= 4000 { break }
+            }
+            #expect(try await onThread { client.waitHangUp(5_000) })
+        }
+    }
+
+    @Test func watchersTakePlacesLikeOtherClients() async throws {
+        try await withControlServer { socket, _ in
+            var clients: [TestClient] = []
+            defer { clients.forEach { $0.close() } }
+            for _ in 0..<64 {
+                let client = try TestClient(socket)
+                clients.append(client)
+                client.send(Self.watch)
+                #expect(try await client.reply()?.status != nil)
+            }
+            let extra = try TestClient(socket)
+            defer { extra.close() }
+            extra.send(Self.watch)
+            #expect(try await extra.reply()?.error == "too many clients (at most 64); try again")
+        }
+    }
+}
