@@ -322,6 +322,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         logger.info("next break", metadata: ["at": "\(nextBreakText())"])
         activitySink.yield(.sessionEnded(outcome))
         poke()
+        await publishStatus()
     }
 
     private func record(
