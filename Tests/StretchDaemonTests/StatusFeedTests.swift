@@ -1,6 +1,8 @@
 import ControlProtocol
+import StretchConfig
 import Foundation
 import StretchDaemon
+import Synchronization
 import Testing
 
 /// A status that differs from others of its `n` in what a person sees (breaks today), with counters that differ
@@ -159,5 +161,67 @@ func pending(_ subscription: StatusFeed.Subscription) async -> [StatusReport] {
             extra.send(Self.watch)
             #expect(try await extra.reply()?.error == "too many clients (at most 64); try again")
         }
+    }
+}
+
+/// Reads a watcher's statuses as they come, for a test to take.
+final class StatusCollector: Sendable {
+    private final class Taken: Sendable {
+        let statuses = Mutex<[StatusReport]>([])
+    }
+
+    private let taken = Taken()
+    private let reader: Task<Void, Never>
+
+    init(_ subscription: StatusFeed.Subscription) {
+        reader = Task { [taken] in
+            for await status in subscription.statuses { taken.statuses.withLock { $0.append(status) } }
+        }
+    }
+
+    /// What arrived so far, once `count` statuses did (or after many yields); then lets the reader run a little
+    /// more so that one more would be seen.
+    func take(_ count: Int) async -> [StatusReport] {
+        for _ in 0..<10_000 where taken.statuses.withLock({ $0.count }) < count { await Task.yield() }
+        for _ in 0..<100 { await Task.yield() }
+        return taken.statuses.withLock { taken in
+            defer { taken = [] }
+            return taken
+        }
+    }
+
+    deinit { reader.cancel() }
+}
+
+@Suite struct DaemonStatusFeedTests {
+    typealias H = DaemonHarness
+
+    @Test func theDaemonPushesWhatItsLoopAndCommandsChangeAndNothingAsTimePasses() async throws {
+        var config = DaemonConfig.defaults
+        config.autostart = nil
+        var harness = try DaemonHarness(config: config)
+        let watcher = harness.daemon.statusFeed.subscribe()
+        let collector = StatusCollector(watcher)
+        // The control server gives a new watcher the status first, as here.
+        watcher.offer(await harness.daemon.status(), ticket: harness.daemon.statusFeed.ticket())
+        #expect(await collector.take(1).map(\.state) == [.working])
+
+        // Forty minutes of work: nothing a person sees changes, nothing is pushed.
+        await harness.run(until: H.monday(9, 40))
+        #expect(await collector.take(0).isEmpty)
+
+        // The break comes due in the loop, with no command.
+        await harness.clock.advance(by: .seconds(11 * 60))
+        _ = await harness.nextSleep()
+        #expect(await collector.take(1).map(\.state) == [.breakDue])
+
+        #expect(await harness.command(.pause).ok)
+        #expect(await collector.take(1).map(\.state) == [.paused])
+        #expect(await harness.command(.resume).ok)
+        // Paused while it was due, the break is still due.
+        #expect(await collector.take(1).map(\.state) == [.breakDue])
+        #expect(await harness.command(.skip).ok)
+        #expect(await collector.take(1).map(\.state) == [.working])
+        try await harness.stop()
     }
 }
