@@ -1,6 +1,10 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// Every target: an `import` in one file does not make its members visible in the others (SE-0444), so no file
+/// reaches Foundation (and its ICU) through another file's import.
+let settings: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
+
 let package = Package(
     name: "stretchd",
     products: [
@@ -22,95 +26,140 @@ let package = Package(
         // Linux headers the Glibc module leaves out (timerfd): only a modulemap and a shim header.
         .systemLibrary(name: "CLinux"),
         // Idiomatic Swift over libasound: an owned PCM handle and one error type with ALSA's own text.
-        .target(name: "ALSA", dependencies: ["CALSA"]),
+        .target(name: "ALSA", dependencies: ["CALSA"], swiftSettings: settings),
+        // Files, paths and sockets over swift-system: the one place that opens files (typed errors with the
+        // system's errno), XDG paths, the environment, Unix socket addresses.
+        .target(
+            name: "StretchSystem", dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: settings
+        ),
         // Pure timing core: routines, plans, the cue scheduler and the break timer. No I/O, no Foundation.
-        .target(name: "StretchCore"),
-        // Cue synthesis, the sound set, WAV files, and sessions rendered to a WAV or played on an ALSA device.
+        .target(name: "StretchCore", swiftSettings: settings),
+        // Cue synthesis, the sound set, WAV encoding, and sessions rendered to a WAV or played on an ALSA device.
+        // No file access: the sound overrides are read by StretchSettings.
         .target(
             name: "StretchAudio",
-            dependencies: ["StretchCore", "StretchConfig", "ALSA", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["StretchCore", "ALSA", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: settings
         ),
         // A TOML 1.0 reader in pure Swift (no Foundation, no C): every key and value located by line and column.
-        .target(name: "TOML"),
+        .target(name: "TOML", swiftSettings: settings),
         // The toml-test suite's decoder interface over the TOML target (built, not installed).
-        .executableTarget(name: "toml-decode", dependencies: ["TOML"]),
+        .executableTarget(name: "toml-decode", dependencies: ["TOML"], swiftSettings: settings),
         // Routine files (TOML) -> `Routine`, with errors that name file, line, key path and what was expected.
         .target(
             name: "StretchConfig",
-            dependencies: ["StretchCore", "TOML", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["StretchCore", "StretchSystem", "TOML"],
+            swiftSettings: settings
+        ),
+        // What both binaries load from the user's files, the same way: the config with its routines resolved
+        // (DaemonSettings), and the sound overrides. So `stretchctl check-config` loads exactly as the daemon does.
+        .target(
+            name: "StretchSettings", dependencies: ["StretchCore", "StretchConfig", "StretchSystem", "StretchAudio"],
+            swiftSettings: settings
         ),
         // The control socket's requests and replies, as JSON lines; no I/O.
-        .target(name: "ControlProtocol"),
+        .target(name: "ControlProtocol", swiftSettings: settings),
         // The daemon's services: wires the real clocks and local time to the core.
         .target(
             name: "StretchDaemon",
             dependencies: [
-                "StretchCore", "StretchConfig", "StretchAudio", "ALSA", "ControlProtocol", "CLinux",
+                "StretchCore", "StretchConfig", "StretchSystem", "StretchSettings", "StretchAudio", "ALSA",
+                "ControlProtocol", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: settings
         ),
         .executableTarget(
             name: "stretchd",
             dependencies: [
-                "StretchDaemon",
+                "StretchDaemon", "StretchSettings", "StretchSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: settings
         ),
         .executableTarget(
             name: "stretchctl",
             dependencies: [
-                "StretchCore", "StretchConfig", "StretchAudio", "ALSA", "ControlProtocol", "StretchDaemon",
+                "StretchCore", "StretchConfig", "StretchSystem", "StretchSettings", "StretchAudio", "ALSA",
+                "ControlProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: settings
         ),
         // `make bench`: render speed, live CPU cost and cue placement, in a release build.
         .executableTarget(
             name: "stretchd-bench",
             dependencies: [
-                "StretchAudio", "StretchConfig", "StretchCore", "ControlProtocol", "TOML",
+                "StretchAudio", "StretchConfig", "StretchCore", "StretchSystem", "ControlProtocol", "TOML",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: settings
+        ),
+        // What the test targets share: waiting for a sleeper on a TestClock, temporary folders, the repository path.
+        .target(
+            name: "TestSupport",
+            dependencies: [.product(name: "Clocks", package: "swift-clocks")],
+            path: "Tests/TestSupport",
+            swiftSettings: settings
         ),
         .testTarget(
             name: "StretchCoreTests",
             dependencies: [
-                "StretchCore",
+                "StretchCore", "TestSupport",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
+            ],
+            swiftSettings: settings
         ),
-        .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
+        .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: settings),
         .testTarget(
-            name: "StretchConfigTests",
-            dependencies: ["StretchConfig", .product(name: "SystemPackage", package: "swift-system")]
+            name: "StretchConfigTests", dependencies: ["StretchConfig", "StretchSystem"], swiftSettings: settings
         ),
-        .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
+        .testTarget(
+            name: "StretchSystemTests",
+            dependencies: ["StretchSystem", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: settings
+        ),
+        .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"], swiftSettings: settings),
         .testTarget(
             name: "StretchAudioTests",
             dependencies: [
-                "StretchAudio",
+                "StretchAudio", "StretchConfig", "TestSupport",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "StretchSettingsTests",
+            dependencies: ["StretchSettings", "StretchConfig", "StretchAudio", "StretchCore", "TestSupport"],
+            swiftSettings: settings
         ),
         .testTarget(
             name: "StretchDaemonTests",
             dependencies: [
-                "StretchDaemon",
+                "StretchDaemon", "StretchSettings", "StretchSystem", "TestSupport",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
-            ]
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: settings
         ),
         // Runs the built binaries as a user would.
-        .testTarget(name: "EndToEndTests", dependencies: ["StretchCore"]),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["StretchCore", "StretchSystem", "TestSupport"],
+            swiftSettings: settings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

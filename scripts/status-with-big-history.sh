@@ -77,7 +77,11 @@ before=$(seconds)
 after=$(seconds)
 echo "first history --days 30: $(echo "$after - $before" | bc) s"
 # Until the daemon has read the whole file, history waits for it; once it has, it answers from memory.
-until "$bin/stretchctl" history --days 30 >/dev/null 2>&1; do :; done
+tries=0
+until "$bin/stretchctl" history --days 30 >/dev/null 2>&1; do
+    tries=$((tries + 1))
+    if [ $tries -ge 10 ]; then echo "history never answered"; exit 1; fi
+done
 loaded=$(seconds)
 echo "history answered $(echo "$loaded - $started" | bc) s after start"
 before=$(seconds)

@@ -9,9 +9,6 @@ public final class PCMDevice {
     public let name: String
     public let rate: Int
     public let channels: Int
-    /// Frames the device buffers; writes block only once this much is queued (on real hardware).
-    public let bufferFrames: Int
-    public let periodFrames: Int
     private let handle: OpaquePointer
 
     /// Opens and configures the device.
@@ -31,11 +28,6 @@ public final class PCMDevice {
                 snd_pcm_set_params(
                     opened, SND_PCM_FORMAT_S16_LE, SND_PCM_ACCESS_RW_INTERLEAVED, UInt32(channels), UInt32(rate), 1,
                     microseconds))
-            var buffer: snd_pcm_uframes_t = 0
-            var period: snd_pcm_uframes_t = 0
-            try check("snd_pcm_get_params", snd_pcm_get_params(opened, &buffer, &period))
-            bufferFrames = Int(buffer)
-            periodFrames = Int(period)
         } catch {
             snd_pcm_close(opened)
             throw error
@@ -74,12 +66,5 @@ public final class PCMDevice {
     /// The corresponding C function is `snd_pcm_drain`.
     public func drain() throws(ALSAError) {
         try check("snd_pcm_drain", snd_pcm_drain(handle))
-    }
-
-    /// Stops at once, discarding what is queued.
-    ///
-    /// The corresponding C function is `snd_pcm_drop`.
-    public func drop() throws(ALSAError) {
-        try check("snd_pcm_drop", snd_pcm_drop(handle))
     }
 }

@@ -1,22 +1,10 @@
+import StretchCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The sounds stretchd plays: one per cue, plus the break reminder.
-public enum SoundName: String, Sendable, Hashable, CaseIterable {
-    case countdown
-    case holdStart = "hold-start"
-    case halfway
-    case holdEnd = "hold-end"
-    case repBeat = "rep-beat"
-    /// The last repetition of a set, so you know it is the last without counting.
-    case lastRep = "last-rep"
-    case repReturn = "rep-return"
-    case switchSide = "switch-side"
-    case stepEnd = "step-end"
-    case sessionEnd = "session-end"
-    case reminder
-
+extension SoundName {
     /// The file name in `Sounds/` and in a user's override folder.
     public var fileName: String { rawValue + ".wav" }
 }

@@ -1,4 +1,3 @@
-import StretchConfig
 import StretchCore
 
 /// The sound for every cue, at one sample rate: the built-in designs, some replaced by the user's WAV files.
@@ -17,57 +16,17 @@ public struct SoundSet: Sendable {
         samples = Dictionary(uniqueKeysWithValues: SoundName.allCases.map { ($0, CueSounds.render($0, rate: rate)) })
     }
 
-    /// The built-in sounds, with `NAME.wav` files in `directory` replacing the ones of the same name.
-    /// A file that cannot be used is reported and the built-in sound kept.
-    public static func load(overridesIn directory: String, rate: Int = CueSounds.rate) -> (SoundSet, [ConfigProblem]) {
-        var set = SoundSet(rate: rate)
-        var problems: [ConfigProblem] = []
-        for name in SoundName.allCases {
-            let path = directory + "/" + name.fileName
-            switch Files.readBytes(path, limit: 16 << 20) {
-            case .failure(let error):
-                // No file is the usual case: the built-in sound is used.
-                if !error.isMissing { problems.append(ConfigProblem(error)) }
-            case .success(let bytes):
-                do {
-                    let audio = try WAV.read(bytes)
-                    let length = Duration.seconds(audio.frames) / audio.rate
-                    guard length <= maximumOverrideLength else {
-                        problems.append(ConfigProblem(file: path, message:
-                            "\(DurationText.format(length)) long; a cue sound may last at most "
-                            + DurationText.format(maximumOverrideLength)))
-                        continue
-                    }
-                    set.samples[name] = resampled(audio, to: rate)
-                    set.overrides[name] = path
-                } catch {
-                    problems.append(ConfigProblem(file: path, message: error.description))
-                }
-            }
-        }
-        return (set, problems)
+    /// Replaces the sound `name` with `audio` (mixed to mono and resampled to the set's rate), read from `path`.
+    /// Where sound files are found and read is the caller's: this target does no file access.
+    public mutating func override(_ name: SoundName, with audio: WAVAudio, from path: String) {
+        samples[name] = Self.resampled(audio, to: rate)
+        overrides[name] = path
     }
 
     public subscript(name: SoundName) -> [Int16] { samples[name] ?? [] }
 
-    /// The sound that marks a planned cue: the last repetition of a set has its own.
-    public func sound(for cue: PlannedCue) -> [Int16] {
-        self[Self.name(for: cue)]
-    }
-
-    public static func name(for cue: PlannedCue) -> SoundName {
-        switch cue.cue {
-        case .countdown: .countdown
-        case .holdStart: .holdStart
-        case .halfway: .halfway
-        case .holdEnd: .holdEnd
-        case .repBeat: cue.rep != nil && cue.rep == cue.of ? .lastRep : .repBeat
-        case .repReturn: .repReturn
-        case .switchSide: .switchSide
-        case .stepEnd: .stepEnd
-        case .sessionEnd: .sessionEnd
-        }
-    }
+    /// The sound the plan chose for a cue.
+    public func sound(for cue: PlannedCue) -> [Int16] { self[cue.sound] }
 
     /// Mono 16-bit at `rate`: channels averaged, linear interpolation between samples.
     static func resampled(_ audio: WAVAudio, to rate: Int) -> [Int16] {

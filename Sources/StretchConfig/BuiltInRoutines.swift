@@ -1,6 +1,6 @@
 /// The routines stretchd ships, written in the routine file format so they are checked like any user's file.
 ///
-/// Sources: the two articles summarised in ROUTINES.md; instructions are the project's own words.
+/// The instructions are the project's own words.
 enum BuiltInRoutines {
     static let files: [(id: String, text: String)] = [("hips-for-back", hipsForBack), ("desk-basics", deskBasics)]
 

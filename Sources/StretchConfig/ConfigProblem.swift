@@ -1,3 +1,5 @@
+import StretchSystem
+
 /// One thing wrong with a routine or config file, located as precisely as we can.
 public struct ConfigProblem: Error, Sendable, Hashable, CustomStringConvertible {
     public var file: String
@@ -36,4 +38,11 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
     public init(_ problems: [ConfigProblem]) { self.problems = problems }
 
     public var description: String { problems.map(\.description).joined(separator: "\n") }
+}
+
+extension ConfigProblem {
+    /// A file that could not be read, as a problem of that file.
+    public init(_ error: FileError) {
+        self.init(file: error.path, message: error.message)
+    }
 }

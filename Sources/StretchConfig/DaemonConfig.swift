@@ -1,4 +1,6 @@
 import StretchCore
+import StretchSystem
+import TOML
 
 /// The daemon's settings, from `config.toml`; see `DaemonConfig.defaultFile` for every key.
 public struct DaemonConfig: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import StretchCore
+import StretchSystem
 
 /// The routines a user can run: the built-in ones, then the user's own files, each id and name used once.
 public struct RoutineLibrary: Sendable {

@@ -49,7 +49,6 @@ public struct CivilTime: Sendable, Hashable, Comparable, CustomStringConvertible
     public var date: (year: Int, month: Int, day: Int) { CivilTime.civilFromDays(day) }
 
     /// Whole minutes since local midnight.
-    public var minuteOfDay: Int { Int(time.components.seconds / 60) }
 
     public func adding(_ duration: Duration) -> CivilTime { CivilTime(day: day, time: time + duration) }
 
@@ -63,9 +62,9 @@ public struct CivilTime: Sendable, Hashable, Comparable, CustomStringConvertible
         let (y, m, d) = date
         let seconds = time.components.seconds
         let hh = seconds / 3600, mm = seconds % 3600 / 60, ss = seconds % 60
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        func two(_ n: some BinaryInteger) -> String { zeroPadded(n, width: 2) }
         let clock = "\(two(hh)):\(two(mm))" + (ss == 0 ? "" : ":\(two(ss))")
-        return "\(y)-\(two(Int64(m)))-\(two(Int64(d))) \(clock)"
+        return "\(y)-\(two(m))-\(two(d)) \(clock)"
     }
 
     public static func < (lhs: CivilTime, rhs: CivilTime) -> Bool {

@@ -41,8 +41,7 @@ public enum DurationText {
         if hours > 0 { text += "\(hours)h" }
         if minutes > 0 { text += "\(minutes)m" }
         if milliseconds > 0 {
-            // Three digits, trailing zeros dropped: 5 -> "005", 250 -> "25".
-            var fraction = String(milliseconds + 1000).dropFirst()
+            var fraction = zeroPadded(milliseconds, width: 3)
             while fraction.hasSuffix("0") { fraction.removeLast() }
             text += "\(secs).\(fraction)s"
         } else if secs > 0 {
@@ -55,12 +54,8 @@ public enum DurationText {
     public static func clock(_ duration: Duration) -> String {
         let total = max(0, duration.components.seconds)
         let hours = total / 3600, minutes = total % 3600 / 60, seconds = total % 60
-        let ss = seconds < 10 ? "0\(seconds)" : "\(seconds)"
-        if hours > 0 {
-            let mm = minutes < 10 ? "0\(minutes)" : "\(minutes)"
-            return "\(hours):\(mm):\(ss)"
-        }
-        return "\(minutes):\(ss)"
+        let ss = zeroPadded(seconds, width: 2)
+        return hours > 0 ? "\(hours):\(zeroPadded(minutes, width: 2)):\(ss)" : "\(minutes):\(ss)"
     }
 
     private enum Unit: String {
@@ -109,7 +104,15 @@ extension Duration {
     }
 }
 
+/// `value`'s digits in `radix`, with zeros in front up to `width` digits: `zeroPadded(7, width: 2)` is `07`, and
+/// `zeroPadded(0o755, width: 4, radix: 8)` is `0755`. For values from zero up.
+public func zeroPadded(_ value: some BinaryInteger, width: Int, radix: Int = 10) -> String {
+    let digits = String(value, radix: radix)
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
+}
+
 extension StringProtocol {
+    /// Without the white space at either end; the one trimming helper (StretchCore has no Foundation).
     func trimmingSpaces() -> SubSequence {
         let start = firstIndex { !$0.isWhitespace } ?? endIndex
         let end = lastIndex { !$0.isWhitespace }.map { index(after: $0) } ?? endIndex

@@ -6,13 +6,30 @@ public enum Cue: String, Sendable, Hashable, CaseIterable, Codable {
     /// The exact midpoint of a hold.
     case halfway
     case holdEnd = "hold-end"
-    /// One per repetition, carrying its number and the count (the last one sounds different).
+    /// One per repetition, carrying its number and the count (the last one plays `SoundName.lastRep`).
     case repBeat = "rep-beat"
     /// The softer beat at the middle of a repetition, when the step asks for it.
     case repReturn = "rep-return"
     case switchSide = "switch-side"
     case stepEnd = "step-end"
     case sessionEnd = "session-end"
+}
+
+extension Cue {
+    /// The sound named like this cue.
+    public var sound: SoundName {
+        switch self {
+        case .countdown: .countdown
+        case .holdStart: .holdStart
+        case .halfway: .halfway
+        case .holdEnd: .holdEnd
+        case .repBeat: .repBeat
+        case .repReturn: .repReturn
+        case .switchSide: .switchSide
+        case .stepEnd: .stepEnd
+        case .sessionEnd: .sessionEnd
+        }
+    }
 }
 
 /// A cue at its offset from the session's start, with where in the routine it belongs.
@@ -27,10 +44,17 @@ public struct PlannedCue: Sendable, Hashable {
     /// The repetition's number, from 1, and the count, for `rep-beat` and `rep-return`.
     public var rep: Int?
     public var of: Int?
+    /// What is heard, decided by the planner: the cue's own sound, or `last-rep` for a set's last `rep-beat`.
+    public var sound: SoundName
 
-    public init(at: Duration, cue: Cue, step: Int, side: Side?, part: Int? = nil, rep: Int? = nil, of: Int? = nil) {
+    /// A cue playing `sound`, by default the one named like the cue.
+    public init(
+        at: Duration, cue: Cue, step: Int, side: Side?, part: Int? = nil, rep: Int? = nil, of: Int? = nil,
+        sound: SoundName? = nil
+    ) {
         self.at = at
         self.cue = cue
+        self.sound = sound ?? cue.sound
         self.step = step
         self.side = side
         self.part = part
@@ -186,7 +210,10 @@ public enum SessionPlanner {
             case .reps(let reps):
                 for rep in 1...reps.count {
                     let beat = start + reps.tempo * (rep - 1)
-                    cues.append(PlannedCue(at: beat, cue: .repBeat, step: step, side: side, rep: rep, of: reps.count))
+                    // The last repetition sounds different, so it is known to be the last without counting.
+                    cues.append(PlannedCue(
+                        at: beat, cue: .repBeat, step: step, side: side, rep: rep, of: reps.count,
+                        sound: rep == reps.count ? .lastRep : .repBeat))
                     if reps.returnBeat {
                         cues.append(PlannedCue(
                             at: beat + reps.tempo / 2, cue: .repReturn, step: step, side: side, rep: rep, of: reps.count))

@@ -31,7 +31,7 @@ public struct WorkWindow: Sendable, Hashable, CustomStringConvertible {
 
     static func format(_ minutes: Int) -> String {
         let h = minutes / 60, m = minutes % 60
-        return (h < 10 ? "0\(h)" : "\(h)") + ":" + (m < 10 ? "0\(m)" : "\(m)")
+        return zeroPadded(h, width: 2) + ":" + zeroPadded(m, width: 2)
     }
 }
 

@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import StretchSystem
 import Synchronization
 
 /// What the control server asks of the daemon.

@@ -5,6 +5,8 @@ import ServiceLifecycle
 import StretchAudio
 import StretchConfig
 import StretchCore
+import StretchSettings
+import StretchSystem
 
 /// The daemon's state and decisions: when breaks are due, the session running, pauses, and every command.
 ///
@@ -148,7 +150,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         recentLoad = Task.detached { store.recentTally(today: today, limit: size) }
         let load = Task.detached { await store.tally(around: today, limit: size) }
         tallyLoad = load
-        Task { await self.historyLoaded(await load.value) }
+        Task { self.historyLoaded(await load.value) }
     }
 
     private func historyLoaded(_ loaded: HistoryTally) {
@@ -303,19 +305,22 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     private func sessionEnded(_ scheduler: CueScheduler<C>, outcome: SessionOutcome) async {
         guard case .session(let session) = phase, session.scheduler === scheduler else { return }
         // The time the session actually ran: not pauses, skipped parts, or time the process or machine was stopped.
-        let minutes = await scheduler.timePlayed.inSeconds / 60
+        let timePlayed = await scheduler.timePlayed
+        let minutes = timePlayed.inSeconds / 60
+        let played = "\(DurationText.format(timePlayed))"
         let routine = session.routine.id
         switch outcome {
         case .completed:
             record(.completed, routine: routine, minutes: minutes)
-            logger.info("session completed", metadata: ["session.routine": "\(routine)"])
+            logger.info("session completed", metadata: ["session.routine": "\(routine)", "played": "\(played)"])
         case .stopped(let step):
             record(.stopped, routine: routine, step: step + 1, minutes: minutes, reason: "stopped")
-            logger.info("session stopped", metadata: ["session.routine": "\(routine)", "step": "\(step + 1)"])
+            logger.info("session stopped",
+                        metadata: ["session.routine": "\(routine)", "step": "\(step + 1)", "played": "\(played)"])
         case .interrupted(let step):
             record(.stopped, routine: routine, step: step + 1, minutes: minutes, reason: "suspend")
             logger.notice("session interrupted (the machine slept); not resuming mid-hold",
-                          metadata: ["session.routine": "\(routine)", "step": "\(step + 1)"])
+                          metadata: ["session.routine": "\(routine)", "step": "\(step + 1)", "played": "\(played)"])
         }
         phase = .idle
         log(timer.finishSession(now: time.now()))

@@ -1,7 +1,8 @@
 import ControlProtocol
 import FoundationEssentials
-import StretchConfig
 import StretchCore
+import StretchSystem
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -212,18 +213,12 @@ final class HistoryReader {
     init(path: String, from offset: Int = 0, limit: Int?) {
         self.path = path
         self.left = (limit ?? Int.max) - offset
-        // O_NONBLOCK: opening a FIFO put in the file's place must not hang; it is refused below.
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else {
-            if errno != ENOENT { warn("cannot read the history: \(String(cString: strerror(errno)))", line: nil) }
-            atEnd = true
-            return
-        }
-        var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            warn("not a regular file; the history is not read", line: nil)
-            close(fd)
-            fd = -1
+        // A FIFO or a device put in the file's place is refused without blocking; no file is an empty history.
+        switch Files.openRegularFile(path) {
+        case .success(let opened):
+            fd = opened.rawValue
+        case .failure(let error):
+            if !error.isMissing { warn("\(error.message); the history is not read", line: nil) }
             atEnd = true
             return
         }

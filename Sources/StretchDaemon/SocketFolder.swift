@@ -1,3 +1,5 @@
+import StretchCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -101,8 +103,7 @@ public enum SocketFolder {
 
     /// `0777`, `1777`.
     private static func modeText(_ mode: mode_t) -> String {
-        let digits = String(mode & 0o7777, radix: 8)
-        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+        zeroPadded(mode & 0o7777, width: 4, radix: 8)
     }
 
     private static func errorText() -> String { String(cString: strerror(errno)) }

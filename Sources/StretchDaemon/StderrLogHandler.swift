@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Logging
+import StretchCore
 
 /// Writes one line per log event to stderr; under systemd, with the `<N>` level prefix journald reads.
 ///
@@ -53,7 +54,7 @@ public struct StderrLogHandler: LogHandler {
         var now = time(nil)
         var parts = tm()
         localtime_r(&now, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        func two(_ value: Int32) -> String { zeroPadded(value, width: 2) }
         return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
     }
 }

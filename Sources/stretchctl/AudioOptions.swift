@@ -3,6 +3,8 @@ import ArgumentParser
 import Logging
 import StretchAudio
 import StretchConfig
+import StretchSettings
+import StretchSystem
 
 /// The audio device and level; shared by the commands that make sound.
 struct AudioOptions: ParsableArguments {

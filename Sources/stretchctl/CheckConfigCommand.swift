@@ -1,7 +1,8 @@
 import ArgumentParser
 import StretchConfig
 import StretchCore
-import StretchDaemon
+import StretchSettings
+import StretchSystem
 
 #if canImport(Glibc)
 import Glibc

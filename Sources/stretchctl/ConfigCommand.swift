@@ -1,5 +1,6 @@
 import ArgumentParser
 import StretchConfig
+import StretchSystem
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlProtocol
 import StretchConfig
+import StretchSystem
 
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,8 @@ import ArgumentParser
 import StretchAudio
 import StretchConfig
 import StretchCore
+import StretchSettings
+import StretchSystem
 
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import StretchConfig
 import StretchCore
+import StretchSystem
 
 /// Where user routines come from; shared by every subcommand that looks routines up.
 struct RoutineOptions: ParsableArguments {

@@ -3,6 +3,8 @@ import ArgumentParser
 import StretchAudio
 import StretchConfig
 import StretchCore
+import StretchSettings
+import StretchSystem
 
 struct SoundsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

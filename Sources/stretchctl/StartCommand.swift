@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlProtocol
 import StretchConfig
+import StretchSystem
 
 struct StartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import Logging
 import StretchAudio
 import StretchConfig
 import StretchCore
+import StretchSystem
 
 #if canImport(Glibc)
 import Glibc

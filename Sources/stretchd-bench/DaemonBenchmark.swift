@@ -1,6 +1,7 @@
 import ControlProtocol
 import StretchConfig
 import StretchCore
+import StretchSystem
 
 #if canImport(Glibc)
 import Glibc

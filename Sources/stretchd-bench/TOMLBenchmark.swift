@@ -1,4 +1,5 @@
 import StretchConfig
+import StretchCore
 import TOML
 
 /// The TOML reader on a document of nearly 1 MiB (the size limit), and `stretchctl check` on a routine file of

@@ -6,6 +6,9 @@ import StretchAudio
 import StretchConfig
 import StretchCore
 import StretchDaemon
+import StretchSettings
+import StretchSystem
+import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
@@ -75,8 +78,6 @@ struct Stretchd: AsyncParsableCommand {
             clock: IdleClock(), time: SystemTime(), history: HistoryStore(stateHome: paths.stateHome),
             notifier: NotifySend(environment: environment, logger: logger),
             systemd: SystemdNotifier(environment: environment), logger: logger)
-        let clockMonitor = WallClockMonitor { Task { await daemon.wallClockChanged() } }
-        if clockMonitor == nil { logger.warning("cannot watch for wall clock changes; they are noticed at the next wake-up") }
         // SIGHUP is trapped from here on, before the socket listens and systemd hears READY=1.
         let reloader = await HangupReloader(daemon: daemon)
         let group = ServiceGroup(
@@ -89,6 +90,7 @@ struct Stretchd: AsyncParsableCommand {
                           successTerminationBehavior: .gracefullyShutdownGroup,
                           failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: reloader),
+                    .init(service: WallClockMonitor(logger: logger) { await daemon.wallClockChanged() }),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
@@ -97,7 +99,6 @@ struct Stretchd: AsyncParsableCommand {
             logger.critical("\(error)")
             throw ExitCode(1)
         }
-        withExtendedLifetime(clockMonitor) {}
         logger.info("stopped")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// 16-bit mono samples of a WAV file written by stretchctl or libasound (44-byte header).
 func wavSamples(_ path: String) throws -> [Int16] {
@@ -64,16 +65,5 @@ func wavSamples(_ path: String) throws -> [Int16] {
         for name in try FileManager.default.contentsOfDirectory(atPath: sounds) where name.hasSuffix(".wav") {
             #expect(FileManager.default.contentsEqual(atPath: dir + "/" + name, andPath: sounds + "/" + name), "\(name)")
         }
-    }
-}
-
-enum URLPath {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
-
-    static func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("stretchd-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
     }
 }

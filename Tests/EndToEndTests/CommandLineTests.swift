@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Exit statuses and messages of both binaries' command lines.
 @Suite struct CommandLineTests {

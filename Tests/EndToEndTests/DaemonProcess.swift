@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A running `stretchd` with its own home, runtime folder and config, and a reader for its log.
 final class DaemonProcess {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `make install-files` and `make uninstall` (what `make install` does after the build) into a temporary home, with
 /// the debug binaries standing in for the release ones and a `systemctl` that records what it is asked.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `make run`'s fallback runtime folder, for when `XDG_RUNTIME_DIR` is not set. The build is skipped (`-o release`,
 /// and a `swift` that prints nothing), so the run itself fails after the folder check: only the check is tested.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A FIFO, a device or a folder where a file is expected gets a clear error at once: reading one would block the
 /// daemon or the command forever. A hang fails the suite by its time limit.

@@ -1,5 +1,7 @@
 import StretchAudio
+import StretchCore
 import Testing
+import TestSupport
 
 /// Each built-in sound rendered once for the whole suite (the synthesizer is slow in debug builds).
 let renderedSounds = Dictionary(uniqueKeysWithValues: SoundName.allCases.map { ($0, CueSounds.render($0)) })

@@ -6,6 +6,7 @@ import Logging
 import StretchAudio
 import StretchCore
 import Testing
+import TestSupport
 
 /// A short routine with holds, reps with return beats and a side switch: every kind of cue.
 let shortRoutine = Routine(

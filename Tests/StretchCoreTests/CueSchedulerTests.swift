@@ -2,6 +2,7 @@ import Synchronization
 import Clocks
 import StretchCore
 import Testing
+import TestSupport
 
 /// Records each cue with the test clock's time when it played.
 actor RecordingOutput: CueOutput {

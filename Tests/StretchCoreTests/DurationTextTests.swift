@@ -31,6 +31,17 @@ import Testing
         #expect(DurationText.clock(.seconds(65)) == "1:05")
     }
 
+    @Test func zeroPaddingFillsToTheWidthAndNeverCutsDigits() {
+        #expect(zeroPadded(7, width: 2) == "07")
+        #expect(zeroPadded(42, width: 2) == "42")
+        #expect(zeroPadded(123, width: 2) == "123")
+        #expect(zeroPadded(5, width: 3) == "005")
+        #expect(zeroPadded(0o755, width: 4, radix: 8) == "0755")
+        #expect(zeroPadded(UInt32(0o1777), width: 4, radix: 8) == "1777")
+        #expect(DurationText.format(.milliseconds(1050)) == "1.05s")
+        #expect(DurationText.format(.milliseconds(1005)) == "1.005s")
+    }
+
     /// Sound files one frame short of a whole second at 48 kHz once crashed the daemon and `stretchctl sounds`.
     @Test func aFractionThatRoundsUpToAWholeSecondCarries() {
         #expect(DurationText.format(.seconds(Double(191_999) / 48_000)) == "4s")

@@ -34,6 +34,18 @@ import Testing
         }
     }
 
+    @Test func thePlanNamesEachCuesSoundTheLastRepetitionOfASetItsOwn() async {
+        await propertyCheck(input: RoutineGen.routine) { routine in
+            let plan = SessionPlanner.plan(routine)
+            for cue in plan.cues {
+                let last = cue.cue == .repBeat && cue.rep == cue.of
+                #expect(cue.sound == (last ? .lastRep : cue.cue.sound), "\(cue)")
+            }
+            let sets = plan.parts.filter { part in plan.cues.contains { $0.cue == .repBeat && $0.step == part.step } }
+            #expect(plan.cues.filter { $0.sound == .lastRep }.count == sets.count)
+        }
+    }
+
     /// The cues of one side of a step, relative to the start of that side's first timed part.
     private func workShape(_ plan: SessionPlan, step: Int, side: Side) -> [String] {
         let cues = plan.cues.filter { $0.step == step && $0.side == side && $0.cue != .switchSide }

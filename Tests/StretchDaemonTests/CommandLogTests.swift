@@ -1,4 +1,6 @@
 import ControlProtocol
+import InMemoryLogging
+import Logging
 import StretchConfig
 import StretchCore
 import StretchDaemon

@@ -7,7 +7,9 @@ import Logging
 import StretchConfig
 import StretchCore
 import StretchDaemon
+import StretchSettings
 import Synchronization
+import TestSupport
 
 /// Local time that moves with a test clock from `origin`; the test can suspend the machine or move the
 /// wall clock. With `fallBackAt`, the wall clock goes back an hour once that much time has passed, as at the end
@@ -56,16 +58,10 @@ final class TestTime: TimeSource, Sendable {
 struct FakeAudio: BreakAudio {
     var works = true
     var sessions = false
-    let chimes = Chimes()
     let stream = CountingStream()
-
-    final class Chimes: Sendable {
-        let count = Mutex(0)
-    }
 
     func chime() async throws(ALSAError) {
         guard works else { throw ALSAError(function: "snd_pcm_open", code: -2) }
-        chimes.count.withLock { $0 += 1 }
     }
 
     func sessionStream() throws(ALSAError) -> any StreamOutput {

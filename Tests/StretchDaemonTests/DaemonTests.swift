@@ -1,5 +1,8 @@
 import ALSA
+import Clocks
 import ControlProtocol
+import InMemoryLogging
+import Logging
 import StretchAudio
 import StretchConfig
 import StretchCore
@@ -206,6 +209,7 @@ import Testing
         let stopped = try #require(harness.history.read().records.last)
         #expect(stopped.event == .stopped && stopped.reason == "stopped")
         #expect(stopped.minutes == 0.3, "18 s")
+        #expect(harness.log.entries.contains { "\($0.message)" == "session stopped" && $0.metadata["played"] == "18s" })
         try await harness.stop()
     }
 

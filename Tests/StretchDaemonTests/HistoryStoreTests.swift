@@ -1,3 +1,4 @@
+import ControlProtocol
 import Foundation
 import StretchCore
 import StretchDaemon
@@ -17,7 +18,7 @@ import Testing
         if !FileManager.default.fileExists(atPath: history.path) {
             let folder = String(history.path[..<history.path.lastIndex(of: "/")!])
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: history.path, contents: nil)
+            #expect(FileManager.default.createFile(atPath: history.path, contents: nil))
         }
         let handle = try #require(FileHandle(forWritingAtPath: history.path))
         handle.seekToEndOfFile()
@@ -144,7 +145,7 @@ import Testing
         #expect(mkfifo(history.path, 0o600) == 0)
         let (records, warnings) = history.read()
         #expect(records.isEmpty)
-        #expect(warnings == ["\(history.path): not a regular file; the history is not read"])
+        #expect(warnings == ["\(history.path): a FIFO (named pipe), not a regular file; the history is not read"])
     }
 
     @Test func onlyTheBytesGivenAreRead() async throws {

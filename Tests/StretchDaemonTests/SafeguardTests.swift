@@ -3,6 +3,7 @@ import Foundation
 import StretchDaemon
 import Synchronization
 import Testing
+import TestSupport
 
 @Suite struct LogRateLimiterTests {
     @Test func aRepeatedEventIsLoggedOncePerKeyPerIntervalWithTheCountLeftOut() {

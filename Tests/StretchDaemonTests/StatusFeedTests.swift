@@ -1,6 +1,7 @@
+import Clocks
 import ControlProtocol
-import StretchConfig
 import Foundation
+import StretchConfig
 import StretchDaemon
 import Synchronization
 import Testing

@@ -59,13 +59,6 @@ public struct FileError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-extension ConfigProblem {
-    /// A file that could not be read, as a problem of that file.
-    public init(_ error: FileError) {
-        self.init(file: error.path, message: error.message)
-    }
-}
-
 /// Reading and writing the project's files safely: the one place that opens them.
 ///
 /// Every path here may be something a user typed or dropped in a folder, so reads never block and never read

@@ -1,5 +1,6 @@
 import StretchConfig
 import StretchCore
+import StretchSystem
 
 /// The config file with its routines resolved: everything `reload` must load before it changes anything.
 public struct DaemonSettings: Sendable {

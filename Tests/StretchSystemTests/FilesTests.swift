@@ -1,5 +1,5 @@
 import Foundation
-import StretchConfig
+import StretchSystem
 import SystemPackage
 import Testing
 

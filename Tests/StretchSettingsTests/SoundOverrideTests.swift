@@ -1,8 +1,13 @@
 import StretchAudio
+import StretchConfig
 import StretchCore
+import StretchSettings
 import Testing
+import TestSupport
 
-@Suite struct SoundSetTests {
+/// The user's WAV files in the sounds folder, read by the settings layer (StretchAudio reads no files).
+
+@Suite struct SoundOverrideTests {
     @Test func aUsersWAVReplacesTheBuiltInSound() throws {
         let dir = try URLPath.temporaryDirectory()
         // Stereo float at 24 kHz: read, mixed to mono and resampled to the set's rate.
@@ -27,13 +32,5 @@ import Testing
         ])
         #expect(sounds.overrides.isEmpty)
         #expect(sounds[.halfway] == CueSounds.render(.halfway))
-    }
-
-    @Test func theLastRepetitionHasItsOwnSound() {
-        let beat = PlannedCue(at: .zero, cue: .repBeat, step: 0, side: nil, rep: 3, of: 12)
-        var last = beat
-        last.rep = 12
-        #expect(SoundSet.name(for: beat) == .repBeat)
-        #expect(SoundSet.name(for: last) == .lastRep)
     }
 }

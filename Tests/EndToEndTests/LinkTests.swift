@@ -1,0 +1,19 @@
+import Foundation
+import Testing
+
+/// The control tool shares the settings loader with the daemon, not the daemon itself.
+@Suite struct LinkTests {
+    /// Mangled Swift symbols start with the module's name, its length first: `$s7NIOCore...`.
+    static func mentions(_ binary: String, _ module: String) throws -> Bool {
+        let bytes = try Data(contentsOf: Binaries.directory.appendingPathComponent(binary))
+        return bytes.range(of: Data("\(module.utf8.count)\(module)".utf8)) != nil
+    }
+
+    @Test func stretchctlLinksNeitherSwiftNIONorTheDaemon() throws {
+        for module in ["NIOCore", "NIOPosix", "StretchDaemon"] {
+            #expect(try Self.mentions("stretchd", module), "stretchd is the control: it has \(module)")
+            #expect(try !Self.mentions("stretchctl", module), "stretchctl links \(module)")
+        }
+        #expect(try Self.mentions("stretchctl", "StretchSettings"))
+    }
+}
