@@ -288,7 +288,8 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         sessionLogger[metadataKey: "session.routine"] = "\(routine.id)"
         let scheduler = CueScheduler(
             plan: plan, clock: clock,
-            output: StatusPublishingOutput(StepLogOutput(logger: sessionLogger)) { await self.publishStatus() }, stream: stream,
+            output: StatusPublishingOutput(StepLogOutput(logger: sessionLogger)) { await self.publishStatus() },
+            stream: stream,
             awake: { [time] in time.awake() })
         log(timer.startSession(now: time.now()))
         record(.started, routine: routine.id)
