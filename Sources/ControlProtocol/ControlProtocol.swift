@@ -19,6 +19,9 @@ public enum ControlProtocol {
 
 public enum Command: String, Codable, Sendable, CaseIterable {
     case status, start, stop, skip, snooze, pause, resume, next, reload, history
+    /// Keeps the connection open: a `status` reply now and another each time what it shows changes
+    /// (`StatusReport.Visible`).
+    case watch
 }
 
 public struct ControlRequest: Codable, Sendable, Hashable {

@@ -45,6 +45,8 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         case until(CivilTime)
     }
 
+    /// The status for `watch`: published after each pass of the loop, each command and each cue of a session.
+    public nonisolated let statusFeed = StatusFeed()
     public nonisolated let activity: AsyncStream<Activity>
     private let activitySink: AsyncStream<Activity>.Continuation
     private let clock: C
@@ -226,6 +228,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
             sentStatus = line
             systemd?.send("STATUS=\(line)")
         }
+        await publishStatus()
     }
 
     private func log(_ events: [BreakTimer.Event]) {
@@ -284,7 +287,9 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         var sessionLogger = logger
         sessionLogger[metadataKey: "session.routine"] = "\(routine.id)"
         let scheduler = CueScheduler(
-            plan: plan, clock: clock, output: StepLogOutput(logger: sessionLogger), stream: stream,
+            plan: plan, clock: clock,
+            output: StatusPublishingOutput(StepLogOutput(logger: sessionLogger)) { await self.publishStatus() },
+            stream: stream,
             awake: { [time] in time.awake() })
         log(timer.startSession(now: time.now()))
         record(.started, routine: routine.id)
@@ -323,6 +328,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         logger.info("next break", metadata: ["at": "\(nextBreakText())"])
         activitySink.yield(.sessionEnded(outcome))
         poke()
+        await publishStatus()
     }
 
     private func record(
@@ -358,9 +364,11 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         case .next: result = await next()
         case .reload: result = .success(reload())
         case .history: result = .success(ControlReply(ok: true, history: await historyReport(days: request.days ?? 7)))
+        case .watch: result = .failure(ControlError("watch is answered by the control server"))
         }
         // Anything but a question may have changed what the loop waits for.
         if request.command != .status && request.command != .history { poke() }
+        await publishStatus()
         switch result {
         case .success(let reply): return reply
         case .failure(let error): return .failure(error)
