@@ -20,6 +20,9 @@ public enum ControlProtocol {
 
 public enum Command: String, Codable, Sendable, CaseIterable {
     case status, start, stop, skip, snooze, pause, resume, next, reload, history
+    /// Keeps the connection open: a `status` reply now and another each time what it shows changes
+    /// (`StatusReport.Visible`).
+    case watch
 }
 
 /// A request, decoded and checked: durations parsed, ranges checked. The daemon and `stretchctl` build and read
@@ -39,6 +42,8 @@ public enum ControlRequest: Sendable, Hashable {
     case reload
     /// Days shown, today included, in `ControlProtocol.historyDays`.
     case history(days: Int)
+    /// Keeps the connection open: a `status` reply now and another each time what it shows changes.
+    case watch
 
     /// `history` without `days`.
     public static let defaultHistoryDays = 7
@@ -59,6 +64,7 @@ public enum ControlRequest: Sendable, Hashable {
         case .next: .next
         case .reload: .reload
         case .history: .history
+        case .watch: .watch
         }
     }
 
@@ -134,6 +140,7 @@ public enum ControlRequest: Sendable, Hashable {
         case .next: return .success(.next)
         case .reload: return .success(.reload)
         case .history: return .success(.history(days: days ?? defaultHistoryDays))
+        case .watch: return .success(.watch)
         }
     }
 
@@ -181,7 +188,7 @@ public enum ControlRequest: Sendable, Hashable {
         case .pause(.tomorrow): wire.duration = "tomorrow"
         case .pause(.duration(let duration)): wire.duration = DurationText.format(duration)
         case .history(let days): wire.days = days
-        case .status, .stop, .skip, .pause(nil), .resume, .next, .reload: break
+        case .status, .stop, .skip, .pause(nil), .resume, .next, .reload, .watch: break
         }
         return wire
     }

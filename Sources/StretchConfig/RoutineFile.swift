@@ -24,7 +24,7 @@ public enum RoutineFile {
         }
         let name = reader.string("name", required: true)
         if name?.isEmpty == true { reader.report("must not be empty", at: "name") }
-        let summary = reader.string("description") ?? ""
+        let summary = reader.string("description", multiline: true) ?? ""
         var timing = RoutineTiming()
         if let countdown = reader.int("countdown", in: RoutineLimits.countdown) { timing.countdown = countdown }
         if let value = reader.duration("switch_time", in: RoutineLimits.gap) { timing.switchTime = value }
@@ -56,7 +56,7 @@ public enum RoutineFile {
     private static func step(_ reader: TableReader) -> Step? {
         let name = reader.string("name", required: true)
         if name?.isEmpty == true { reader.report("must not be empty", at: "name") }
-        let instructions = reader.string("instructions") ?? ""
+        let instructions = reader.string("instructions", multiline: true) ?? ""
         let kind = reader.choice("kind", ["hold", "reps"], required: true)
         let sidesText = reader.choice("sides", ["both", "none"]) ?? "none"
         let firstSide = reader.choice("first_side", ["left", "right"]).flatMap(Side.init(rawValue:))

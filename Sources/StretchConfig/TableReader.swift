@@ -56,9 +56,19 @@ final class TableReader {
         return value
     }
 
-    func string(_ key: String, required: Bool = false) -> String? {
+    /// A string without control characters but tab (and newline in `multiline` text such as instructions): text
+    /// reaches terminals and the log, where an escape sequence or a line break would rewrite what people see.
+    func string(_ key: String, required: Bool = false, multiline: Bool = false) -> String? {
         guard let value = value(key, required: required) else { return nil }
         guard let string = value.string else { return mismatch(key, expected: "a string", got: value) }
+        let allowed: Set<Unicode.Scalar> = multiline ? ["\t", "\n"] : ["\t"]
+        if let control = string.unicodeScalars.first(where: {
+            $0.properties.generalCategory == .control && !allowed.contains($0)
+        }) {
+            let code = zeroPadded(control.value, width: 4, radix: 16).uppercased()
+            report("the control character U+\(code) is not allowed here; remove it", at: key)
+            return nil
+        }
         return string
     }
 

@@ -34,6 +34,9 @@ enum ControlReplies {
         }
     }
 
+    /// `watch` reached the daemon's handler: the control server answers it itself.
+    static let watchNotHere = "watch is answered by the control server"
+
     static func reloaded(nextBreak next: CivilTime?) -> ControlReply {
         ControlReply(ok: true, message: "config reloaded; next break \(nextBreak(next))")
     }

@@ -15,6 +15,8 @@ public protocol ControlHandler: Sendable {
     func handle(_ request: ControlRequest) async -> ControlReply
     /// The socket listens; called once.
     func controlReady() async
+    /// Where the handler publishes its status for `watch`.
+    var statusFeed: StatusFeed { get }
 }
 
 extension Daemon: ControlHandler {}
@@ -27,6 +29,13 @@ extension Daemon: ControlHandler {}
 /// byte of a line to its newline gets an error and is dropped, and past `maximumClients` connections new ones are
 /// turned away with an error. No timer runs while a request is being handled. A client may half-close after its
 /// request: it still gets its reply (a last line without a newline counts), then the connection is closed.
+///
+/// `watch` turns a connection into a watcher: it gets a `status` reply at once and another each time what it shows
+/// changes (see `StatusFeed`), until it closes its side of the connection; lines it sends meanwhile are ignored.
+/// A watcher takes a client's place like any other and is not timed out for being silent. One that stops reading
+/// is never buffered without bound: it has at most one status waiting in the feed (the newest), the rest waits
+/// in the socket and in NIO's write buffer up to its high-water mark, past which the channel is unwritable and
+/// the client has `idleTimeout` to read before it is dropped.
 public struct ControlServer: Service {
     public let path: String
     private let handler: any ControlHandler
@@ -157,11 +166,42 @@ public struct ControlServer: Service {
                     return try await send(.failure(ControlError("too many clients (at most \(maximumClients)); try again")))
                 }
                 do {
-                    for try await line in requests {
-                        switch ControlRequest.decode(line.readableBytesView) {
-                        case .success(let request): try await send(await handler.handle(request))
-                        case .failure(let error): try await send(.failure(error))
+                    try await withThrowingDiscardingTaskGroup { group in
+                        var watching = false
+                        for try await line in requests {
+                            // A watcher's further lines are read (so its closing is seen) and ignored.
+                            guard !watching else { continue }
+                            switch ControlRequest.decode(line.readableBytesView) {
+                            case .success(let request) where request.command == .watch:
+                                watching = true
+                                let subscription = handler.statusFeed.subscribe()
+                                // No more idle timer: a watcher is silent by design.
+                                try await connection.channel.channel.triggerUserOutboundEvent(
+                                    RequestLineHandler.Watching()).get()
+                                let ticket = handler.statusFeed.ticket()
+                                let first = await handler.handle(.status)
+                                guard let status = first.status else {
+                                    try await send(first)
+                                    return
+                                }
+                                subscription.offer(status, ticket: ticket)
+                                let channel = connection.channel.channel
+                                group.addTask {
+                                    // Watching never ends by itself: shutting down closes the connection.
+                                    try await withGracefulShutdownHandler {
+                                        for await status in subscription.statuses {
+                                            try await send(ControlReply(ok: true, status: status))
+                                        }
+                                    } onGracefulShutdown: {
+                                        channel.close(promise: nil)
+                                    }
+                                }
+                            case .success(let request): try await send(await handler.handle(request))
+                            case .failure(let error): try await send(.failure(error))
+                            }
                         }
+                        // The client closed its side: the watch, if any, ends.
+                        group.cancelAll()
                     }
                 } catch is RequestLineHandler.LineTooLong {
                     try await send(.failure(ControlError(
@@ -211,6 +251,8 @@ final class RequestLineHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     struct LineTooLong: Error {}
+    /// The connection became a watcher (an outbound user event): it may stay silent for as long as it likes.
+    struct Watching: Sendable {}
 
     private enum Wait { case forRequest, forNewline, forReader }
 
@@ -224,6 +266,8 @@ final class RequestLineHandler: ChannelDuplexHandler {
     private var awaitingReplies = 0
     /// Input ended (half-close) or was refused (line too long): nothing more is read or timed.
     private var done = false
+    /// A watcher: no timer for its silence, only for replies it leaves unread.
+    private var watching = false
     private var timer: (wait: Wait, task: Scheduled<Void>)?
 
     init(idleTimeout: Duration, lineTimeout: Duration) {
@@ -275,6 +319,13 @@ final class RequestLineHandler: ChannelDuplexHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is Watching else { return context.triggerUserOutboundEvent(event, promise: promise) }
+        watching = true
+        updateTimer(context: context)
+        promise?.succeed(())
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         awaitingReplies = max(0, awaitingReplies - 1)
         context.write(data, promise: promise)
@@ -299,7 +350,7 @@ final class RequestLineHandler: ChannelDuplexHandler {
         if !context.channel.isWritable {
             // Replies pile up unread: the client has as long as it may stay silent to read them.
             wait = .forReader
-        } else if done || awaitingReplies > 0 {
+        } else if done || watching || awaitingReplies > 0 {
             wait = nil
         } else {
             wait = pending.readableBytes > 0 ? .forNewline : .forRequest

@@ -47,6 +47,8 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         var sessionPaused = false
     }
 
+    /// The status for `watch`: published after each pass of the loop, each command and each cue of a session.
+    public nonisolated let statusFeed = StatusFeed()
     public nonisolated let activity: AsyncStream<Activity>
     private let activitySink: AsyncStream<Activity>.Continuation
     private let clock: C
@@ -261,6 +263,8 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     /// handled, and at every cue of a running session that moves its step, side or part. Yields to
     /// `statusChanges` only when the visible status did change.
     func statusChanged() async {
+        // `watch`: the feed builds a status only when someone watches, and pushes it only when it differs.
+        await publishStatus()
         var now = VisibleStatus(
             state: cycle.state, nextBreak: cycle.timer.nextBreak(),
             pausedUntil: cycle.timer.state == .paused ? cycle.timer.pausedUntil : nil)
@@ -337,7 +341,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         }
         var sessionLogger = logger
         sessionLogger[metadataKey: "session.routine"] = "\(routine.id)"
-        let output = SessionOutput(log: StepLogOutput(logger: sessionLogger)) { [weak self] in await self?.statusChanged() }
+        let output = StatusPublishingOutput(StepLogOutput(logger: sessionLogger)) { [weak self] in await self?.statusChanged() }
         let scheduler = CueScheduler(
             plan: plan, clock: clock, output: output, stream: stream, awake: { [time] in time.awake() })
         let task = Task {
@@ -408,6 +412,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         case .pause(let length): command = .pause(length)
         case .resume: command = .resume
         case .next: command = .next
+        case .watch: return .failure(ControlError(ControlReplies.watchNotHere))
         }
         let outcome = await feed(.command(command))
         // A command may have changed what the loop waits for.
@@ -507,18 +512,5 @@ extension DaemonSettings {
         BreakCycle.Settings(
             routines: routines, leadIn: config.autostart, snooze: config.snooze, notify: config.notify,
             schedule: config.schedule, timer: config.timerSettings)
-    }
-}
-
-/// The session's cues: logged as steps, and each one tells the daemon its visible status may have changed.
-struct SessionOutput: CueOutput {
-    let log: StepLogOutput
-    let changed: @Sendable () async -> Void
-
-    func play(_ cue: PlannedCue, of plan: SessionPlan) async {
-        await log.play(cue, of: plan)
-        // A beat or a countdown moves neither step, side nor part.
-        guard cue.cue != .repBeat, cue.cue != .countdown else { return }
-        await changed()
     }
 }

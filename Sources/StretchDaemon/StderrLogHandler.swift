@@ -28,14 +28,29 @@ public struct StderrLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var line = journal ? "<\(Self.syslogPriority(event.level))>" : "\(Self.clockTime()) \(event.level) "
-        line += "\(event.message)"
+        line += Self.escapingControls("\(event.message)")
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
-            let text = "\(value)"
+            let text = Self.escapingControls("\(value)")
             line += " \(key)=" + (text.contains(" ") ? "\"\(text)\"" : text)
         }
         line += "\n"
         _ = line.utf8CString.withUnsafeBufferPointer { write(STDERR_FILENO, $0.baseAddress, $0.count - 1) }
+    }
+
+    /// One event is one line: a newline in a value (a step name, a path) would start a forged line, and under the
+    /// journal a forged `<0>` prefix would claim the emergency level. Control characters are written as `\u{1B}`.
+    static func escapingControls(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control {
+                escaped += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            } else {
+                escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
     }
 
     /// sd-daemon(3) levels: 3 error, 4 warning, 5 notice, 6 info, 7 debug.

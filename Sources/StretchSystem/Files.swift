@@ -126,13 +126,20 @@ public enum Files {
         }
     }
 
-    /// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half a file.
+    /// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half a file. Only a
+    /// regular file is replaced, keeping its permissions: renaming over a device, a FIFO or a symbolic link would
+    /// replace it (as root, `/dev/null` itself) instead of writing into it.
     public static func writeBytes(_ bytes: [UInt8], to path: String) -> Result<Void, FileError> {
+        var permissions: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]
+        if let existing = try? FilePath(path).stat(followTargetSymlink: false) {
+            guard existing.type == .regular else { return .failure(FileError(path: path, reason: .notRegularFile(existing.type))) }
+            permissions = existing.permissions
+        }
         let temporary = path + ".tmp-\(getpid())"
         var operation = "cannot create"
         do {
             let fd = try FileDescriptor.open(
-                temporary, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite, .groupRead, .otherRead])
+                temporary, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: permissions)
             do {
                 operation = "cannot write"
                 _ = try fd.writeAll(bytes)

@@ -50,21 +50,8 @@ enum ControlClient {
     static let unreachable: Int32 = 2
 
     static func send(_ request: ControlRequest, socket path: String) throws -> ControlReply {
-        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw failure("cannot create a socket") }
+        let fd = try connect(socket: path)
         defer { close(fd) }
-        guard let connected = withUnixSocketAddress(path, { connect(fd, $0, $1) }) else {
-            throw failure("socket path too long")
-        }
-        guard connected == 0 else {
-            let reason = String(cString: strerror(errno))
-            if errno == ENOENT || errno == ECONNREFUSED {
-                printError("error: stretchd is not running (no daemon at \(path): \(reason)); start it with "
-                    + "`systemctl --user start stretchd` or `make run`")
-                throw ExitCode(unreachable)
-            }
-            throw failure("cannot connect to \(path): \(reason)")
-        }
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let line = request.encoded()
@@ -91,7 +78,29 @@ enum ControlClient {
         }
     }
 
-    private static func failure(_ message: String) -> ExitCode {
+    /// A socket connected to the daemon; the caller closes it. Says why on stderr and exits 2 when it cannot.
+    static func connect(socket path: String) throws -> Int32 {
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw failure("cannot create a socket") }
+        guard let connected = withUnixSocketAddress(path, { Glibc.connect(fd, $0, $1) }) else {
+            close(fd)
+            throw failure("socket path too long")
+        }
+        guard connected == 0 else {
+            let reason = String(cString: strerror(errno))
+            let code = errno
+            close(fd)
+            if code == ENOENT || code == ECONNREFUSED {
+                printError("error: stretchd is not running (no daemon at \(path): \(reason)); start it with "
+                    + "`systemctl --user start stretchd` or `make run`")
+                throw ExitCode(unreachable)
+            }
+            throw failure("cannot connect to \(path): \(reason)")
+        }
+        return fd
+    }
+
+    static func failure(_ message: String) -> ExitCode {
         printError("error: \(message)")
         return ExitCode(unreachable)
     }

@@ -37,8 +37,22 @@ struct RenderCommand: ParsableCommand {
         guard (0...1).contains(volume) else { throw ValidationError("--volume must be from 0 to 1, got \(volume).") }
     }
 
+    /// The longest session `render` writes: its samples are held in memory (4 bytes a frame) and a 16-bit WAV file
+    /// holds at most 4 GiB.
+    static let maximumLength = Duration.seconds(3 * 3600)
+
     func run() throws {
+        // An earlier render may be written again; anything else there (the routine file itself, by mistake) stays.
+        if let refusal = OutputFile.refusal(output, replacingWAV: true) {
+            printError("error: \(refusal)")
+            throw ExitCode(1)
+        }
         let plan = SessionPlanner.plan(try routineOptions.routine(routine))
+        guard plan.duration <= Self.maximumLength else {
+            printError("error: the session lasts \(DurationText.format(plan.duration)); render writes sessions of at most "
+                + "\(DurationText.format(Self.maximumLength)) (play streams any length)")
+            throw ExitCode(1)
+        }
         let (sounds, problems) = SoundSet.load(overridesIn: XDGPaths.current.soundsDirectory, rate: rate)
         for problem in problems { printError("warning: using the built-in sound instead of \(problem)") }
         let samples = SessionRenderer.render(plan, sounds: sounds, volume: volume)

@@ -68,13 +68,30 @@ struct SoundsCommand: ParsableCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the built-in sounds to a directory as 48 kHz 16-bit WAV files.",
-            discussion: "This is how the repository's Sounds/ folder is made; a good start for your own sounds."
+            discussion: """
+                This is how the repository's Sounds/ folder is made; a good start for your own sounds. Files \
+                already there are kept unless --force is given: they may be your own sounds.
+                """
         )
 
         @Argument(help: ArgumentHelp("The directory to write to (created if missing).", valueName: "dir"))
         var directory: String
 
+        @Flag(help: "Replace WAV files of the same names already in the directory.")
+        var force = false
+
+        func validate() throws {
+            guard !directory.isEmpty else { throw ValidationError("The directory must not be empty.") }
+        }
+
         func run() throws {
+            // Every file is checked before any is written: a refusal leaves the folder as it was.
+            let paths = SoundName.allCases.map { directory + "/" + $0.fileName }
+            let refusals = paths.compactMap { OutputFile.refusal($0, replacingWAV: force) }
+            if !refusals.isEmpty {
+                for refusal in refusals { printError("error: \(refusal)") }
+                throw ExitCode(1)
+            }
             if case .failure(let problem) = Files.makeDirectory(directory) {
                 printError("error: \(problem)")
                 throw ExitCode(1)

@@ -20,6 +20,7 @@ struct Stretchctl: AsyncParsableCommand {
                 subcommands: [
                     StatusCommand.self, StartCommand.self, StopCommand.self, SkipCommand.self, SnoozeCommand.self,
                     PauseCommand.self, ResumeCommand.self, NextCommand.self, ReloadCommand.self, HistoryCommand.self,
+                    WatchCommand.self,
                 ]),
             CommandGroup(
                 name: "Routines and sounds (no daemon needed)",

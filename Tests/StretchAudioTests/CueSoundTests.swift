@@ -64,7 +64,7 @@ let renderedSounds = Dictionary(uniqueKeysWithValues: SoundName.allCases.map { (
         for name in SoundName.allCases {
             let committed = try #require(FileBytes.read(folder + "/" + name.fileName), "Sounds/\(name.fileName) is missing")
             #expect(committed == WAV.pcm16(renderedSounds[name]!, rate: CueSounds.rate),
-                    "Sounds/\(name.fileName) differs: run `stretchctl sounds export Sounds`")
+                    "Sounds/\(name.fileName) differs: run `stretchctl sounds export Sounds --force`")
         }
     }
 }

@@ -16,6 +16,23 @@ import Testing
         return error.problems
     }
 
+    @Test func controlCharactersInTextAreRefusedWhereTheyAreWritten() throws {
+        // An escape sequence would rewrite a terminal; a newline plus "<0>" would forge a journal line.
+        let found = try problems(#"""
+            name = "Lunch\u001b]0;pwned\u0007"
+            [[step]]
+            name = "s\n<0>emerg"
+            kind = "hold"
+            hold = "5s"
+            instructions = """
+            Two lines,\tand a tab: fine."""
+            """#)
+        #expect(found.map(\.description) == [
+            "lunch.toml:1:8: name: the control character U+001B is not allowed here; remove it",
+            "lunch.toml:3:8: step[1].name: the control character U+000A is not allowed here; remove it",
+        ])
+    }
+
     @Test func readsTheDocumentedExample() throws {
         let text = """
             name = "Lunch hips"

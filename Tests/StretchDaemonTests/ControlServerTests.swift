@@ -7,11 +7,17 @@ import Synchronization
 import Testing
 
 /// Answers every request at once with its command's name, except that `reload` waits until the test opens
-/// `gate`, `next` answers with 64 KiB, and `history` answers with a number JSON cannot hold.
+/// `gate`, `next` answers with 64 KiB, `history` answers with a number JSON cannot hold, and `status` carries
+/// `TestControlHandler.status`.
 final class TestControlHandler: ControlHandler {
     private let (readyStream, ready) = AsyncStream.makeStream(of: Void.self)
     private let (reloadingStream, reloading) = AsyncStream.makeStream(of: Void.self)
     private let (gateStream, gate) = AsyncStream.makeStream(of: Void.self)
+    let statusFeed = StatusFeed()
+    /// What `status` answers (and so what a watcher gets first).
+    static let status = StatusReport(
+        state: .working, nextBreak: "2026-11-23 10:40", nextBreakIn: 60, pausedUntil: nil, session: nil,
+        breaksToday: 0, worked: 0)
 
     func handle(_ request: ControlRequest) async -> ControlReply {
         switch request.command {
@@ -23,6 +29,8 @@ final class TestControlHandler: ControlHandler {
         case .history:
             return ControlReply(ok: true, history: HistoryReport(
                 days: [HistoryReport.Day(date: "2026-11-23", minutes: .infinity)], streak: 0, goal: 1, warnings: []))
+        case .status:
+            return ControlReply(ok: true, message: "status", status: Self.status)
         default: break
         }
         return ControlReply(ok: true, message: request.command.rawValue)

@@ -87,3 +87,33 @@ extension Result {
         return "\(error)"
     }
 }
+
+/// Writing replaces only a regular file: renaming over a device, a FIFO or a link would replace the thing itself.
+@Suite(.timeLimit(.minutes(1))) struct FileWritingTests {
+    let folder: String
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("stretchd-write-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    }
+
+    @Test func aFIFOOrALinkInTheWayIsRefusedAndLeftAsItWas() throws {
+        let fifo = folder + "/out.wav", link = folder + "/link.wav"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(symlink(folder + "/target.wav", link) == 0)
+        #expect(Files.writeBytes([1], to: fifo).failureDescription == "\(fifo): a FIFO (named pipe), not a regular file")
+        #expect(Files.writeBytes([1], to: link).failureDescription == "\(link): a symbolic link, not a regular file")
+        var info = stat()
+        #expect(lstat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/target.wav"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["link.wav", "out.wav"])
+    }
+
+    @Test func aFileReplacedKeepsItsPermissions() throws {
+        let path = folder + "/private.wav"
+        #expect(FileManager.default.createFile(atPath: path, contents: Data([9]), attributes: [.posixPermissions: 0o600]))
+        #expect(Files.writeBytes([1, 2], to: path).failureDescription == nil)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o600)
+        #expect(Files.readBytes(path, limit: 10) == .success([1, 2]))
+    }
+}
