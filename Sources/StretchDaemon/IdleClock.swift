@@ -34,7 +34,7 @@ public struct IdleClock: Clock {
     }
 }
 
-/// Where the timerfds' dispatch sources run: a serial queue of our own, never `DispatchQueue.global()`, whose first
+/// Where the timerfds' dispatch sources run: a serial queue of our own, never a global concurrent queue, whose first
 /// use would start libdispatch's once-a-second worker-pool monitor.
 private let timerQueue = DispatchQueue(label: "stretchd.idle-clock")
 
