@@ -79,6 +79,8 @@ FUZZ_LIBS := $(FUZZ_DIR)/release
 FUZZ_LINK := swiftc -sanitize=fuzzer,address -use-ld=lld -parse-as-library -swift-version 6 -O -g -I $(FUZZ_LIBS)/Modules \
   -I $(FUZZ_DIR)/checkouts/swift-system/Sources/CSystem/include
 fuzz:
+	@# The drivers link every object of these folders: objects of files since moved away must not linger there.
+	rm -f $(foreach target,TOML StretchCore StretchConfig StretchSystem ControlProtocol,$(FUZZ_LIBS)/$(target).build/*.o)
 	$(SWIFT) build --scratch-path $(FUZZ_DIR) -c release --target StretchConfig -Xswiftc -sanitize=fuzzer,address
 	$(SWIFT) build --scratch-path $(FUZZ_DIR) -c release --target ControlProtocol -Xswiftc -sanitize=fuzzer,address
 	$(FUZZ_LINK) Fuzz/TOMLFuzz.swift $(FUZZ_LIBS)/TOML.build/*.o $(FUZZ_LIBS)/StretchCore.build/*.o \
