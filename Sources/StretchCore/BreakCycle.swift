@@ -157,6 +157,8 @@ public struct BreakCycle: Sendable, Hashable {
         case snoozed(Duration)
         case sessionPaused
         case remindersPaused(until: CivilTime?)
+        /// `pause DURATION` during a session: the session stops, then reminders pause.
+        case sessionStoppedRemindersPaused(routine: String, until: CivilTime?)
         case sessionResumed
         case remindersResumed(nextBreak: CivilTime?)
         case movedOn
@@ -447,7 +449,7 @@ public struct BreakCycle: Sendable, Hashable {
             phase = .session(routine, paused: paused, thenPause: until)
             effects.append(.stopSession)
             effects.append(.log(.remindersPaused(until: until)))
-            return effects.append(.reply(.remindersPaused(until: until)))
+            return effects.append(.reply(.sessionStoppedRemindersPaused(routine: routine.id, until: until)))
         }
         phase = .idle
         pauseReminders(until: end(of: length, now: now), now: now, &effects)

@@ -20,6 +20,8 @@ enum ControlReplies {
         case .sessionPaused: "session paused; resume continues it"
         case .remindersPaused(nil): "reminders paused until resume"
         case .remindersPaused(let end?): "reminders paused until \(end)"
+        case .sessionStoppedRemindersPaused(let routine, let end):
+            "stopped the session of \(routine); reminders paused until \(end.map(\.description) ?? "resume")"
         case .sessionResumed: "session resumed"
         case .remindersResumed(let next): "reminders resumed; next break \(nextBreak(next))"
         case .movedOn: "moved on to the next step"

@@ -334,8 +334,8 @@ struct CycleTimeline {
         (.session, .snooze, ["reply(sessionRunningUsePauseOrStop)"], .inSession),
         (.session, .snooze15m, ["reply(sessionRunningUsePauseOrStop)"], .inSession),
         (.session, .pause, ["pauseSession", "reply(sessionPaused)"], .inSession),
-        (.session, .pause1h, ["stopSession", "reply(remindersPaused(until: Optional(2026-11-23 10:10)))", #"record(stopped(routine: "desk", step: 1, minutes: 0.5, bySuspend: false))"#], .paused),
-        (.session, .pauseTomorrow, ["stopSession", "reply(remindersPaused(until: Optional(2026-11-24 00:00)))", #"record(stopped(routine: "desk", step: 1, minutes: 0.5, bySuspend: false))"#], .paused),
+        (.session, .pause1h, ["stopSession", #"reply(sessionStoppedRemindersPaused(routine: "desk", until: Optional(2026-11-23 10:10)))"#, #"record(stopped(routine: "desk", step: 1, minutes: 0.5, bySuspend: false))"#], .paused),
+        (.session, .pauseTomorrow, ["stopSession", #"reply(sessionStoppedRemindersPaused(routine: "desk", until: Optional(2026-11-24 00:00)))"#, #"record(stopped(routine: "desk", step: 1, minutes: 0.5, bySuspend: false))"#], .paused),
         (.session, .resume, ["reply(sessionNotPaused)"], .inSession),
         (.session, .next, ["skipStep", "reply(movedOn)"], .inSession),
         // sessionPaused
@@ -347,8 +347,8 @@ struct CycleTimeline {
         (.sessionPaused, .snooze, ["reply(sessionRunningUsePauseOrStop)"], .inSession),
         (.sessionPaused, .snooze15m, ["reply(sessionRunningUsePauseOrStop)"], .inSession),
         (.sessionPaused, .pause, ["reply(sessionPaused)"], .inSession),
-        (.sessionPaused, .pause1h, ["stopSession", "reply(remindersPaused(until: Optional(2026-11-23 10:10)))", #"record(stopped(routine: "desk", step: 1, minutes: 0.5, bySuspend: false))"#], .paused),
-        (.sessionPaused, .pauseTomorrow, ["stopSession", "reply(remindersPaused(until: Optional(2026-11-24 00:00)))", #"record(stopped(routine: "desk", step: 1, minutes: 0.5, bySuspend: false))"#], .paused),
+        (.sessionPaused, .pause1h, ["stopSession", #"reply(sessionStoppedRemindersPaused(routine: "desk", until: Optional(2026-11-23 10:10)))"#, #"record(stopped(routine: "desk", step: 1, minutes: 0.5, bySuspend: false))"#], .paused),
+        (.sessionPaused, .pauseTomorrow, ["stopSession", #"reply(sessionStoppedRemindersPaused(routine: "desk", until: Optional(2026-11-24 00:00)))"#, #"record(stopped(routine: "desk", step: 1, minutes: 0.5, bySuspend: false))"#], .paused),
         (.sessionPaused, .resume, ["resumeSession", "reply(sessionResumed)"], .inSession),
         (.sessionPaused, .next, ["skipStep", "reply(movedOn)"], .inSession),
         // remindersPaused
