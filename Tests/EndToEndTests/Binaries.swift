@@ -31,7 +31,18 @@ enum Binaries {
     static func run(
         _ name: String, _ arguments: [String], environment: [String: String]? = nil, in directory: String? = nil
     ) throws -> Result {
-        let process = process(name, arguments, environment: try environment ?? cleanEnvironment())
+        try run(program: self.directory.appendingPathComponent(name), arguments,
+                environment: try environment ?? cleanEnvironment(), in: directory)
+    }
+
+    /// Runs any program (make, systemd-analyze) to completion the same way.
+    static func run(
+        program: URL, _ arguments: [String], environment: [String: String], in directory: String? = nil
+    ) throws -> Result {
+        let process = Process()
+        process.executableURL = program
+        process.arguments = arguments
+        process.environment = environment
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -138,16 +138,10 @@ import TestSupport
     /// What `systemd-analyze --user verify` says about a unit file (nothing when it is clean).
     func verify(_ unit: String) throws -> String {
         let runtime = try URLPath.temporaryDirectory()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        process.arguments = ["--user", "verify", unit]
-        process.environment = ["XDG_RUNTIME_DIR": runtime, "PATH": "/usr/bin:/bin", "HOME": home]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? text : "exit \(process.terminationStatus): \(text)"
+        let result = try Binaries.run(
+            program: URL(fileURLWithPath: "/usr/bin/systemd-analyze"), ["--user", "verify", unit],
+            environment: ["XDG_RUNTIME_DIR": runtime, "PATH": "/usr/bin:/bin", "HOME": home])
+        let text = result.stdout + result.stderr
+        return result.status == 0 ? text : "exit \(result.status): \(text)"
     }
 }

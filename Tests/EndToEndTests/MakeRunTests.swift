@@ -6,18 +6,11 @@ import TestSupport
 /// and a `swift` that prints nothing), so the run itself fails after the folder check: only the check is tested.
 @Suite struct MakeRunTests {
     func makeRun(runtime: String) throws -> (stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/make")
-        process.arguments = ["-s", "-C", URLPath.repository, "-o", "release", "run", "RUN_RUNTIME_DIR=\(runtime)", "SWIFT=true"]
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": runtime]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        let result = try Binaries.run(
+            program: URL(fileURLWithPath: "/usr/bin/make"),
+            ["-s", "-C", URLPath.repository, "-o", "release", "run", "RUN_RUNTIME_DIR=\(runtime)", "SWIFT=true"],
+            environment: ["PATH": "/usr/bin:/bin", "HOME": runtime])
+        return (result.stdout, result.stderr)
     }
 
     func mode(_ path: String) -> mode_t {

@@ -145,17 +145,11 @@ import TestSupport
         #expect(installed.components(separatedBy: Binaries.directory.path).count == 3)
         try installed.write(toFile: folder + "/stretchd.service", atomically: true, encoding: .utf8)
         let runtime = try URLPath.temporaryDirectory()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        process.arguments = ["--user", "verify", folder + "/stretchd.service"]
-        process.environment = ["XDG_RUNTIME_DIR": runtime, "PATH": "/usr/bin:/bin", "HOME": runtime]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let result = try Binaries.run(
+            program: URL(fileURLWithPath: "/usr/bin/systemd-analyze"), ["--user", "verify", folder + "/stretchd.service"],
+            environment: ["XDG_RUNTIME_DIR": runtime, "PATH": "/usr/bin:/bin", "HOME": runtime])
+        let text = result.stdout + result.stderr
+        #expect(result.status == 0)
         #expect(text.isEmpty, "systemd-analyze said: \(text)")
         #expect(unit.contains("Type=notify") && unit.contains("ExecReload=") && unit.contains("Restart=on-failure"))
         #expect(unit.contains("\nRestartPreventExitStatus=64 78\n"))
