@@ -1,5 +1,6 @@
 import ALSA
 import ControlProtocol
+import EpollExecutor
 import Logging
 import ServiceLifecycle
 import StretchAudio
@@ -146,14 +147,19 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         sleeper?.cancel()
     }
 
-    /// Reads the history file in the background: a large one must hold up neither start-up nor commands.
+    /// Reads the history file in the background: a large one must hold up neither start-up nor commands. The
+    /// reading runs on the blocking-work thread, never on the event loop that runs everything else.
     private func loadHistory() {
         guard tallyLoad == nil else { return }
         let store = history, today = time.now().local
         // Taken here, on the actor, between appends: what is appended from now on is counted separately.
         let size = store.size()
-        recentLoad = Task.detached { store.recentTally(today: today, limit: size) }
-        let load = Task.detached { await store.tally(around: today, limit: size) }
+        recentLoad = Task.detached(executorPreference: BlockingThread.shared) {
+            store.recentTally(today: today, limit: size)
+        }
+        let load = Task.detached(executorPreference: BlockingThread.shared) {
+            await store.tally(around: today, limit: size)
+        }
         tallyLoad = load
         Task { self.historyLoaded(await load.value) }
     }
@@ -217,6 +223,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         var inputs = [input]
         while !inputs.isEmpty {
             var waiting: [BreakCycle.Effect] = []
+            var records: [BreakCycle.Record] = []
             while !inputs.isEmpty {
                 for effect in cycle.handle(inputs.removeFirst(), now: time.now()) {
                     switch effect {
@@ -225,12 +232,14 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
                     case .chime, .stopSession, .pauseSession, .resumeSession, .skipStep: waiting.append(effect)
                     case .notify(let routine):
                         notifier?.notify(title: "Time to stretch", body: "\(routine.name): \(routine.steps.count) stretches")
-                    case .record(let record): self.record(record)
+                    case .record(let record): records.append(record)
                     case .log(let note): log(note)
                     case .systemdStatus(let summary): sendStatus(summary)
                     }
                 }
             }
+            // Written (and fsynced) off the event loop, in order, before anything that waits on the sound card.
+            for record in records { await self.record(record) }
             for effect in waiting {
                 if let next = await perform(effect) { inputs.append(next) }
             }
@@ -362,30 +371,31 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         poke()
     }
 
-    private func record(_ record: BreakCycle.Record) {
+    private func record(_ record: BreakCycle.Record) async {
         switch record {
         case .reminded(let routine):
-            self.record(.reminded, routine: routine)
+            await self.record(.reminded, routine: routine)
             activitySink.yield(.reminded(routine: routine))
-        case .started(let routine): self.record(.started, routine: routine)
-        case .completed(let routine, let minutes): self.record(.completed, routine: routine, minutes: minutes)
+        case .started(let routine): await self.record(.started, routine: routine)
+        case .completed(let routine, let minutes): await self.record(.completed, routine: routine, minutes: minutes)
         case .stopped(let routine, let step, let minutes, let bySuspend):
-            self.record(.stopped, routine: routine, step: step, minutes: minutes, reason: bySuspend ? "suspend" : "stopped")
-        case .skipped(let routine): self.record(.skipped, routine: routine)
-        case .snoozed(let routine): self.record(.snoozed, routine: routine)
+            await self.record(.stopped, routine: routine, step: step, minutes: minutes, reason: bySuspend ? "suspend" : "stopped")
+        case .skipped(let routine): await self.record(.skipped, routine: routine)
+        case .snoozed(let routine): await self.record(.snoozed, routine: routine)
         }
     }
 
     private func record(
         _ event: HistoryRecord.Event, routine: String? = nil, step: Int? = nil, minutes: Double? = nil,
         reason: String? = nil
-    ) {
+    ) async {
         let now = time.now()
         let record = HistoryRecord(
             time: time.unixTime(), date: HistoryStore.dateText(now.local), event: event, routine: routine, step: step,
             minutes: minutes.map { ($0 * 100).rounded() / 100 }, reason: reason)
         do {
-            try history.append(record)
+            // On the blocking-work thread: fsync can take long, and must not hold up the event loop.
+            try await BlockingThread.shared.run { [history] () throws(HistoryStore.WriteError) in try history.append(record) }
         } catch {
             logger.error("cannot record history", metadata: ["error": "\(error)"])
             return

@@ -1,4 +1,5 @@
-import Dispatch
+import CLinux
+import EpollExecutor
 import Logging
 
 #if canImport(Glibc)
@@ -13,12 +14,13 @@ public protocol DesktopNotifier: Sendable {
 /// Runs `notify-send` (libnotify) without waiting for it; does nothing outside a desktop session.
 public struct NotifySend: DesktopNotifier {
     private let logger: Logger
-    private static let reaper = DispatchQueue(label: "stretchd.notify-send.reaper")
+    private let loop: EpollLoop
 
-    /// Nil when there is no session bus to show a notification on.
-    public init?(environment: [String: String], logger: Logger) {
+    /// Nil when there is no session bus to show a notification on. Children are reaped on `loop`.
+    public init?(environment: [String: String], logger: Logger, loop: EpollLoop) {
         guard environment["DBUS_SESSION_BUS_ADDRESS"] != nil || environment["XDG_RUNTIME_DIR"] != nil else { return nil }
         self.logger = logger
+        self.loop = loop
     }
 
     public func notify(title: String, body: String) {
@@ -31,12 +33,25 @@ public struct NotifySend: DesktopNotifier {
             logger.debug("no desktop notification", metadata: ["reason": "\(String(cString: strerror(result)))"])
             return
         }
-        // Reap it in the background so it does not linger as a zombie. A serial queue of its own, not a global
-        // one: those start libdispatch's once-a-second worker-pool monitor, which would wake an idle daemon.
+        // Reap it when it exits, so it does not linger as a zombie: its pidfd becomes readable then, and the loop
+        // waits for that without a thread or a timer. (Without pidfds, before Linux 5.3, waitpid blocks a thread of
+        // its own.)
         let child = pid
-        Self.reaper.async {
-            var status: Int32 = 0
-            waitpid(child, &status, 0)
+        let pidfd = pidfd_open(child, 0)
+        guard pidfd >= 0 else {
+            Task { await BlockingThread.shared.run { reap(child) } }
+            return
+        }
+        Task(executorPreference: loop.taskExecutor) { [loop] in
+            try? await loop.waitReadable(pidfd)
+            close(pidfd)
+            reap(child)
         }
     }
+}
+
+/// Collects the exit status of `child`, waiting for it to exit.
+private func reap(_ child: pid_t) {
+    var status: Int32 = 0
+    while waitpid(child, &status, 0) < 0, errno == EINTR {}
 }

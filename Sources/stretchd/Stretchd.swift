@@ -1,5 +1,6 @@
 import ALSA
 import ArgumentParser
+import EpollExecutor
 import Logging
 import ServiceLifecycle
 import StretchAudio
@@ -72,11 +73,21 @@ struct Stretchd: AsyncParsableCommand {
         let (sounds, problems) = SoundSet.load(overridesIn: paths.soundsDirectory)
         for problem in problems { logger.warning("using the built-in sound instead of \(problem)") }
 
+        // The event loop this process runs on (see Executors.swift); descriptors (the wall clock's timerfd,
+        // notify-send's pidfd) are waited for on it too.
+        let loop = EpollLoop.installed ?? {
+            logger.warning("running on libdispatch's executors, which wake the process every second")
+            let loop = EpollLoop()
+            loop.startThread()
+            return loop
+        }()
         let daemon = Daemon(
             settings: settings, loadSettings: load,
             makeAudio: { ALSABreakAudio(device: $0.device, volume: $0.volume, sounds: sounds, logger: logger) },
-            clock: IdleClock(), time: SystemTime(), history: HistoryStore(stateHome: paths.stateHome),
-            notifier: NotifySend(environment: environment, logger: logger),
+            // Sleeps on ContinuousClock go to the loop's CLOCK_BOOTTIME timerfd: the kernel wakes the process once,
+            // at the deadline, and time asleep counts.
+            clock: ContinuousClock(), time: SystemTime(), history: HistoryStore(stateHome: paths.stateHome),
+            notifier: NotifySend(environment: environment, logger: logger, loop: loop),
             systemd: SystemdNotifier(environment: environment), logger: logger)
         // SIGHUP is trapped from here on, before the socket listens and systemd hears READY=1.
         let reloader = await HangupReloader(daemon: daemon)
@@ -90,7 +101,9 @@ struct Stretchd: AsyncParsableCommand {
                           successTerminationBehavior: .gracefullyShutdownGroup,
                           failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: reloader),
-                    .init(service: WallClockMonitor(logger: logger) { await daemon.wallClockChanged() }),
+                    .init(service: WallClockMonitor(
+                        logger: logger, changes: { WallClockMonitor.clockSettings(on: loop) }
+                    ) { await daemon.wallClockChanged() }),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
