@@ -53,12 +53,19 @@ public final class EpollLoop: @unchecked Sendable {
         var serial: UnownedSerialExecutor?
     }
 
+    /// What a timer does when due: run a job (a `Task.sleep`), or resume a `sleep(until:)`, whose timer is
+    /// removed when it is cancelled.
+    enum Payload {
+        case job(Entry)
+        case sleeper
+    }
+
     struct Timer {
         /// Nanoseconds on the timer's clock.
         var deadline: Int64
-        /// Keeps jobs with the same deadline in the order they came.
+        /// Keeps jobs with the same deadline in the order they came; a sleeper's key in `sleepers`.
         var sequence: UInt64
-        var entry: Entry
+        var payload: Payload
 
         func isBefore(_ other: Timer) -> Bool { (deadline, sequence) < (other.deadline, other.sequence) }
     }
@@ -80,6 +87,21 @@ public final class EpollLoop: @unchecked Sendable {
         var signalled = false
         var stopping = false
         var waiters: [Int32: Waiter] = [:]
+        /// `sleep(until:)`s, by their timer's sequence number.
+        var sleepers: [UInt64: Waiter] = [:]
+
+        /// Inserts `timer` in its clock's list, which is kept latest first.
+        mutating func insert(_ timer: Timer, on clock: TimerClock) {
+            var list = timers[clock.rawValue]
+            timers[clock.rawValue] = []
+            var low = 0, high = list.count
+            while low < high {
+                let middle = (low + high) / 2
+                if timer.isBefore(list[middle]) { low = middle + 1 } else { high = middle }
+            }
+            list.insert(timer, at: low)
+            timers[clock.rawValue] = list
+        }
     }
 
     private let state = Mutex(State())
@@ -163,17 +185,7 @@ public final class EpollLoop: @unchecked Sendable {
         }
         let wake = state.withLock { state in
             state.sequence += 1
-            let timer = Timer(deadline: deadline, sequence: state.sequence, entry: entry)
-            var list = state.timers[timerClock.rawValue]
-            state.timers[timerClock.rawValue] = []
-            // Latest first: insert after every timer that comes later than this one.
-            var low = 0, high = list.count
-            while low < high {
-                let middle = (low + high) / 2
-                if timer.isBefore(list[middle]) { low = middle + 1 } else { high = middle }
-            }
-            list.insert(timer, at: low)
-            state.timers[timerClock.rawValue] = list
+            state.insert(Timer(deadline: deadline, sequence: state.sequence, payload: .job(entry)), on: timerClock)
             return state.wakeIfParked()
         }
         // Parked, the loop must re-arm its timerfd for a deadline that may be earlier than the armed one.
@@ -190,6 +202,52 @@ public final class EpollLoop: @unchecked Sendable {
     private func signal() {
         var one: UInt64 = 1
         _ = write(eventFD, &one, 8)
+    }
+
+    // MARK: Sleeping
+
+    /// Suspends until `deadline` on `ContinuousClock`, on the loop's `CLOCK_BOOTTIME` timer; throws
+    /// `CancellationError` at once when the task is cancelled first. Unlike `Task.sleep`, whose timer stays
+    /// scheduled until its deadline after a cancellation, a cancelled sleep here takes its deadline off the timer,
+    /// so a loop whose sleeps were cancelled is not woken at their deadlines for nothing.
+    public func sleep(until deadline: ContinuousClock.Instant) async throws {
+        let nanoseconds = Self.nanoseconds(ContinuousClock().systemEpoch.duration(to: deadline))
+        let id = state.withLock { state in
+            state.sequence += 1
+            return state.sequence
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let (cancelled, wake) = state.withLock { state -> (Bool, Bool) in
+                    if case .cancelled = state.sleepers[id] {
+                        state.sleepers[id] = nil
+                        return (true, false)
+                    }
+                    state.sleepers[id] = .waiting(continuation)
+                    state.insert(Timer(deadline: nanoseconds, sequence: id, payload: .sleeper), on: .continuous)
+                    return (false, state.wakeIfParked())
+                }
+                if cancelled { continuation.resume(throwing: CancellationError()) }
+                if wake { signal() }
+            }
+        } onCancel: {
+            let (waiting, wake) = state.withLock { state -> (CheckedContinuation<Void, any Error>?, Bool) in
+                switch state.sleepers[id] {
+                case .waiting(let continuation):
+                    state.sleepers[id] = nil
+                    state.timers[TimerClock.continuous.rawValue].removeAll { $0.sequence == id }
+                    // Parked, the loop re-arms (or disarms) its timer now rather than waking at this deadline.
+                    return (continuation, state.wakeIfParked())
+                case .cancelled:
+                    return (nil, false)
+                case nil:
+                    state.sleepers[id] = .cancelled
+                    return (nil, false)
+                }
+            }
+            if wake { signal() }
+            waiting?.resume(throwing: CancellationError())
+        }
     }
 
     // MARK: Waiting for descriptors
@@ -315,15 +373,24 @@ public final class EpollLoop: @unchecked Sendable {
     /// Moves the timers whose deadline has passed to the ready jobs, earliest first on each clock.
     private func moveDueTimers() {
         let now = TimerClock.allCases.map(\.now)
-        state.withLock { state in
-            var due: [Timer] = []
+        let sleepers = state.withLock { state in
+            var sleepers: [CheckedContinuation<Void, any Error>] = []
             for clock in TimerClock.allCases {
                 while let last = state.timers[clock.rawValue].last, last.deadline <= now[clock.rawValue] {
-                    due.append(state.timers[clock.rawValue].removeLast())
+                    let timer = state.timers[clock.rawValue].removeLast()
+                    switch timer.payload {
+                    case .job(let entry): state.ready.append(entry)
+                    case .sleeper:
+                        if case .waiting(let continuation) = state.sleepers.removeValue(forKey: timer.sequence) {
+                            sleepers.append(continuation)
+                        }
+                    }
                 }
             }
-            state.ready.append(contentsOf: due.map(\.entry))
+            return sleepers
         }
+        // Outside the lock: resuming enqueues the sleeping task's job.
+        for sleeper in sleepers { sleeper.resume() }
     }
 
     /// Arms each clock's timerfd to its earliest deadline, or disarms it when it has none; only on a change.

@@ -84,20 +84,22 @@ struct Stretchd: AsyncParsableCommand {
         let daemon = Daemon(
             settings: settings, loadSettings: load,
             makeAudio: { ALSABreakAudio(device: $0.device, volume: $0.volume, sounds: sounds, logger: logger) },
-            // Sleeps on ContinuousClock go to the loop's CLOCK_BOOTTIME timerfd: the kernel wakes the process once,
-            // at the deadline, and time asleep counts.
-            clock: ContinuousClock(), time: SystemTime(), history: HistoryStore(stateHome: paths.stateHome),
+            // Sleeps on the loop's CLOCK_BOOTTIME timerfd: the kernel wakes the process once, at the deadline, and
+            // time asleep counts. Cancelled ones (a command wakes the daemon early) leave no deadline behind.
+            clock: LoopClock(loop: loop), time: SystemTime(), history: HistoryStore(stateHome: paths.stateHome),
             notifier: NotifySend(environment: environment, logger: logger, loop: loop),
             systemd: SystemdNotifier(environment: environment), logger: logger)
         // SIGHUP is trapped from here on, before the socket listens and systemd hears READY=1.
         let reloader = await HangupReloader(daemon: daemon)
+        var server = ControlServer(
+            path: socketPath, handler: daemon, logger: logger,
+            folderPolicy: socket == nil ? .privateFolder : .chosenFolder)
+        server.timeoutClock = LoopClock(loop: loop)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
                     .init(service: daemon),
-                    .init(service: ControlServer(
-                              path: socketPath, handler: daemon, logger: logger,
-                              folderPolicy: socket == nil ? .privateFolder : .chosenFolder),
+                    .init(service: server,
                           successTerminationBehavior: .gracefullyShutdownGroup,
                           failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: reloader),

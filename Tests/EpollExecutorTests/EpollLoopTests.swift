@@ -96,6 +96,41 @@ final class Record<Value: Sendable>: Sendable {
         loop.stop()
     }
 
+    @Test func loopClockSleepsWakeInDeadlineOrder() async throws {
+        let woken = Record<Int>()
+        let clock = LoopClock(loop: loop)
+        let start = clock.now
+        // From tasks on any executor: the sleep is the loop's.
+        let tasks = [30, 10, 20].map { milliseconds in
+            Task {
+                try await clock.sleep(until: start + .milliseconds(milliseconds))
+                woken.append(milliseconds)
+            }
+        }
+        for task in tasks { try await task.value }
+        #expect(woken.all == [10, 20, 30])
+        #expect(loop.pendingTimerCount == 0)
+        loop.stop()
+    }
+
+    @Test func aCancelledLoopClockSleepTakesItsDeadlineOffTheTimer() async {
+        let clock = LoopClock(loop: loop)
+        let task = Task { try await clock.sleep(for: .seconds(3600)) }
+        #expect(await eventually { loop.pendingTimerCount == 1 })
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        // Nothing is left to wake the loop in an hour.
+        #expect(loop.pendingTimerCount == 0)
+        // Cancelled before it starts, it ends at once too.
+        let cancelled = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            try await clock.sleep(for: .seconds(3600))
+        }
+        await #expect(throws: CancellationError.self) { try await cancelled.value }
+        #expect(loop.pendingTimerCount == 0)
+        loop.stop()
+    }
+
     @Test func waitsUntilADescriptorIsReadable() async throws {
         var fds: [Int32] = [0, 0]
         #expect(pipe(&fds) == 0)
