@@ -158,7 +158,7 @@ let package = Package(
         .testTarget(
             name: "StretchDaemonTests",
             dependencies: [
-                "StretchDaemon", "StretchSettings", "StretchSystem", "TestSupport",
+                "StretchDaemon", "StretchSettings", "StretchSystem", "TestSupport", "EpollExecutor",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

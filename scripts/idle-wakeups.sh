@@ -6,7 +6,8 @@
 #
 # Starts stretchd in a fresh home (all-day work hours, the next break an hour away, the `null` sound device),
 # asks `stretchctl status` once, and with `session` first plays a session for 5 s (`start`, then `stop`) and runs
-# `watch` for 2 s. Then it counts for SECONDS. Threads that switched are listed by name.
+# `watch` for 2 s (the daemon's log is shown then). Then it counts for SECONDS. Threads that switched are
+# listed by name.
 set -eu
 bin=$(cd "${1:-.build/release}" && pwd)
 seconds=${2:-60}
@@ -51,3 +52,4 @@ total=$(awk 'NR == FNR { before[$1] = $2; next } { d = $2 - before[$1]; s += d; 
 echo "threads: $(ls /proc/$pid/task | wc -l)  context switches in ${seconds} s: $total"
 grep -E '^(Rss|Pss):' /proc/$pid/smaps_rollup | tr -s ' ' | tr '\n' ' '
 echo
+if [ -n "$warm" ]; then echo "daemon's log:" >&2; cat "$root/log" >&2; fi

@@ -33,25 +33,30 @@ public struct NotifySend: DesktopNotifier {
             logger.debug("no desktop notification", metadata: ["reason": "\(String(cString: strerror(result)))"])
             return
         }
-        // Reap it when it exits, so it does not linger as a zombie: its pidfd becomes readable then, and the loop
-        // waits for that without a thread or a timer. (Without pidfds, before Linux 5.3, waitpid blocks a thread of
-        // its own.)
-        let child = pid
-        let pidfd = pidfd_open(child, 0)
-        guard pidfd >= 0 else {
-            Task { await BlockingThread.shared.run { reap(child) } }
-            return
-        }
-        Task(executorPreference: loop.taskExecutor) { [loop] in
-            try? await loop.waitReadable(pidfd)
-            close(pidfd)
-            reap(child)
-        }
+        ChildReaper.reap(pid, on: loop)
     }
 }
 
-/// Collects the exit status of `child`, waiting for it to exit.
-private func reap(_ child: pid_t) {
-    var status: Int32 = 0
-    while waitpid(child, &status, 0) < 0, errno == EINTR {}
+/// Collects the exit status of children the daemon does not wait for, so they do not linger as zombies.
+public enum ChildReaper {
+    /// Reaps `child` when it exits: its pidfd becomes readable then, and `loop` waits for that without a thread
+    /// or a timer. (Without pidfds, before Linux 5.3, `waitpid` blocks the blocking-work thread instead.) The
+    /// task ends once the child is reaped.
+    @discardableResult
+    public static func reap(_ child: pid_t, on loop: EpollLoop) -> Task<Void, Never> {
+        let pidfd = pidfd_open(child, 0)
+        guard pidfd >= 0 else { return Task { await BlockingThread.shared.run { wait(for: child) } } }
+        return Task(executorPreference: loop.taskExecutor) {
+            // Only cancellation ends the wait early, and nothing cancels this task.
+            try? await loop.waitReadable(pidfd)
+            close(pidfd)
+            wait(for: child)
+        }
+    }
+
+    /// Collects the exit status of `child`, waiting for it to exit.
+    private static func wait(for child: pid_t) {
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0, errno == EINTR {}
+    }
 }

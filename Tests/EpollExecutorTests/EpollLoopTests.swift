@@ -67,11 +67,12 @@ final class Record<Value: Sendable>: Sendable {
                 woken.append(name)
             }
         }
-        // Started latest deadline first, so the order they wake in is not the order they started in.
+        // Started latest deadline first, so the order they wake in is not the order they started in. The deadlines
+        // are far enough apart that the three start before the first is due, even on a loaded machine.
         let tasks = [
-            sleeper("third (continuous)") { try await continuous.sleep(until: start.0 + .milliseconds(60)) },
-            sleeper("second (suspending)") { try await suspending.sleep(until: start.1 + .milliseconds(40)) },
-            sleeper("first (Task.sleep)") { try await Task.sleep(until: start.0 + .milliseconds(20), clock: continuous) },
+            sleeper("third (continuous)") { try await continuous.sleep(until: start.0 + .milliseconds(300)) },
+            sleeper("second (suspending)") { try await suspending.sleep(until: start.1 + .milliseconds(200)) },
+            sleeper("first (Task.sleep)") { try await Task.sleep(until: start.0 + .milliseconds(100), clock: continuous) },
         ]
         // All three wait on the loop's timers, not on another thread's.
         #expect(await eventually { loop.pendingTimerCount == 3 || !woken.all.isEmpty })
@@ -100,15 +101,15 @@ final class Record<Value: Sendable>: Sendable {
         let woken = Record<Int>()
         let clock = LoopClock(loop: loop)
         let start = clock.now
-        // From tasks on any executor: the sleep is the loop's.
-        let tasks = [30, 10, 20].map { milliseconds in
-            Task {
+        // On the loop, so they go on in the order the loop resumes them; started latest deadline first.
+        let tasks = [300, 100, 200].map { milliseconds in
+            Task(executorPreference: loop.taskExecutor) {
                 try await clock.sleep(until: start + .milliseconds(milliseconds))
                 woken.append(milliseconds)
             }
         }
         for task in tasks { try await task.value }
-        #expect(woken.all == [10, 20, 30])
+        #expect(woken.all == [100, 200, 300])
         #expect(loop.pendingTimerCount == 0)
         loop.stop()
     }
