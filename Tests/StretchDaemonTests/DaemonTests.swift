@@ -241,6 +241,21 @@ import Testing
         try await harness.stop()
     }
 
+    @Test func statusReadsTheHistoryAgainWhenTheClockGoesBackADay() async throws {
+        // More breaks on the 22nd than reading back over the 23rd's records goes past.
+        let sunday = #"{"date":"2026-11-22","event":"completed","routine":"desk-basics","time":1799900000}"#
+        let earlier = Array(repeating: sunday, count: 250)
+            + [#"{"date":"2026-11-23","event":"completed","routine":"desk-basics","time":1800000000}"#]
+        var harness = try DaemonHarness(config: waitForStart, history: earlier)
+        _ = await harness.nextSleep()
+        #expect(await harness.daemon.status().breaksToday == 1)
+        // Today's counts in memory are of the 23rd; the 22nd's are read from the file.
+        harness.time.moveWallClock(by: .seconds(-24 * 3600))
+        await harness.daemon.wallClockChanged()
+        #expect(await harness.daemon.status().breaksToday == 250)
+        try await harness.stop()
+    }
+
     // MARK: Skip
 
     @Test func skipWithNoBreakDueIsRefusedAndRecordsNothing() async throws {
