@@ -209,6 +209,21 @@ import Testing
         }
     }
 
+    @Test func aLineOverTheLimitComesBackWithoutItsBytes() throws {
+        let history = store()
+        let limit = HistoryReader.maximumLineLength
+        try appendRaw(String(repeating: "a", count: limit) + "\n" + String(repeating: "b", count: limit + 1) + "\n"
+                      + String(repeating: "c", count: 5_000_000) + "\nlast", to: history)
+        let reader = HistoryBackwardReader(path: history.path, blockSize: 4096)
+        let last = try #require(reader.previousLine())
+        #expect(last.bytes == Array("last".utf8) && !last.complete)
+        let huge = try #require(reader.previousLine())
+        #expect(huge.bytes == nil && huge.complete && huge.offset == 2 * limit + 3)
+        #expect(try #require(reader.previousLine()).bytes == nil)
+        #expect(try #require(reader.previousLine()).bytes?.count == limit)
+        #expect(reader.previousLine() == nil)
+    }
+
     @Test func theBackwardReadingCountsWhatTheForwardReadingCounts() throws {
         let history = store()
         let today = CivilTime(year: 2026, month: 11, day: 23, hour: 12)
