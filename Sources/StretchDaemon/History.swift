@@ -135,6 +135,11 @@ public struct HistoryStore: Sendable {
     /// How many good records in a row, all dated before a day, settle that day (see `scan`).
     static let settlingRun = 200
 
+    /// How many lines a reading goes back without a good record before it stops: no crash leaves more than a
+    /// line to skip, and a file of garbage is not read to its start (skipping a line's bytes is cheap; trying to
+    /// read it as a record is not).
+    static let unreadableReach = 10_000
+
     /// Reads the file backwards from its end (or byte `limit`), counting records by day, until `done` says the
     /// days settled so far are enough: all days from `closedFrom` on are settled.
     ///
@@ -145,7 +150,8 @@ public struct HistoryStore: Sendable {
     /// (nor is the reading of them kept going). So a few stray records (a day with a wrong clock) neither stop
     /// the reading nor hide what lies before them, and a reading goes about `settlingRun` records (some 18 KB)
     /// further back than the days it needs. Lines that are not good records (garbage, a huge line, NUL bytes)
-    /// neither settle nor unsettle a day; they are skipped with a warning, as when reading forwards. Memory:
+    /// neither settle nor unsettle a day; they are skipped with a warning, as when reading forwards, but
+    /// `unreadableReach` of them in a row stop the reading there, with a warning. Memory:
     /// one block and one line of the file, one count per day within `HistoryTally.reach` days of today.
     func scan(today: CivilTime, limit: Int?, until done: (_ closedFrom: Int, _ tally: HistoryTally) -> Bool)
         -> HistoryTally
@@ -159,10 +165,18 @@ public struct HistoryStore: Sendable {
         var warnings: [(line: Int, offset: Int, message: String)] = []
         var warningsLeftOut = 0
         var lines = 0
+        // Lines read back since the last good record.
+        var unreadable = 0
+        var gaveUp: Int?
         reading: while let line = reader.previousLine() {
             lines += 1
+            unreadable += 1
             switch HistoryReader.judge(line.bytes, complete: line.complete, decoder: decoder) {
             case .blank:
+                if unreadable >= Self.unreadableReach {
+                    gaveUp = line.offset
+                    break reading
+                }
                 continue
             case .skipped(let message):
                 if warnings.count < HistoryReader.maximumWarnings {
@@ -170,7 +184,12 @@ public struct HistoryStore: Sendable {
                 } else {
                     warningsLeftOut += 1
                 }
+                if unreadable >= Self.unreadableReach {
+                    gaveUp = line.offset
+                    break reading
+                }
             case .record(let record):
+                unreadable = 0
                 guard let day = Self.day(of: record.date) else { continue }
                 if day < closedFrom { tally.add(record, day: day) }
                 if let newest = recent.add(day), newest + 1 < closedFrom {
@@ -186,6 +205,10 @@ public struct HistoryStore: Sendable {
         }
         if let problem = reader.problem { tally.warn("\(path): \(problem)") }
         tally.warn(moreThan: warningsLeftOut)
+        if let gaveUp {
+            tally.warn("\(path): \(Self.unreadableReach) lines in a row that are not records, back to byte \(gaveUp); "
+                + "not read further back")
+        }
         return tally
     }
 

@@ -355,6 +355,26 @@ import Testing
         ])
     }
 
+    @Test func aLongRunOfLinesThatAreNotRecordsStopsTheReading() throws {
+        let history = store()
+        let today = CivilTime(year: 2026, month: 11, day: 23, hour: 10)
+        try history.append(record(.completed, "2026-11-22"))
+        let garbageStart = history.size()
+        try appendRaw(String(repeating: "not json\n\n", count: HistoryStore.unreadableReach / 2), to: history)
+        try history.append(record(.completed, "2026-11-23"))
+        let report = history.report(today: today, days: 2, goal: 1, workDays: [])
+        #expect(report.days.map(\.taken) == [0, 1])
+        #expect(report.warnings.count == 22)
+        #expect(report.warnings.last == "\(history.path): 10000 lines in a row that are not records, back to byte "
+            + "\(garbageStart); not read further back")
+        // One line fewer and the reading goes on past them.
+        let shorter = store()
+        try shorter.append(record(.completed, "2026-11-22"))
+        try appendRaw(String(repeating: "not json\n\n", count: HistoryStore.unreadableReach / 2 - 1) + "\n", to: shorter)
+        try shorter.append(record(.completed, "2026-11-23"))
+        #expect(shorter.report(today: today, days: 2, goal: 1, workDays: []).days.map(\.taken) == [1, 1])
+    }
+
     @Test func aMissingFileIsAnEmptyHistoryAndAFifoIsRefused() throws {
         let today = CivilTime(year: 2026, month: 11, day: 23)
         let missing = store()
