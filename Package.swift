@@ -107,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "stretchd-bench",
             dependencies: [
-                "StretchAudio", "StretchConfig", "StretchCore", "StretchSystem", "ControlProtocol", "TOML",
+                "StretchAudio", "StretchConfig", "StretchCore", "StretchDaemon", "StretchSystem", "ControlProtocol", "TOML",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: settings
