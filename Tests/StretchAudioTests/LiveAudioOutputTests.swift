@@ -135,11 +135,12 @@ func playLive(
 final class FlakyDevice: PCMSink, @unchecked Sendable {
     var frames = 0
     var failing = false
-    func write(_ samples: [Int16]) throws(ALSAError) {
+    func write(_ samples: UnsafeBufferPointer<Int16>) throws(ALSAError) -> Int {
         if failing { throw ALSAError(function: "snd_pcm_writei", code: -19) }
         frames += samples.count
+        return samples.count
     }
-    func drain() throws(ALSAError) {}
+    func delay() throws(ALSAError) -> Int { 0 }
 }
 
 @Suite struct DeviceLossTests {
