@@ -75,6 +75,7 @@ public actor LiveAudioOutput: StreamOutput {
             mixer.add(sounds.sound(for: cue.cue), at: SessionRenderer.frame(of: cue.at, rate: sounds.rate))
         }
         send(mixer.render(through: SessionRenderer.frame(of: streamTime, rate: sounds.rate)))
+        dropExcessBacklog()
     }
 
     /// Plays one sound on its own and closes the device: the break reminder. Returns once it has played, having
@@ -135,24 +136,34 @@ public actor LiveAudioOutput: StreamOutput {
         guard let device else { return }
         backlog.append(contentsOf: block)
         flush(device)
+    }
+
+    /// Keeps at most `maximumBacklog` of audio waiting during a session (the end's ring-out may wait longer).
+    private func dropExcessBacklog() {
         let excess = backlog.count - SessionRenderer.frame(of: maximumBacklog, rate: sounds.rate)
-        if excess > 0 {
-            backlog.removeFirst(excess)
-            if !warnedBacklog {
-                warnedBacklog = true
-                logger.warning(
-                    "audio device is not taking frames as fast as they play; dropping the oldest",
-                    metadata: ["device": "\(deviceName)"])
-            }
+        guard excess > 0 else { return }
+        backlog.removeFirst(excess)
+        if !warnedBacklog {
+            warnedBacklog = true
+            logger.warning(
+                "audio device is not taking frames as fast as they play; dropping the oldest",
+                metadata: ["device": "\(deviceName)"])
         }
     }
 
-    /// Writes as much of the backlog as the device takes now.
+    /// Writes as much of the backlog as the device takes now: until it is all written or the device takes nothing.
     private func flush(_ device: any PCMSink) {
         guard !backlog.isEmpty else { return }
+        var written = 0
+        defer { backlog.removeFirst(written) }
         do {
-            let taken = try backlog.withUnsafeBufferPointer { samples throws(ALSAError) in try device.write(samples) }
-            backlog.removeFirst(min(taken, backlog.count))
+            while written < backlog.count {
+                let taken = try backlog.withUnsafeBufferPointer { samples throws(ALSAError) in
+                    try device.write(UnsafeBufferPointer(rebasing: samples[written...]))
+                }
+                guard taken > 0 else { break }
+                written += min(taken, backlog.count - written)
+            }
         } catch {
             logger.warning("audio device failed; the session goes on and audio is retried", metadata: metadata(error))
             self.device = nil
