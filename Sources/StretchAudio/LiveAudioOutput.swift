@@ -15,8 +15,9 @@ extension PCMDevice: PCMSink {}
 
 /// Plays a session on an audio device, the PCM open for the whole session, fed ahead of the clock.
 ///
-/// The cue scheduler calls `fill` every `period` (150 ms); each call mixes the stream through `lead` (250 ms) past
-/// now and writes it, so a pause or skip is heard at most `lead` after it is asked for. Pacing comes from the
+/// The cue scheduler calls `fill` every `period` (200 ms); each call mixes the stream through `lead` (300 ms) past
+/// now and writes it, so a pause or skip is heard at most `lead` after it is asked for. The lead less the period
+/// (100 ms) is how late a wake-up may be before the device runs dry. Pacing comes from the
 /// clock, not from the device: it is open non-blocking and takes what it has room for; the rest waits for the
 /// next fill, so no frame is lost and no thread waits on the sound card. `null` and `file` devices take
 /// everything, and a test clock then sees exactly the stream the live path produces.
@@ -24,8 +25,8 @@ extension PCMDevice: PCMSink {}
 /// If the device fails mid-session, the session's timing carries on: the frames are dropped, one warning is
 /// logged, and the device is reopened every `retryInterval` until it works again.
 public actor LiveAudioOutput: StreamOutput {
-    public nonisolated let period = Duration.milliseconds(150)
-    public nonisolated let lead = Duration.milliseconds(250)
+    public nonisolated let period = Duration.milliseconds(200)
+    public nonisolated let lead = Duration.milliseconds(300)
     public nonisolated let retryInterval = Duration.seconds(2)
     /// A stopped session fades out over this long instead of cutting off.
     public nonisolated let fadeOut = Duration.milliseconds(30)

@@ -15,8 +15,8 @@ struct RenderCommand: ParsableCommand {
             round(at * rate), where `at` is the cue's time in `stretchctl plan`, and silence elsewhere. \
             16-bit mono. A 16-bit WAV file holds at most 4 GiB of samples: sessions of up to about 12 h 25 min \
             at 48 kHz (longer at lower rates). The session is mixed and written a second at a time, so memory use \
-            does not grow with its length; the file is written beside FILE and renamed over it when complete, so \
-            a failed render leaves an earlier file there as it was.
+            does not grow with its length; the file is written beside the output file and renamed over it when \
+            complete, so a failed render leaves an earlier file there as it was.
             """
     )
 
