@@ -122,6 +122,17 @@ func playLive(
                    sounds: sounds, volume: 0.5)
     }
 
+    /// `null` and `file` devices never make a writer wait: they take every frame at once and hold none back, so
+    /// the end of a session closes them at once.
+    @Test func theNullDeviceTakesEveryFrameAtOnceAndHoldsNone() throws {
+        let device = try PCMDevice(name: "null", rate: 48_000)
+        let second = [Int16](repeating: 1_000, count: 48_000)
+        for _ in 0..<3 {
+            #expect(try second.withUnsafeBufferPointer { samples throws(ALSAError) in try device.write(samples) } == 48_000)
+        }
+        #expect(try device.delay() == 0)
+    }
+
     @Test func anUnusableDeviceIsOneClearError() throws {
         let error = #expect(throws: ALSAError.self) {
             _ = try LiveAudioOutput(deviceName: "hw:97,0", sounds: SoundSet(), volume: 1, logger: logger)
