@@ -33,16 +33,58 @@ public struct CueMixer: Sendable {
     /// Produces the frames from `position` up to `frame`.
     public mutating func render(through frame: Int) -> [Int16] {
         let count = max(0, frame - position)
-        var mix = [Int32](repeating: 0, count: count)
-        for voice in voices where voice.start < position + count && voice.end > position {
-            let from = max(voice.start, position), to = min(voice.end, position + count)
-            for streamFrame in from..<to {
-                mix[streamFrame - position] += Int32(voice.samples[streamFrame - voice.start])
+        return [Int16](unsafeUninitializedCapacity: count) { buffer, initialized in
+            render(into: buffer)
+            initialized = count
+        }
+    }
+
+    /// Produces the next `buffer.count` frames into `buffer`.
+    ///
+    /// Only where a sound plays costs anything: silence is zero-filled, a stretch where one sound plays is that
+    /// sound scaled, and only where sounds overlap are they summed (in 32 bits, then scaled and clamped). Every
+    /// frame comes out as `clamp(round(sum * volume))` however the stream is cut into blocks.
+    public mutating func render(into buffer: UnsafeMutableBufferPointer<Int16>) {
+        let from = position, to = position + buffer.count
+        buffer.initialize(repeating: 0)
+        let sounding = voices.filter { $0.start < to && $0.end > from }.sorted { $0.start < $1.start }
+        var index = 0
+        while index < sounding.count {
+            // One run: voices that overlap one another, each clipped to the block.
+            var run = [sounding[index]]
+            var runEnd = min(sounding[index].end, to)
+            index += 1
+            while index < sounding.count, sounding[index].start < runEnd {
+                run.append(sounding[index])
+                runEnd = max(runEnd, min(sounding[index].end, to))
+                index += 1
+            }
+            let runStart = max(run[0].start, from)
+            if run.count == 1 {
+                let voice = run[0]
+                voice.samples.withUnsafeBufferPointer { samples in
+                    for frame in runStart..<runEnd {
+                        buffer[frame - from] = scaled(Int32(samples[frame - voice.start]))
+                    }
+                }
+            } else {
+                var mix = [Int32](repeating: 0, count: runEnd - runStart)
+                for voice in run {
+                    voice.samples.withUnsafeBufferPointer { samples in
+                        for frame in max(voice.start, runStart)..<min(voice.end, runEnd) {
+                            mix[frame - runStart] += Int32(samples[frame - voice.start])
+                        }
+                    }
+                }
+                for (offset, sum) in mix.enumerated() { buffer[runStart - from + offset] = scaled(sum) }
             }
         }
-        position += count
+        position = to
         voices.removeAll { $0.end <= position }
-        return mix.map { Int16(clamping: Int32((Float($0) * volume).rounded())) }
+    }
+
+    private func scaled(_ sum: Int32) -> Int16 {
+        Int16(clamping: Int32((Float(sum) * volume).rounded()))
     }
 
     /// Produces `frames` more frames fading linearly to silence, then drops every sound: a stop without a click.
@@ -65,10 +107,57 @@ public enum SessionRenderer {
         return Int(seconds) * rate + Int(scaled.rounded())
     }
 
-    /// The session's stream from its start until the last sound has rung out.
+    /// The session's stream from its start until the last sound has rung out, in memory: for short sessions and
+    /// tests. `SessionStream` produces the same samples a block at a time.
     public static func render(_ plan: SessionPlan, sounds: SoundSet, volume: Float = 1) -> [Int16] {
+        let stream = SessionStream(plan, sounds: sounds, volume: volume)
+        var samples: [Int16] = []
+        samples.reserveCapacity(stream.frames)
+        stream.render { block in samples.append(contentsOf: block) }
+        return samples
+    }
+}
+
+/// A session's stream, mixed a block at a time: memory does not grow with the session's length.
+///
+/// The length is known from the plan before anything is mixed (a WAV header can be written first), and each cue
+/// joins the mix only when the block it starts in is made.
+public struct SessionStream: Sendable {
+    public let rate: Int
+    /// Frames in the whole stream: until the later of the plan's end and the last sound's end.
+    public let frames: Int
+    private let volume: Float
+    /// Every cue's sound and first frame, by first frame.
+    private let starts: [(frame: Int, samples: [Int16])]
+
+    public init(_ plan: SessionPlan, sounds: SoundSet, volume: Float = 1) {
+        rate = sounds.rate
+        self.volume = volume
+        starts = plan.cues.map { (SessionRenderer.frame(of: $0.at, rate: sounds.rate), sounds.sound(for: $0)) }
+            .enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element)
+        let lastSound = starts.map { $0.frame + $0.samples.count }.max() ?? 0
+        frames = max(0, lastSound, SessionRenderer.frame(of: plan.duration, rate: sounds.rate))
+    }
+
+    /// Hands the stream to `write` in order, in blocks of `blockFrames` (the last one shorter). The block's memory
+    /// is reused: `write` must not keep the pointer.
+    public func render<E: Error>(
+        blockFrames: Int = 48_000, _ write: (UnsafeBufferPointer<Int16>) throws(E) -> Void
+    ) throws(E) {
+        precondition(blockFrames > 0, "blocks hold at least one frame")
         var mixer = CueMixer(volume: volume)
-        for cue in plan.cues { mixer.add(sounds.sound(for: cue), at: frame(of: cue.at, rate: sounds.rate)) }
-        return mixer.render(through: max(mixer.end, frame(of: plan.duration, rate: sounds.rate)))
+        let block = UnsafeMutableBufferPointer<Int16>.allocate(capacity: blockFrames)
+        defer { block.deallocate() }
+        var next = 0
+        while mixer.position < frames {
+            let count = min(blockFrames, frames - mixer.position)
+            while next < starts.count, starts[next].frame < mixer.position + count {
+                mixer.add(starts[next].samples, at: starts[next].frame)
+                next += 1
+            }
+            let part = UnsafeMutableBufferPointer(rebasing: block[0..<count])
+            mixer.render(into: part)
+            try write(UnsafeBufferPointer(part))
+        }
     }
 }

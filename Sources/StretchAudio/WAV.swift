@@ -72,14 +72,27 @@ public enum WAV {
 
     /// A 16-bit PCM WAV file of interleaved `samples`.
     public static func pcm16(_ samples: [Int16], rate: Int, channels: Int = 1) -> [UInt8] {
-        let dataSize = samples.count * 2
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(44 + dataSize)
-        bytes += Array("RIFF".utf8) + le32(36 + dataSize) + Array("WAVE".utf8)
+        var bytes = pcm16Header(frames: samples.count / channels, rate: rate, channels: channels)
+        bytes.reserveCapacity(bytes.count + samples.count * 2)
+        for sample in samples { bytes += le16(Int(UInt16(bitPattern: sample))) }
+        return bytes
+    }
+
+    /// The most frames a 16-bit PCM WAV file can hold: its RIFF size (the data plus 36 bytes of header) is a
+    /// 32-bit number, so the data is at most 4 GiB less 37 bytes, about 12 h 25 min of mono at 48 kHz.
+    public static func maximumPCM16Frames(channels: Int = 1) -> Int {
+        (Int(UInt32.max) - 36) / (2 * channels)
+    }
+
+    /// The 44-byte header of a 16-bit PCM WAV file of `frames` frames: the samples follow it, little-endian.
+    /// - Precondition: `frames <= maximumPCM16Frames(channels:)`.
+    public static func pcm16Header(frames: Int, rate: Int, channels: Int = 1) -> [UInt8] {
+        precondition((0...maximumPCM16Frames(channels: channels)).contains(frames), "too long for a WAV file")
+        let dataSize = frames * channels * 2
+        var bytes = Array("RIFF".utf8) + le32(36 + dataSize) + Array("WAVE".utf8)
         bytes += Array("fmt ".utf8) + le32(16) + le16(1) + le16(channels) + le32(rate)
         bytes += le32(rate * channels * 2) + le16(channels * 2) + le16(16)
         bytes += Array("data".utf8) + le32(dataSize)
-        for sample in samples { bytes += le16(Int(UInt16(bitPattern: sample))) }
         return bytes
     }
 

@@ -130,6 +130,14 @@ public enum Files {
     /// regular file is replaced, keeping its permissions: renaming over a device, a FIFO or a symbolic link would
     /// replace it (as root, `/dev/null` itself) instead of writing into it.
     public static func writeBytes(_ bytes: [UInt8], to path: String) -> Result<Void, FileError> {
+        write(to: path) { fd in _ = try fd.writeAll(bytes) }
+    }
+
+    /// Writes `path` as `produce` writes to the descriptor it is given, piece by piece, through a temporary file
+    /// beside it (`path.tmp-PID`), synced and then renamed over `path`: a reader never sees half a file, and if
+    /// anything fails (`produce` throws, the disk fills) the temporary file is removed and whatever was at `path`
+    /// stays as it was. Only a regular file is replaced, keeping its permissions, as in `writeBytes`.
+    public static func write(to path: String, _ produce: (FileDescriptor) throws -> Void) -> Result<Void, FileError> {
         var permissions: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]
         if let existing = try? FilePath(path).stat(followTargetSymlink: false) {
             guard existing.type == .regular else { return .failure(FileError(path: path, reason: .notRegularFile(existing.type))) }
@@ -142,7 +150,7 @@ public enum Files {
                 temporary, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: permissions)
             do {
                 operation = "cannot write"
-                _ = try fd.writeAll(bytes)
+                try produce(fd)
                 guard fsync(fd.rawValue) == 0 else { throw Errno(rawValue: errno) }
                 try fd.close()
             } catch {

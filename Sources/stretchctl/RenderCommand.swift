@@ -4,6 +4,7 @@ import StretchConfig
 import StretchCore
 import StretchSettings
 import StretchSystem
+import SystemPackage
 
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +13,10 @@ struct RenderCommand: ParsableCommand {
         discussion: """
             The file holds the session exactly as it would be played: each cue's first sample at frame \
             round(at * rate), where `at` is the cue's time in `stretchctl plan`, and silence elsewhere. \
-            16-bit mono.
+            16-bit mono. A 16-bit WAV file holds at most 4 GiB of samples: sessions of up to about 12 h 25 min \
+            at 48 kHz (longer at lower rates). The session is mixed and written a second at a time, so memory use \
+            does not grow with its length; the file is written beside the output file and renamed over it when \
+            complete, so a failed render leaves an earlier file there as it was.
             """
     )
 
@@ -37,10 +41,6 @@ struct RenderCommand: ParsableCommand {
         guard (0...1).contains(volume) else { throw ValidationError("--volume must be from 0 to 1, got \(volume).") }
     }
 
-    /// The longest session `render` writes: its samples are held in memory (4 bytes a frame) and a 16-bit WAV file
-    /// holds at most 4 GiB.
-    static let maximumLength = Duration.seconds(3 * 3600)
-
     func run() throws {
         // An earlier render may be written again; anything else there (the routine file itself, by mistake) stays.
         if let refusal = OutputFile.refusal(output, replacingWAV: true) {
@@ -48,19 +48,36 @@ struct RenderCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let plan = SessionPlanner.plan(try routineOptions.routine(routine))
-        guard plan.duration <= Self.maximumLength else {
-            printError("error: the session lasts \(DurationText.format(plan.duration)); render writes sessions of at most "
-                + "\(DurationText.format(Self.maximumLength)) (play streams any length)")
-            throw ExitCode(1)
-        }
         let (sounds, problems) = SoundSet.load(overridesIn: XDGPaths.current.soundsDirectory, rate: rate)
         for problem in problems { printError("warning: using the built-in sound instead of \(problem)") }
-        let samples = SessionRenderer.render(plan, sounds: sounds, volume: volume)
-        if case .failure(let problem) = Files.writeBytes(WAV.pcm16(samples, rate: rate), to: output) {
+        let stream = SessionStream(plan, sounds: sounds, volume: volume)
+        let limit = WAV.maximumPCM16Frames()
+        guard stream.frames <= limit else {
+            printError("error: the session lasts \(DurationText.format(plan.duration)); a 16-bit WAV file at \(rate) Hz "
+                + "holds at most \(DurationText.format(.seconds(limit / rate))) (play streams any length)")
+            throw ExitCode(1)
+        }
+        // The header's sizes are known from the plan, so the file is written front to back, one block at a time.
+        let written = Files.write(to: output) { fd in
+            _ = try fd.writeAll(WAV.pcm16Header(frames: stream.frames, rate: rate))
+            try stream.render(blockFrames: rate) { block in
+                try Self.writeLittleEndian(block, to: fd)
+            }
+        }
+        if case .failure(let problem) = written {
             printError("error: \(problem)")
             throw ExitCode(1)
         }
-        let length = Duration.seconds(samples.count) / rate
+        let length = Duration.seconds(stream.frames) / rate
         print("wrote \(output): \(plan.routine.id), \(plan.cues.count) cues, \(DurationText.format(length)) at \(rate) Hz")
+    }
+
+    /// Writes 16-bit samples as WAV stores them, little-endian.
+    static func writeLittleEndian(_ samples: UnsafeBufferPointer<Int16>, to fd: FileDescriptor) throws {
+        #if _endian(little)
+        _ = try fd.writeAll(UnsafeRawBufferPointer(samples))
+        #else
+        _ = try fd.writeAll(samples.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8)] })
+        #endif
     }
 }

@@ -34,7 +34,7 @@ struct SoundsCommand: ParsableCommand {
         }
     }
 
-    struct Play: ParsableCommand {
+    struct Play: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Play one sound.")
 
         @Argument(help: ArgumentHelp("The sound's name, as `stretchctl sounds` lists it.", valueName: "name"))
@@ -49,19 +49,17 @@ struct SoundsCommand: ParsableCommand {
             }
         }
 
-        func run() throws {
+        func run() async throws {
             guard let sound = SoundName(rawValue: name) else { return }
-            _ = audio.logger()
-            let sounds = audio.sounds()
+            let logger = audio.logger()
+            let output: LiveAudioOutput
             do {
-                let device = try PCMDevice(name: audio.device, rate: sounds.rate)
-                var mixer = CueMixer(volume: audio.volume)
-                mixer.add(sounds[sound], at: 0)
-                try device.write(mixer.render(through: mixer.end))
-                try device.drain()
+                output = try LiveAudioOutput(
+                    deviceName: audio.device, sounds: audio.sounds(), volume: audio.volume, logger: logger)
             } catch {
                 throw deviceFailure(audio.device, error)
             }
+            await output.play(sound)
         }
     }
 

@@ -122,6 +122,17 @@ func playLive(
                    sounds: sounds, volume: 0.5)
     }
 
+    /// `null` and `file` devices never make a writer wait: they take every frame at once and hold none back, so
+    /// the end of a session closes them at once.
+    @Test func theNullDeviceTakesEveryFrameAtOnceAndHoldsNone() throws {
+        let device = try PCMDevice(name: "null", rate: 48_000)
+        let second = [Int16](repeating: 1_000, count: 48_000)
+        for _ in 0..<3 {
+            #expect(try second.withUnsafeBufferPointer { samples throws(ALSAError) in try device.write(samples) } == 48_000)
+        }
+        #expect(try device.delay() == 0)
+    }
+
     @Test func anUnusableDeviceIsOneClearError() throws {
         let error = #expect(throws: ALSAError.self) {
             _ = try LiveAudioOutput(deviceName: "hw:97,0", sounds: SoundSet(), volume: 1, logger: logger)
@@ -135,11 +146,12 @@ func playLive(
 final class FlakyDevice: PCMSink, @unchecked Sendable {
     var frames = 0
     var failing = false
-    func write(_ samples: [Int16]) throws(ALSAError) {
+    func write(_ samples: UnsafeBufferPointer<Int16>) throws(ALSAError) -> Int {
         if failing { throw ALSAError(function: "snd_pcm_writei", code: -19) }
         frames += samples.count
+        return samples.count
     }
-    func drain() throws(ALSAError) {}
+    func delay() throws(ALSAError) -> Int { 0 }
 }
 
 @Suite struct DeviceLossTests {
@@ -178,5 +190,157 @@ final class FlakyDevice: PCMSink, @unchecked Sendable {
         let total = SessionRenderer.render(plan, sounds: SoundSet()).count
         let lost = Double(total - device.frames) / 48_000
         #expect((3.8...4.2).contains(lost), "lost \(lost) s of audio")
+    }
+}
+
+/// A device that takes every frame at once, keeping them in order.
+final class RecordingDevice: PCMSink, @unchecked Sendable {
+    var taken: [Int16] = []
+    func write(_ samples: UnsafeBufferPointer<Int16>) throws(ALSAError) -> Int {
+        taken.append(contentsOf: samples)
+        return samples.count
+    }
+    func delay() throws(ALSAError) -> Int { 0 }
+}
+
+/// A sound card on a test clock that takes at most `chunk` frames a write and refuses every third write outright,
+/// as a non-blocking device answers `-EAGAIN` when it has no room. It plays what it took at 48 kHz from the first
+/// write (going quiet, not losing frames, if it runs dry).
+final class SlowDevice: PCMSink, @unchecked Sendable {
+    let clock: TestClock<Duration>
+    let chunk: Int
+    var taken: [Int16] = []
+    var partial = 0, refused = 0
+    private var writes = 0
+    private var queued = 0
+    private var updated: TestClock<Duration>.Instant?
+
+    init(clock: TestClock<Duration>, chunk: Int) {
+        self.clock = clock
+        self.chunk = chunk
+    }
+
+    /// Plays what the time since the last call allows.
+    private func play() {
+        let now = clock.now
+        if let updated { queued = max(0, queued - Int((updated.duration(to: now) / .seconds(1)) * 48_000)) }
+        updated = now
+    }
+
+    func write(_ samples: UnsafeBufferPointer<Int16>) throws(ALSAError) -> Int {
+        play()
+        writes += 1
+        if writes % 3 == 0 {
+            refused += 1
+            return 0
+        }
+        let count = min(chunk, samples.count)
+        if count < samples.count { partial += 1 }
+        taken.append(contentsOf: samples.prefix(count))
+        queued += count
+        return count
+    }
+
+    func delay() throws(ALSAError) -> Int {
+        play()
+        return queued
+    }
+}
+
+/// Mixes sounds at the given frames into a stream of `count` frames, as the whole stream at once.
+func mix(_ placed: [(frame: Int, samples: [Int16])], count: Int, volume: Float) -> [Int16] {
+    var sum = [Int32](repeating: 0, count: count)
+    for (start, samples) in placed {
+        for (offset, sample) in samples.enumerated() where start + offset < count { sum[start + offset] += Int32(sample) }
+    }
+    return sum.map { Int16(clamping: Int32((Float($0) * volume).rounded())) }
+}
+
+@Suite struct LiveStreamTests {
+    let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+    let plan = SessionPlanner.plan(shortRoutine)
+    let sounds = SoundSet()
+
+    /// Checks a recorded stream against the cues placed at these stream times: every sample equal, silence after.
+    func expectStream(_ recorded: [Int16], cues: [(PlannedCue, Duration)], sourceLocation: SourceLocation = #_sourceLocation) {
+        let placed = cues.map { (SessionRenderer.frame(of: $0.1, rate: 48_000), sounds.sound(for: $0.0)) }
+        let end = placed.map { $0.0 + $0.1.count }.max() ?? 0
+        #expect(recorded.count >= end, "the last sound rings out", sourceLocation: sourceLocation)
+        let expected = mix(placed, count: recorded.count, volume: 0.5)
+        let first = recorded.indices.first { recorded[$0] != expected[$0] }
+        #expect(first == nil, "first different frame \(first ?? -1)", sourceLocation: sourceLocation)
+    }
+
+    @Test func aDeviceThatTakesPartOfEachWriteOrNoneLosesNoFrameAndTheEndWaitsUntilItHasPlayed() async throws {
+        let clock = TestClock()
+        let device = SlowDevice(clock: clock, chunk: 5_000)
+        let waits = Mutex(0)
+        let output = try LiveAudioOutput(
+            deviceName: "slow", sounds: sounds, volume: 0.5, logger: logger,
+            wait: { duration in
+                waits.withLock { $0 += 1 }
+                await clock.advance(by: duration)
+            }
+        ) { device }
+        // Each fill is more than one write takes, so fills are taken in part, and some writes not at all.
+        #expect(5_000 < SessionRenderer.frame(of: output.period, rate: 48_000))
+        let played = try await playLive(plan, into: output, clock: clock)
+        #expect(played.map(\.cue) == plan.cues)
+        #expect(device.partial > 10 && device.refused > 10, "partial \(device.partial), refused \(device.refused)")
+        #expect(firstDifference(device.taken, SessionRenderer.render(plan, sounds: sounds, volume: 0.5)) == nil, "every frame, in order")
+        // The session ended only once the device had played it all, waiting on the clock.
+        #expect(try device.delay() == 0)
+        #expect(waits.withLock { $0 } > 1)
+    }
+
+    @Test func pauseTakesEffectAtTheFirstFrameNotYetWritten() async throws {
+        let device = RecordingDevice()
+        let clock = TestClock()
+        let output = try LiveAudioOutput(deviceName: "recording", sounds: sounds, volume: 0.5, logger: logger) { device }
+        // Paused 50 ms before a cue: that cue was already written, within the lead, and plays; the pause starts
+        // where the last fill ended. The clock then runs on through the pause, the scheduler writing silence on
+        // its period, and the resume too takes effect at the first frame not yet written: the rest of the session
+        // moves by the time between the two.
+        let written = try #require(plan.cues.first { $0.at > .seconds(4) })
+        let pauseAt = written.at - .milliseconds(50)
+        let pauseLength = Duration.milliseconds(3_020)
+        let pausePoint = output.period * Int(pauseAt / output.period) + output.lead
+        let resumePoint = output.period * Int((pauseAt + pauseLength) / output.period) + output.lead
+        #expect(pausePoint > written.at && plan.cues.contains { $0.at >= pausePoint })
+        var paused = false
+        _ = try await playLive(plan, into: output, clock: clock) { scheduler, until in
+            guard !paused, TestClock<Duration>.Instant().duration(to: until) > pauseAt else { return false }
+            paused = true
+            await clock.advance(by: pauseAt - TestClock<Duration>.Instant().duration(to: clock.now))
+            await scheduler.pause()
+            await clock.waitForSleeper()
+            await clock.advance(by: pauseLength)
+            await clock.waitForSleeper()
+            await scheduler.resume()
+            return true
+        }
+        expectStream(device.taken, cues: plan.cues.map { ($0, $0.at < pausePoint ? $0.at : $0.at + resumePoint - pausePoint) })
+    }
+
+    @Test func skipTakesEffectAtTheFirstFrameNotYetWritten() async throws {
+        let device = RecordingDevice()
+        let clock = TestClock()
+        let output = try LiveAudioOutput(deviceName: "recording", sounds: sounds, volume: 0.5, logger: logger) { device }
+        let stepEnd = try #require(plan.cues.firstIndex { $0.cue == .stepEnd })
+        let skipAt = plan.cues[stepEnd].at - .milliseconds(1_030)
+        let skipPoint = output.period * Int(skipAt / output.period) + output.lead
+        #expect(skipPoint < plan.cues[stepEnd].at)
+        var skipped = false
+        _ = try await playLive(plan, into: output, clock: clock) { scheduler, until in
+            guard !skipped, TestClock<Duration>.Instant().duration(to: until) > skipAt else { return false }
+            skipped = true
+            await clock.advance(by: skipAt - TestClock<Duration>.Instant().duration(to: clock.now))
+            await scheduler.skipStep()
+            return true
+        }
+        // What was written stays; the step's end sounds at the first frame not written, the rest follows it.
+        let kept = plan.cues[..<stepEnd].filter { $0.at < skipPoint }.map { ($0, $0.at) }
+        let moved = plan.cues[stepEnd...].map { ($0, skipPoint + $0.at - plan.cues[stepEnd].at) }
+        expectStream(device.taken, cues: kept + moved)
     }
 }

@@ -73,6 +73,24 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["out.wav"])
     }
 
+    @Test func aWriteThatFailsHalfWayLeavesTheEarlierFileAsItWasAndNoTemporaryFile() throws {
+        let path = folder + "/render.wav"
+        #expect(Files.writeBytes([1, 2, 3], to: path).failureDescription == nil)
+        let failed = Files.write(to: path) { fd in
+            _ = try fd.writeAll([9, 9, 9, 9])
+            throw Errno.noSpace
+        }
+        #expect(failed.failureDescription == "\(path): cannot write: No space left on device")
+        #expect(Files.readBytes(path, limit: 10) == .success([1, 2, 3]))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["render.wav"])
+
+        let streamed = Files.write(to: path) { fd in
+            for piece in 0..<3 { _ = try fd.writeAll([UInt8(piece), UInt8(piece)]) }
+        }
+        #expect(streamed.failureDescription == nil)
+        #expect(Files.readBytes(path, limit: 10) == .success([0, 0, 1, 1, 2, 2]))
+    }
+
     @Test func relativePathsAreMadeAbsoluteAgainstTheWorkingFolder() throws {
         #expect(Files.absolute("/etc/x.toml") == "/etc/x.toml")
         let cwd = FileManager.default.currentDirectoryPath
