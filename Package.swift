@@ -80,7 +80,6 @@ let package = Package(
             name: "stretchd",
             dependencies: [
                 "StretchDaemon", "StretchSettings", "StretchSystem",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
