@@ -13,9 +13,10 @@ SYSTEMCTL ?= systemctl --user
 # `test-deps` install whichever are missing.
 SYSTEM_PACKAGES := libasound2-dev
 TEST_PACKAGES := $(SYSTEM_PACKAGES) systemd
-# Release binaries carry the Swift runtime and Foundation inside: no libraries to install, and the idle daemon is
-# about 5 MiB smaller in memory than with the shared ones.
-RELEASE := -c release -Xswiftc -static-stdlib
+# Release binaries carry the Swift runtime inside: no libraries to install, and the idle daemon is about 5 MiB
+# smaller in memory than with the shared ones. Linked by lld with packed relative relocations (DT_RELR, glibc
+# 2.36+): the daemon's relocation table shrinks from 1.3 MB, read whole at every start, to a few KB.
+RELEASE := -c release -Xswiftc -static-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test-deps build release run test bench fuzz install install-files uninstall clean
