@@ -75,10 +75,12 @@ test: test-deps
 	$(SWIFT) test --skip-build --skip EndToEndTests
 	$(SWIFT) test --skip-build --filter EndToEndTests
 
-# Benchmarks in a release build; figures go to stdout.
+# Benchmarks in a release build: every figure of the performance table, each with the command that reproduces it,
+# to stdout (about 3 minutes). `make bench ONLY="idle render"` measures only those; `make bench ONLY=help` lists them.
+ONLY ?=
 bench: deps
-	$(SWIFT) build $(RELEASE) --product stretchd-bench --product stretchd
-	$$($(SWIFT) build $(RELEASE) --show-bin-path)/stretchd-bench
+	$(SWIFT) build $(RELEASE)
+	$$($(SWIFT) build $(RELEASE) --show-bin-path)/stretchd-bench $(ONLY)
 
 # Fuzzes the TOML reader (with routine and config loading) and the control-request decoder with libFuzzer,
 # FUZZ_SECONDS each; a crash stops with its input saved in .build-fuzz/. The libraries are built by SwiftPM with

@@ -25,6 +25,9 @@ let package = Package(
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         // Linux headers the Glibc module leaves out (timerfd): only a modulemap and a shim header.
         .systemLibrary(name: "CLinux"),
+        // The executor an idle daemon needs: one epoll loop thread (jobs, timers on the standard clocks, waits on
+        // descriptors) that parks without a timeout, and a thread for blocking work.
+        .target(name: "EpollExecutor", dependencies: ["CLinux"], swiftSettings: settings),
         // Idiomatic Swift over libasound: an owned PCM handle and one error type with ALSA's own text.
         .target(name: "ALSA", dependencies: ["CALSA"], swiftSettings: settings),
         // Files, paths and sockets over swift-system: the one place that opens files (typed errors with the
@@ -66,7 +69,7 @@ let package = Package(
             name: "StretchDaemon",
             dependencies: [
                 "StretchCore", "StretchConfig", "StretchSystem", "StretchSettings", "StretchAudio", "ALSA",
-                "ControlProtocol", "CLinux",
+                "ControlProtocol", "CLinux", "EpollExecutor",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -79,11 +82,14 @@ let package = Package(
         .executableTarget(
             name: "stretchd",
             dependencies: [
-                "StretchDaemon", "StretchSettings", "StretchSystem",
+                "StretchDaemon", "StretchSettings", "StretchSystem", "EpollExecutor",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: settings
+            // Its `DefaultExecutorFactory` (SE-0466, SPI in Swift 6.3) is declared for a runtime newer than the
+            // availability the compiler assumes; without this flag the compiler silently keeps libdispatch's
+            // executors (`nm stretchd | grep swift_createExecutors` shows whether the factory was taken).
+            swiftSettings: settings + [.unsafeFlags(["-Xfrontend", "-disable-availability-checking"])]
         ),
         .executableTarget(
             name: "stretchctl",
@@ -100,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "stretchd-bench",
             dependencies: [
-                "StretchAudio", "StretchConfig", "StretchCore", "StretchSystem", "ControlProtocol", "TOML",
+                "StretchAudio", "StretchConfig", "StretchCore", "StretchDaemon", "StretchSystem", "ControlProtocol", "TOML",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: settings
@@ -122,6 +128,7 @@ let package = Package(
             swiftSettings: settings
         ),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: settings),
+        .testTarget(name: "EpollExecutorTests", dependencies: ["EpollExecutor"], swiftSettings: settings),
         .testTarget(
             name: "StretchConfigTests", dependencies: ["StretchConfig", "StretchSystem"], swiftSettings: settings
         ),
@@ -150,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "StretchDaemonTests",
             dependencies: [
-                "StretchDaemon", "StretchSettings", "StretchSystem", "TestSupport",
+                "StretchDaemon", "StretchSettings", "StretchSystem", "TestSupport", "EpollExecutor",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

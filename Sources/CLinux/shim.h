@@ -2,6 +2,8 @@
 #define CLINUX_SHIM_H
 
 // Linux interfaces that Swift's Glibc module does not include.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/types.h>
@@ -13,5 +15,10 @@ typedef struct {
     uid_t uid;
     gid_t gid;
 } clinux_peer_credentials;
+
+// A descriptor that becomes readable when the process exits (glibc 2.36+). Declared here rather than by including
+// <sys/pidfd.h>: that header pulls in <fcntl.h>, whose `struct stat` would then belong to this module instead of
+// Glibc, and every file that uses `stat` would have to import CLinux.
+int pidfd_open(pid_t pid, unsigned int flags);
 
 #endif

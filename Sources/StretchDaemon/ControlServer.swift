@@ -46,6 +46,9 @@ public struct ControlServer: Service {
     public var idleTimeout = Duration.seconds(10)
     /// How long a client may take to send one request line, from its first byte to its newline.
     public var lineTimeout = Duration.seconds(10)
+    /// The clock the two timeouts run on. Not NIO's timers: NIO leaves its timerfd armed when a timer is cancelled,
+    /// so every connection would wake the idle daemon once more, `idleTimeout` later.
+    public var timeoutClock: any Clock<Duration> = ContinuousClock()
 
     /// `folderPolicy`: what the socket's folder must be (see `SocketFolder.Policy`).
     public init(
@@ -82,8 +85,8 @@ public struct ControlServer: Service {
                 .serverChannelOption(.backlog, value: 256)
                 // A client that half-closes after its request still gets the reply.
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
-                .bind(unixDomainSocketPath: path) { [idleTimeout, lineTimeout] channel in
-                    Self.setUp(channel, idleTimeout: idleTimeout, lineTimeout: lineTimeout)
+                .bind(unixDomainSocketPath: path) { [idleTimeout, lineTimeout, timeoutClock] channel in
+                    Self.setUp(channel, idleTimeout: idleTimeout, lineTimeout: lineTimeout, clock: timeoutClock)
                 }
         } catch {
             throw StartError(description: "cannot listen on \(path): \(error)")
@@ -135,7 +138,7 @@ public struct ControlServer: Service {
     }
 
     private static func setUp(
-        _ channel: any Channel, idleTimeout: Duration, lineTimeout: Duration
+        _ channel: any Channel, idleTimeout: Duration, lineTimeout: Duration, clock: any Clock<Duration>
     ) -> EventLoopFuture<Connection> {
         let credentials: EventLoopFuture<clinux_peer_credentials> =
             (channel as? any SocketOptionProvider)?.unsafeGetSocketOption(
@@ -143,7 +146,7 @@ public struct ControlServer: Service {
             ?? channel.eventLoop.makeSucceededFuture(clinux_peer_credentials(pid: 0, uid: uid_t.max, gid: gid_t.max))
         return credentials.flatMapThrowing { credentials in
             try channel.pipeline.syncOperations.addHandler(
-                RequestLineHandler(idleTimeout: idleTimeout, lineTimeout: lineTimeout))
+                RequestLineHandler(idleTimeout: idleTimeout, lineTimeout: lineTimeout, clock: clock))
             return Connection(
                 channel: try NIOAsyncChannel(wrappingChannelSynchronously: channel), peerUID: credentials.uid)
         }
@@ -280,11 +283,16 @@ final class RequestLineHandler: ChannelDuplexHandler {
     private var done = false
     /// A watcher: no timer for its silence, only for replies it leaves unread.
     private var watching = false
-    private var timer: (wait: Wait, task: Scheduled<Void>)?
+    private let clock: any Clock<Duration>
+    /// The timer running: what it waits for, the task sleeping until it expires, and its number (an expiry that
+    /// reaches the event loop after its timer was replaced is ignored).
+    private var timer: (wait: Wait, task: Task<Void, Never>, number: Int)?
+    private var timersStarted = 0
 
-    init(idleTimeout: Duration, lineTimeout: Duration) {
+    init(idleTimeout: Duration, lineTimeout: Duration, clock: any Clock<Duration>) {
         self.idleTimeout = idleTimeout
         self.lineTimeout = lineTimeout
+        self.clock = clock
     }
 
     func handlerAdded(context: ChannelHandlerContext) { updateTimer(context: context) }
@@ -370,11 +378,31 @@ final class RequestLineHandler: ChannelDuplexHandler {
         guard wait != timer?.wait else { return }
         cancelTimer()
         guard let wait else { return }
-        let task = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(wait == .forNewline ? lineTimeout : idleTimeout)) {
-            self.timer = nil
-            self.expired(wait, context: context)
+        timersStarted += 1
+        let number = timersStarted, eventLoop = context.eventLoop, clock = clock
+        let length = wait == .forNewline ? lineTimeout : idleTimeout
+        let handler = NIOLoopBound(self, eventLoop: eventLoop), boundContext = NIOLoopBound(context, eventLoop: eventLoop)
+        let task = Self.run(after: length, on: clock, in: eventLoop) {
+            guard handler.value.timer?.number == number else { return }
+            handler.value.timer = nil
+            handler.value.expired(wait, context: boundContext.value)
         }
-        timer = (wait, task)
+        timer = (wait, task, number)
+    }
+
+    /// Runs `expire` on `eventLoop` after `length` on `clock`, unless the returned task is cancelled first.
+    private static func run(
+        after length: Duration, on clock: any Clock<Duration>, in eventLoop: any EventLoop,
+        _ expire: @escaping @Sendable () -> Void
+    ) -> Task<Void, Never> {
+        Task {
+            guard (try? await sleep(on: clock, for: length)) != nil else { return }
+            eventLoop.execute(expire)
+        }
+    }
+
+    private static func sleep<C: Clock<Duration>>(on clock: C, for length: Duration) async throws {
+        try await clock.sleep(for: length)
     }
 
     private func cancelTimer() {

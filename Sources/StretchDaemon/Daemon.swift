@@ -1,5 +1,6 @@
 import ALSA
 import ControlProtocol
+import EpollExecutor
 import Logging
 import ServiceLifecycle
 import StretchAudio
@@ -73,12 +74,13 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     private var visible: VisibleStatus?
     /// The last `STATUS=` sent to systemd, so it is sent again only when it changes.
     private var sentStatus: String?
-    /// The history's per-day counts, once read; `status` and `history` answer from it.
+    /// Today's counts from the history, once read, and every record appended since: `status` answers from it,
+    /// never reading the file.
     private var tally: HistoryTally?
-    /// Reads the history file at start, off this actor.
+    /// The day `tally` was read for: its counts are whole for that day and later ones.
+    private var tallyDay: Int?
+    /// Reads today's records from the end of the history file, off this actor.
     private var tallyLoad: Task<HistoryTally, Never>?
-    /// Today's counts from the end of the file, read first: enough for `status` while the whole file is read.
-    private var recentLoad: Task<HistoryTally?, Never>?
     /// Records appended while the file was being read: the reading stops where the file ended when it began.
     private var appendedWhileLoading: [HistoryRecord] = []
 
@@ -146,20 +148,23 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         sleeper?.cancel()
     }
 
-    /// Reads the history file in the background: a large one must hold up neither start-up nor commands.
+    /// Reads today's records from the end of the history file in the background (only as far back as they go), on
+    /// the blocking-work thread, never on the event loop that runs everything else.
     private func loadHistory() {
         guard tallyLoad == nil else { return }
         let store = history, today = time.now().local
         // Taken here, on the actor, between appends: what is appended from now on is counted separately.
         let size = store.size()
-        recentLoad = Task.detached { store.recentTally(today: today, limit: size) }
-        let load = Task.detached { await store.tally(around: today, limit: size) }
+        tallyDay = today.day
+        let load = Task.detached(executorPreference: BlockingThread.shared) {
+            store.todayTally(today: today, limit: size)
+        }
         tallyLoad = load
-        Task { self.historyLoaded(await load.value) }
+        Task { self.historyLoaded(await load.value, from: load) }
     }
 
-    private func historyLoaded(_ loaded: HistoryTally) {
-        guard tally == nil else { return }
+    private func historyLoaded(_ loaded: HistoryTally, from load: Task<HistoryTally, Never>) {
+        guard tally == nil, tallyLoad == load else { return }
         var loaded = loaded
         for record in appendedWhileLoading { loaded.add(record) }
         appendedWhileLoading = []
@@ -167,21 +172,18 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         for warning in loaded.warnings { logger.warning("history: \(warning)") }
     }
 
-    /// The history's counts, waiting for the first reading when it is still going on (without holding the actor).
-    private func historyTally() async -> HistoryTally {
-        loadHistory()
-        if tally == nil, let tallyLoad { historyLoaded(await tallyLoad.value) }
-        return tally ?? HistoryTally(keepingDaysAround: time.now().local)
-    }
-
-    /// Today's counts: from the whole history once read, before that from its end (without waiting for the rest).
-    private func todayCounts() async -> HistoryReport.Day? {
-        loadHistory()
-        if tally == nil, let recentLoad, var recent = await recentLoad.value, tally == nil {
-            for record in appendedWhileLoading { recent.add(record) }
-            return recent.report(today: time.now().local, days: 1, goal: 1, workDays: []).days.last
+    /// Today's counts, from memory: waits only for the reading at start when it has not finished (without holding
+    /// the actor). Read again only when the clock went back to a day before the one read.
+    private func todayCounts() async -> HistoryReport.Day {
+        let today = time.now().local
+        if let tallyDay, today.day < tallyDay {
+            tally = nil
+            tallyLoad = nil
+            appendedWhileLoading = []
         }
-        return await historyReport(days: 1).days.last
+        loadHistory()
+        if tally == nil, let tallyLoad { historyLoaded(await tallyLoad.value, from: tallyLoad) }
+        return (tally ?? HistoryTally(keepingDaysAround: today)).counts(today: today)
     }
 
     /// The wall clock was set: work hours are recomputed from the new local time.
@@ -217,6 +219,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         var inputs = [input]
         while !inputs.isEmpty {
             var waiting: [BreakCycle.Effect] = []
+            var records: [BreakCycle.Record] = []
             while !inputs.isEmpty {
                 for effect in cycle.handle(inputs.removeFirst(), now: time.now()) {
                     switch effect {
@@ -225,12 +228,14 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
                     case .chime, .stopSession, .pauseSession, .resumeSession, .skipStep: waiting.append(effect)
                     case .notify(let routine):
                         notifier?.notify(title: "Time to stretch", body: "\(routine.name): \(routine.steps.count) stretches")
-                    case .record(let record): self.record(record)
+                    case .record(let record): records.append(record)
                     case .log(let note): log(note)
                     case .systemdStatus(let summary): sendStatus(summary)
                     }
                 }
             }
+            // Written (and fsynced) off the event loop, in order, before anything that waits on the sound card.
+            for record in records { await self.record(record) }
             for effect in waiting {
                 if let next = await perform(effect) { inputs.append(next) }
             }
@@ -362,30 +367,31 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         poke()
     }
 
-    private func record(_ record: BreakCycle.Record) {
+    private func record(_ record: BreakCycle.Record) async {
         switch record {
         case .reminded(let routine):
-            self.record(.reminded, routine: routine)
+            await self.record(.reminded, routine: routine)
             activitySink.yield(.reminded(routine: routine))
-        case .started(let routine): self.record(.started, routine: routine)
-        case .completed(let routine, let minutes): self.record(.completed, routine: routine, minutes: minutes)
+        case .started(let routine): await self.record(.started, routine: routine)
+        case .completed(let routine, let minutes): await self.record(.completed, routine: routine, minutes: minutes)
         case .stopped(let routine, let step, let minutes, let bySuspend):
-            self.record(.stopped, routine: routine, step: step, minutes: minutes, reason: bySuspend ? "suspend" : "stopped")
-        case .skipped(let routine): self.record(.skipped, routine: routine)
-        case .snoozed(let routine): self.record(.snoozed, routine: routine)
+            await self.record(.stopped, routine: routine, step: step, minutes: minutes, reason: bySuspend ? "suspend" : "stopped")
+        case .skipped(let routine): await self.record(.skipped, routine: routine)
+        case .snoozed(let routine): await self.record(.snoozed, routine: routine)
         }
     }
 
     private func record(
         _ event: HistoryRecord.Event, routine: String? = nil, step: Int? = nil, minutes: Double? = nil,
         reason: String? = nil
-    ) {
+    ) async {
         let now = time.now()
         let record = HistoryRecord(
             time: time.unixTime(), date: HistoryStore.dateText(now.local), event: event, routine: routine, step: step,
             minutes: minutes.map { ($0 * 100).rounded() / 100 }, reason: reason)
         do {
-            try history.append(record)
+            // On the blocking-work thread: fsync can take long, and must not hold up the event loop.
+            try await BlockingThread.shared.run { [history] () throws(HistoryStore.WriteError) in try history.append(record) }
         } catch {
             logger.error("cannot record history", metadata: ["error": "\(error)"])
             return
@@ -475,7 +481,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
             // From the timer's own work time, not a wall clock subtraction that a DST change would throw off.
             nextBreakIn: next.map { $0.timeUntil(time.duration(until:)).inSeconds },
             pausedUntil: cycle.timer.state == .paused ? cycle.timer.pausedUntil?.description : nil,
-            session: report, breaksToday: today?.taken ?? 0, worked: current.worked.inSeconds,
+            session: report, breaksToday: today.taken, worked: current.worked.inSeconds,
             process: processReport())
     }
 
@@ -489,9 +495,14 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
             remaining: progress.sessionRemaining.inSeconds, paused: await session.scheduler.isPaused)
     }
 
+    /// Read from the file now, backwards from its end only as far as the days asked for and the streak need; on the
+    /// blocking-work thread, off this actor and the event loop.
     private func historyReport(days: Int) async -> HistoryReport {
-        await historyTally().report(
-            today: time.now().local, days: days, goal: settings.config.dailyGoal, workDays: settings.config.schedule.days)
+        let store = history, today = time.now().local
+        let goal = settings.config.dailyGoal, workDays = settings.config.schedule.days
+        return await Task.detached(executorPreference: BlockingThread.shared) {
+            store.report(today: today, days: days, goal: goal, workDays: workDays)
+        }.value
     }
 
     private func statusLine(_ summary: BreakCycle.Summary? = nil) -> String {

@@ -21,7 +21,7 @@ public struct HangupReloader<C: Clock>: Service where C.Duration == Duration {
 
     public func run() async throws {
         try await cancelWhenGracefulShutdown { [hangups, spacing, daemon] in
-            try await runCoalescing(hangups, spacing: spacing, clock: IdleClock()) { _ = await daemon.reload() }
+            try await runCoalescing(hangups, spacing: spacing, clock: ContinuousClock()) { _ = await daemon.reload() }
         }
     }
 }

@@ -101,47 +101,115 @@ public struct HistoryStore: Sendable {
         return (records, reader.warnings)
     }
 
-    /// The per-day counts of the first `limit` bytes of the file (all of it when nil), read line by line in bounded
-    /// memory, keeping only days within 3661 days of `today`. Yields now and then, so it can run on a shared
-    /// executor for a 200 MB file without starving other work.
-    public func tally(around today: CivilTime, limit: Int? = nil) async -> HistoryTally {
-        var tally = HistoryTally(keepingDaysAround: today)
-        let reader = HistoryReader(path: path, limit: limit)
-        var count = 0
-        while let record = reader.next() {
-            tally.add(record)
-            count += 1
-            if count % 10_000 == 0 { await Task.yield() }
-        }
-        for warning in reader.warnings { tally.warn(warning) }
-        tally.warn(moreThan: reader.warningsLeftOut)
-        return tally
+    /// Today's counts, read backwards from byte `limit` of the file (its end when nil) only as far as today's
+    /// records go: how far that is, and which records count, is `scan`'s rule. Only today's counts in it are
+    /// whole: the daemon keeps them, and adds what it appends.
+    public func todayTally(today: CivilTime, limit: Int? = nil) -> HistoryTally {
+        scan(today: today, limit: limit) { closedFrom, _ in closedFrom <= today.day }
     }
 
-    /// How far back from the end `recentTally` reads.
-    static let recentReach = 1 << 20
-
-    /// Today's counts from the end of the first `limit` bytes of the file alone, quickly: records are appended in
-    /// time order, so today's are the last ones. Reads back at most 1 MiB; nil when today's records may go back
-    /// further than that (then only the whole file tells).
-    public func recentTally(today: CivilTime, limit: Int) -> HistoryTally? {
-        let offset = max(0, limit - Self.recentReach)
-        let reader = HistoryReader(path: path, from: offset, limit: limit)
-        var tally = HistoryTally(keepingDaysAround: today)
-        let date = Self.dateText(today)
-        var first = true
-        while let record = reader.next() {
-            if first, offset > 0, record.date == date { return nil }
-            first = false
-            if record.date == date { tally.add(record) }
+    /// Per-day counts for the `days` days up to `today` (1 to 3660), and the streak of work days meeting `goal`,
+    /// read backwards from the end of the file (or byte `limit`) only as far as those days and the streak need:
+    /// the streak looks back over work days until one misses the goal, at most 3660 days.
+    public func report(today: CivilTime, days: Int, goal: Int, workDays: Set<Weekday>, limit: Int? = nil)
+        -> HistoryReport
+    {
+        let count = min(max(1, days), 3660)
+        // The next day the streak looks at, moving back as days are settled.
+        var streakDay = today.day - 1
+        let tally = scan(today: today, limit: limit) { closedFrom, tally in
+            guard closedFrom <= today.day - count + 1 else { return false }
+            guard !workDays.isEmpty else { return true }
+            while streakDay >= today.day - 3660 {
+                guard streakDay >= closedFrom else { return false }
+                if workDays.contains(CivilTime(day: streakDay, time: .zero).weekday), tally.taken(on: streakDay) < goal {
+                    return true
+                }
+                streakDay -= 1
+            }
+            return true
         }
-        return tally
+        return tally.report(today: today, days: count, goal: goal, workDays: workDays)
     }
 
-    /// Per-day counts for the `days` days up to `today`, and the streak of work days meeting `goal`, read from the
-    /// file now.
-    public func report(today: CivilTime, days: Int, goal: Int, workDays: Set<Weekday>) async -> HistoryReport {
-        await tally(around: today).report(today: today, days: days, goal: goal, workDays: workDays)
+    /// How many good records in a row, all dated before a day, settle that day (see `scan`).
+    static let settlingRun = 200
+
+    /// How many lines a reading goes back without a good record before it stops: no crash leaves more than a
+    /// line to skip, and a file of garbage is not read to its start (skipping a line's bytes is cheap; trying to
+    /// read it as a record is not).
+    static let unreadableReach = 10_000
+
+    /// Reads the file backwards from its end (or byte `limit`), counting records by day, until `done` says the
+    /// days settled so far are enough: all days from `closedFrom` on are settled.
+    ///
+    /// Records are appended in time order, so reading backwards meets the days newest first. Not always: the
+    /// clock may be set back, a trip west puts a few hours back on yesterday's date, a file may be edited. The
+    /// rule, the same however far a reading goes: a day is settled once `settlingRun` good records in a row,
+    /// read back from the end, are all dated before it; records of a settled day further back are not counted
+    /// (nor is the reading of them kept going). So a few stray records (a day with a wrong clock) neither stop
+    /// the reading nor hide what lies before them, and a reading goes about `settlingRun` records (some 18 KB)
+    /// further back than the days it needs. Lines that are not good records (garbage, a huge line, NUL bytes)
+    /// neither settle nor unsettle a day; they are skipped with a warning, as when reading forwards, but
+    /// `unreadableReach` of them in a row stop the reading there, with a warning. Memory:
+    /// one block and one line of the file, one count per day within `HistoryTally.reach` days of today.
+    func scan(today: CivilTime, limit: Int?, until done: (_ closedFrom: Int, _ tally: HistoryTally) -> Bool)
+        -> HistoryTally
+    {
+        var tally = HistoryTally(keepingDaysAround: today)
+        let reader = HistoryBackwardReader(path: path, limit: limit)
+        let decoder = JSONDecoder()
+        var closedFrom = Int.max
+        var recent = SlidingMaximum(count: Self.settlingRun)
+        // Warnings as met, newest first: where (lines from the end, and offset) and what.
+        var warnings: [(line: Int, offset: Int, message: String)] = []
+        var warningsLeftOut = 0
+        var lines = 0
+        // Lines read back since the last good record.
+        var unreadable = 0
+        var gaveUp: Int?
+        reading: while let line = reader.previousLine() {
+            lines += 1
+            unreadable += 1
+            switch HistoryReader.judge(line.bytes, complete: line.complete, decoder: decoder) {
+            case .blank:
+                if unreadable >= Self.unreadableReach {
+                    gaveUp = line.offset
+                    break reading
+                }
+                continue
+            case .skipped(let message):
+                if warnings.count < HistoryReader.maximumWarnings {
+                    warnings.append((lines, line.offset, message))
+                } else {
+                    warningsLeftOut += 1
+                }
+                if unreadable >= Self.unreadableReach {
+                    gaveUp = line.offset
+                    break reading
+                }
+            case .record(let record):
+                unreadable = 0
+                guard let day = Self.day(of: record.date) else { continue }
+                if day < closedFrom { tally.add(record, day: day) }
+                if let newest = recent.add(day), newest + 1 < closedFrom {
+                    closedFrom = newest + 1
+                    if done(closedFrom, tally) { break reading }
+                }
+            }
+        }
+        // Line numbers are known only when the reading went back to the start; otherwise a byte offset says where.
+        let whole = reader.position == 0
+        for (line, offset, message) in warnings.reversed() {
+            tally.warn(whole ? "\(path):\(lines - line + 1): \(message)" : "\(path) (at byte \(offset)): \(message)")
+        }
+        if let problem = reader.problem { tally.warn("\(path): \(problem)") }
+        tally.warn(moreThan: warningsLeftOut)
+        if let gaveUp {
+            tally.warn("\(path): \(Self.unreadableReach) lines in a row that are not records, back to byte \(gaveUp); "
+                + "not read further back")
+        }
+        return tally
     }
 
     /// `2026-11-23`.
@@ -240,35 +308,45 @@ final class HistoryReader {
     func next() -> HistoryRecord? {
         while let (line, complete) = nextLine() {
             lineNumber += 1
-            if line.count > Self.maximumLineLength {
-                warn("a line longer than 64 KiB; line skipped", line: lineNumber)
-                continue
+            switch Self.judge(line, complete: complete, decoder: decoder) {
+            case .blank: continue
+            case .skipped(let warning): warn(warning, line: lineNumber)
+            case .record(let record): return record
             }
-            if line.contains(0) {
-                warn("a NUL byte; line skipped", line: lineNumber)
-                continue
-            }
-            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) {
-                continue
-            }
-            guard complete else {
-                warn("skipped a torn record (the last write was cut short)", line: lineNumber)
-                continue
-            }
-            let record: HistoryRecord
+        }
+        return nil
+    }
+
+    enum Judgement {
+        case record(HistoryRecord)
+        case blank
+        /// Not a good record: why, for a warning.
+        case skipped(String)
+    }
+
+    /// What one line of the file holds (`line` nil: longer than `maximumLineLength`); `complete` when a newline
+    /// ended it.
+    static func judge(_ line: [UInt8]?, complete: Bool, decoder: JSONDecoder) -> Judgement {
+        guard let line, line.count <= Self.maximumLineLength else {
+            return .skipped("a line longer than 64 KiB; line skipped")
+        }
+        if line.contains(0) { return .skipped("a NUL byte; line skipped") }
+        if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) {
+            return .blank
+        }
+        guard complete else { return .skipped("skipped a torn record (the last write was cut short)") }
+        let record: HistoryRecord
+        if let quick = HistoryRecord(flat: line) {
+            record = quick
+        } else {
             do {
                 record = try decoder.decode(HistoryRecord.self, from: Data(line))
             } catch {
-                warn(Self.describe(error, in: line), line: lineNumber)
-                continue
+                return .skipped(Self.describe(error, in: line))
             }
-            if let problem = record.problem {
-                warn("skipped a record: \(problem)", line: lineNumber)
-                continue
-            }
-            return record
         }
-        return nil
+        if let problem = record.problem { return .skipped("skipped a record: \(problem)") }
+        return .record(record)
     }
 
     private static func describe(_ error: any Error, in line: [UInt8]) -> String {
@@ -341,11 +419,11 @@ private enum LooseValue: Decodable {
     }
 }
 
-/// The history as per-day counts: what `status` and `history` report, without reading the file again.
+/// The history as per-day counts: what `status` and `history` report.
 ///
-/// Built once by streaming the file (`HistoryStore.tally`), then kept up to date as records are appended. Only
-/// days within 3661 days of the day it was built are kept (the longest `history --days` and streak look back 3660
-/// days), so even a huge or hostile file costs a bounded amount of memory.
+/// Built by reading the file backwards (`HistoryStore.scan`); the daemon keeps today's, up to date as records are
+/// appended. Only days within 3661 days of the day it was built are kept (the longest `history --days` and streak
+/// look back 3660 days), so even a huge or hostile file costs a bounded amount of memory.
 public struct HistoryTally: Sendable {
     /// Counts by day number (days since 1970-01-01).
     private var days: [Int: HistoryReport.Day] = [:]
@@ -360,7 +438,13 @@ public struct HistoryTally: Sendable {
 
     /// Counts one record; a record of a day out of reach is left out.
     public mutating func add(_ record: HistoryRecord) {
-        guard let number = HistoryStore.day(of: record.date), kept.contains(number) else { return }
+        guard let number = HistoryStore.day(of: record.date) else { return }
+        add(record, day: number)
+    }
+
+    /// Counts one record of day `number` (its date's).
+    mutating func add(_ record: HistoryRecord, day number: Int) {
+        guard kept.contains(number) else { return }
         var day = days[number] ?? HistoryReport.Day(date: record.date)
         switch record.event {
         case .reminded: day.offered += 1
@@ -376,6 +460,14 @@ public struct HistoryTally: Sendable {
     }
 
     mutating func warn(_ warning: String) { warnings.append(warning) }
+
+    /// Breaks taken on a day (a day number).
+    func taken(on day: Int) -> Int { days[day]?.taken ?? 0 }
+
+    /// The counts of `today` (zeros when none).
+    public func counts(today: CivilTime) -> HistoryReport.Day {
+        days[today.day] ?? HistoryReport.Day(date: HistoryStore.dateText(today))
+    }
 
     mutating func warn(moreThan count: Int) {
         if count > 0 { warnings.append("... and \(count) more lines skipped") }
@@ -397,5 +489,179 @@ public struct HistoryTally: Sendable {
             streak += 1
         }
         return HistoryReport(days: shown, streak: streak, goal: goal, warnings: warnings)
+    }
+}
+
+/// The largest of the last `count` values added, once `count` have been: a monotonic queue, constant time a value.
+struct SlidingMaximum {
+    let count: Int
+    private var entries: [(index: Int, value: Int)] = []
+    private var head = 0
+    private var added = 0
+
+    init(count: Int) { self.count = count }
+
+    mutating func add(_ value: Int) -> Int? {
+        while entries.count > head, let last = entries.last, last.value <= value { entries.removeLast() }
+        entries.append((added, value))
+        added += 1
+        while entries[head].index <= added - 1 - count { head += 1 }
+        if head >= 1024 {
+            entries.removeFirst(head)
+            head = 0
+        }
+        return added >= count ? entries[head].value : nil
+    }
+}
+
+extension HistoryRecord {
+    /// The record on a line as the daemon writes it (a flat JSON object of plain strings, numbers and nulls), read
+    /// some 20 times faster than `JSONDecoder` does: ten years of records in tens of milliseconds. Nil for
+    /// anything else (escapes, non-ASCII bytes, nested values, duplicate or missing keys, an unknown event, a
+    /// number that is not plain): `JSONDecoder` then decides, and words the error.
+    init?(flat line: [UInt8]) {
+        var time: Double?, date: String?, event: Event?, routine: String??, step: Int??, minutes: Double??
+        var reason: String??
+        var reader = FlatJSONReader(line: line)
+        guard reader.expect(UInt8(ascii: "{")) else { return nil }
+        var first = true
+        while true {
+            if first, reader.expect(UInt8(ascii: "}")) { break }
+            if !first {
+                if reader.expect(UInt8(ascii: "}")) { break }
+                guard reader.expect(UInt8(ascii: ",")) else { return nil }
+            }
+            first = false
+            guard let key = reader.string(), reader.expect(UInt8(ascii: ":")) else { return nil }
+            switch key {
+            case "time":
+                guard time == nil, let value = reader.number(), let parsed = Double(value.text), parsed.isFinite else { return nil }
+                time = parsed
+            case "date":
+                guard date == nil, let value = reader.string() else { return nil }
+                date = value
+            case "event":
+                guard event == nil, let value = reader.string(), let known = Event(rawValue: value) else { return nil }
+                event = known
+            case "routine":
+                guard routine == nil, let value = reader.optionalString() else { return nil }
+                routine = value
+            case "reason":
+                guard reason == nil, let value = reader.optionalString() else { return nil }
+                reason = value
+            case "step":
+                guard step == nil, let value = reader.optionalNumber() else { return nil }
+                if let value {
+                    guard value.integer, let parsed = Int(value.text) else { return nil }
+                    step = .some(parsed)
+                } else {
+                    step = .some(nil)
+                }
+            case "minutes":
+                guard minutes == nil, let value = reader.optionalNumber() else { return nil }
+                if let value {
+                    guard let parsed = Double(value.text), parsed.isFinite else { return nil }
+                    minutes = .some(parsed)
+                } else {
+                    minutes = .some(nil)
+                }
+            default:
+                // Other keys are ignored, as JSONDecoder ignores them; only plain values here.
+                if reader.null() || reader.string() != nil || reader.number() != nil { continue }
+                return nil
+            }
+        }
+        guard reader.atEnd, let time, let date, let event else { return nil }
+        self.init(
+            time: time, date: date, event: event, routine: routine ?? nil, step: step ?? nil, minutes: minutes ?? nil,
+            reason: reason ?? nil)
+    }
+}
+
+/// The pieces of a flat JSON object, for `HistoryRecord(flat:)`: a struct, so reading needs no exclusivity checks
+/// at run time.
+private struct FlatJSONReader {
+    let line: [UInt8]
+    var index = 0
+
+    init(line: [UInt8]) { self.line = line }
+
+    mutating func skipSpace() {
+        while index < line.count, line[index] == 0x20 || line[index] == 0x09 || line[index] == 0x0A || line[index] == 0x0D {
+            index += 1
+        }
+    }
+
+    var atEnd: Bool {
+        mutating get {
+            skipSpace()
+            return index == line.count
+        }
+    }
+
+    mutating func expect(_ byte: UInt8) -> Bool {
+        skipSpace()
+        guard index < line.count, line[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    /// A string without escapes or non-ASCII bytes.
+    mutating func string() -> String? {
+        guard expect(UInt8(ascii: "\"")) else { return nil }
+        let start = index
+        while index < line.count, line[index] != UInt8(ascii: "\"") {
+            guard line[index] >= 0x20, line[index] < 0x80, line[index] != UInt8(ascii: "\\") else { return nil }
+            index += 1
+        }
+        guard index < line.count else { return nil }
+        index += 1
+        return String(decoding: line[start..<(index - 1)], as: UTF8.self)
+    }
+
+    private mutating func digits() -> Int {
+        let from = index
+        while index < line.count, line[index] >= UInt8(ascii: "0"), line[index] <= UInt8(ascii: "9") { index += 1 }
+        return index - from
+    }
+
+    /// The text of a JSON number, -?digits(.digits)?([eE][+-]?digits)?, and whether it is an integer.
+    mutating func number() -> (text: String, integer: Bool)? {
+        skipSpace()
+        let start = index
+        var integer = true
+        if index < line.count, line[index] == UInt8(ascii: "-") { index += 1 }
+        let whole = index
+        guard digits() > 0 else { return nil }
+        if line[whole] == UInt8(ascii: "0"), index - whole > 1 { return nil }
+        if index < line.count, line[index] == UInt8(ascii: ".") {
+            index += 1
+            integer = false
+            guard digits() > 0 else { return nil }
+        }
+        if index < line.count, line[index] == UInt8(ascii: "e") || line[index] == UInt8(ascii: "E") {
+            index += 1
+            integer = false
+            if index < line.count, line[index] == UInt8(ascii: "+") || line[index] == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { return nil }
+        }
+        return (String(decoding: line[start..<index], as: UTF8.self), integer)
+    }
+
+    mutating func optionalString() -> String?? {
+        if null() { return .some(nil) }
+        return string().map { .some($0) }
+    }
+
+    mutating func optionalNumber() -> (text: String, integer: Bool)?? {
+        if null() { return .some(nil) }
+        return number().map { .some($0) }
+    }
+
+    mutating func null() -> Bool {
+        skipSpace()
+        guard index + 4 <= line.count, line[index..<(index + 4)].elementsEqual("null".utf8) else { return false }
+        index += 4
+        return true
     }
 }

@@ -1,4 +1,5 @@
-import Dispatch
+import CLinux
+import EpollExecutor
 import Logging
 
 #if canImport(Glibc)
@@ -13,12 +14,13 @@ public protocol DesktopNotifier: Sendable {
 /// Runs `notify-send` (libnotify) without waiting for it; does nothing outside a desktop session.
 public struct NotifySend: DesktopNotifier {
     private let logger: Logger
-    private static let reaper = DispatchQueue(label: "stretchd.notify-send.reaper")
+    private let loop: EpollLoop
 
-    /// Nil when there is no session bus to show a notification on.
-    public init?(environment: [String: String], logger: Logger) {
+    /// Nil when there is no session bus to show a notification on. Children are reaped on `loop`.
+    public init?(environment: [String: String], logger: Logger, loop: EpollLoop) {
         guard environment["DBUS_SESSION_BUS_ADDRESS"] != nil || environment["XDG_RUNTIME_DIR"] != nil else { return nil }
         self.logger = logger
+        self.loop = loop
     }
 
     public func notify(title: String, body: String) {
@@ -31,12 +33,30 @@ public struct NotifySend: DesktopNotifier {
             logger.debug("no desktop notification", metadata: ["reason": "\(String(cString: strerror(result)))"])
             return
         }
-        // Reap it in the background so it does not linger as a zombie. A serial queue of its own, not a global
-        // one: those start libdispatch's once-a-second worker-pool monitor, which would wake an idle daemon.
-        let child = pid
-        Self.reaper.async {
-            var status: Int32 = 0
-            waitpid(child, &status, 0)
+        ChildReaper.reap(pid, on: loop)
+    }
+}
+
+/// Collects the exit status of children the daemon does not wait for, so they do not linger as zombies.
+public enum ChildReaper {
+    /// Reaps `child` when it exits: its pidfd becomes readable then, and `loop` waits for that without a thread
+    /// or a timer. (Without pidfds, before Linux 5.3, `waitpid` blocks the blocking-work thread instead.) The
+    /// task ends once the child is reaped.
+    @discardableResult
+    public static func reap(_ child: pid_t, on loop: EpollLoop) -> Task<Void, Never> {
+        let pidfd = pidfd_open(child, 0)
+        guard pidfd >= 0 else { return Task { await BlockingThread.shared.run { wait(for: child) } } }
+        return Task(executorPreference: loop.taskExecutor) {
+            // Only cancellation ends the wait early, and nothing cancels this task.
+            try? await loop.waitReadable(pidfd)
+            close(pidfd)
+            wait(for: child)
         }
+    }
+
+    /// Collects the exit status of `child`, waiting for it to exit.
+    private static func wait(for child: pid_t) {
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0, errno == EINTR {}
     }
 }

@@ -1,5 +1,5 @@
 import CLinux
-import Dispatch
+import EpollExecutor
 import Logging
 import ServiceLifecycle
 
@@ -21,7 +21,7 @@ public struct WallClockMonitor: Service {
     private let logger: Logger
 
     public init(
-        logger: Logger, changes: @escaping Changes = WallClockMonitor.clockSettings,
+        logger: Logger, changes: @escaping Changes,
         onChange: @escaping @Sendable () async -> Void
     ) {
         self.changes = changes
@@ -40,9 +40,9 @@ public struct WallClockMonitor: Service {
     }
 
     /// Each setting of `CLOCK_REALTIME`, from a `timerfd` armed with `TFD_TIMER_CANCEL_ON_SET`: it becomes
-    /// readable, failing with `ECANCELED`, whenever the clock is set. A dispatch source on a serial queue of its
-    /// own waits for that without polling (a global queue would start libdispatch's once-a-second monitor).
-    @Sendable public static func clockSettings() -> AsyncStream<Void>? {
+    /// readable, failing with `ECANCELED`, whenever the clock is set. A task waits for that on `loop` (the
+    /// daemon's event loop), without polling; the descriptor is closed when the stream ends.
+    @Sendable public static func clockSettings(on loop: EpollLoop) -> AsyncStream<Void>? {
         let fd = timerfd_create(CLOCK_REALTIME, Int32(TFD_CLOEXEC | TFD_NONBLOCK))
         guard fd >= 0 else { return nil }
         guard arm(fd) else {
@@ -50,19 +50,20 @@ public struct WallClockMonitor: Service {
             return nil
         }
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        // `cancel` may be called from any thread (the stream ends wherever its consumer is cancelled).
-        nonisolated(unsafe) let source = DispatchSource.makeReadSource(
-            fileDescriptor: fd, queue: DispatchQueue(label: "stretchd.wall-clock"))
-        source.setEventHandler {
-            var expirations: UInt64 = 0
-            if read(fd, &expirations, 8) < 0, errno == ECANCELED {
-                _ = arm(fd)
-                continuation.yield()
+        let watcher = Task(executorPreference: loop.taskExecutor) {
+            defer {
+                close(fd)
+                continuation.finish()
+            }
+            while (try? await loop.waitReadable(fd)) != nil {
+                var expirations: UInt64 = 0
+                if read(fd, &expirations, 8) < 0, errno == ECANCELED {
+                    _ = arm(fd)
+                    continuation.yield()
+                }
             }
         }
-        source.setCancelHandler { close(fd) }
-        continuation.onTermination = { _ in source.cancel() }
-        source.resume()
+        continuation.onTermination = { _ in watcher.cancel() }
         return stream
     }
 

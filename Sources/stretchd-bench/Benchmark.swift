@@ -8,17 +8,51 @@ import StretchSystem
 import Glibc
 #endif
 
-/// `make bench`: measures what the issues set targets for, on this machine, in a release build.
+/// `make bench`: measures what the issues set targets for, on this machine, in a release build; each figure of
+/// issue 9's table is printed with its target and the command that reproduces it. `make bench ONLY="idle render"`
+/// (or `stretchd-bench idle render`) measures only those.
 @main
 struct Benchmark {
+    static let figures: [(name: String, what: String)] = [
+        ("startup", "start to READY=1"),
+        ("idle", "idle wakeups over STRETCHD_BENCH_IDLE seconds (default 60), idle RSS and PSS"),
+        ("live", "CPU per minute of a live session, and where its cues land"),
+        ("render", "stretchctl render of a 2.5 h routine: peak RSS, real-time factor"),
+        ("status", "status with a 200 MB history"),
+        ("history", "history --days 7 and --days 3660 on ten years of records"),
+        ("size", "the installed (stripped) binaries"),
+        ("speed", "render speed in-process (a 20-minute session)"),
+        ("toml", "the TOML reader on large documents"),
+    ]
+
     static func main() async throws {
-        print("stretchd benchmarks (release build)")
-        renderSpeed()
-        TOMLBenchmark.run()
-        try await liveSession()
-        // `STRETCHD_BENCH_IDLE=60 make bench` shortens the idle watch (default: the 10 minutes the target names).
-        let idle = Environment.variables["STRETCHD_BENCH_IDLE"].flatMap { Int($0) } ?? 600
-        try DaemonBenchmark.run(idleSeconds: idle)
+        let asked = CommandLine.arguments.dropFirst().flatMap { $0.split(whereSeparator: { $0 == "," || $0 == " " }) }
+            .map(String.init)
+        if let unknown = asked.first(where: { name in !figures.contains { $0.name == name } }) {
+            print(unknown == "help" ? "The figures (make bench ONLY=\"name ...\"):" : "stretchd-bench: no figure \"\(unknown)\"; the figures:")
+            for figure in figures { print("  \(figure.name): \(figure.what)") }
+            exit(unknown == "help" ? 0 : 2)
+        }
+        let chosen = asked.isEmpty ? figures.map(\.name) : asked
+        print("stretchd benchmarks (release build, \(chosen.count == figures.count ? "every figure" : chosen.joined(separator: ", ")))")
+        for name in chosen {
+            switch name {
+            case "startup": try DaemonBenchmark.startUp()
+            case "idle":
+                let seconds = Environment.variables["STRETCHD_BENCH_IDLE"].flatMap { Int($0) } ?? 60
+                try DaemonBenchmark.idle(seconds: seconds)
+            case "live":
+                try await liveSession()
+                print("  [target: live session CPU <= 100 ms per minute] reproduce: make bench ONLY=live")
+            case "render": try DaemonBenchmark.render()
+            case "status": try DaemonBenchmark.statusWithBigHistory()
+            case "history": try DaemonBenchmark.historyOfTenYears()
+            case "size": try DaemonBenchmark.binarySize()
+            case "speed": renderSpeed()
+            case "toml": TOMLBenchmark.run()
+            default: break
+            }
+        }
     }
 
     /// CPU time of this process so far.

@@ -1,92 +1,349 @@
 import ControlProtocol
 import StretchConfig
 import StretchCore
+import StretchDaemon
 import StretchSystem
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Runs the release `stretchd` as systemd would (with `NOTIFY_SOCKET`) and measures it from outside.
+/// The figures of issue 9's table that concern the release `stretchd` and `stretchctl` binaries, each measured from
+/// outside the process, as systemd would run it (with `NOTIFY_SOCKET`), and printed with the command that
+/// reproduces it.
 enum DaemonBenchmark {
-    static func run(idleSeconds: Int) throws {
-        let binary = siblingPath("stretchd")
-        let root = "/tmp/stretchd-bench-\(getpid())"
-        let home = root + "/home", runtime = root + "/run"
-        for folder in [root, home, home + "/.config", home + "/.config/stretchd", runtime] { mkdir(folder, 0o700) }
-        defer { _ = system("rm -rf '\(root)'") }
-        // Work all day with a break an hour away: everything measured happens between breaks.
-        let config = "[schedule]\ndays = [\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"]\n"
-            + "hours = [\"00:00-24:00\"]\nevery = \"1h\"\n[audio]\ndevice = \"null\"\n"
-        _ = Files.writeBytes(Array(config.utf8), to: home + "/.config/stretchd/config.toml")
+    /// Start to READY=1: the median of a few starts with an empty history.
+    static func startUp() throws {
+        var times: [Duration] = []
+        for _ in 0..<5 {
+            let daemon = try RunningDaemon.start()
+            times.append(daemon.ready)
+            daemon.stop()
+        }
+        times.sort()
+        figure("start to READY=1", "\(ms(times[2])) ms (median of 5 starts; fastest \(ms(times[0])), slowest \(ms(times[4])) ms)",
+               target: "<= 20 ms", reproduce: "make bench ONLY=startup")
+    }
 
-        let notify = root + "/notify.sock"
-        let notifyFD = datagramSocket(boundTo: notify)
-        let started = clockNow()
-        let pid = spawn(binary, environment: [
-            "HOME=\(home)", "XDG_RUNTIME_DIR=\(runtime)", "NOTIFY_SOCKET=\(notify)", "PATH=/usr/bin:/bin",
-        ])
-        defer {
+    /// Context switches of all the daemon's threads over `seconds` after one `stretchctl status`, then its RSS and
+    /// PSS.
+    static func idle(seconds: Int) throws {
+        let daemon = try RunningDaemon.start()
+        defer { daemon.stop() }
+        _ = try run(siblingPath("stretchctl"), ["status"], environment: daemon.environment)
+        let before = contextSwitches(daemon.pid), cpuBefore = cpuTime(daemon.pid)
+        print("(watching the idle daemon for \(seconds) s)")
+        sleep(UInt32(seconds))
+        let after = contextSwitches(daemon.pid), cpuAfter = cpuTime(daemon.pid)
+        let memory = smapsRollup(daemon.pid)
+        figure("idle wakeups",
+               "\(after.switches - before.switches) context switches in \(seconds) s (voluntary + involuntary, "
+                   + "all \(after.threads) threads, after one stretchctl status); CPU \(ms(cpuAfter - cpuBefore, 0)) ms",
+               target: "0 in 60 s",
+               reproduce: "make bench ONLY=idle (STRETCHD_BENCH_IDLE=seconds to watch longer); by hand, on a running "
+                   + "stretchd: stretchctl status; n() { cat /proc/$(pidof stretchd)/task/*/status | awk "
+                   + "'/ctxt_switches/ {s += $2} END {print s}'; }; a=$(n); sleep 60; echo $(($(n) - a))")
+        figure("idle RSS", "\(mib(memory.rss)) MiB, PSS \(mib(memory.pss)) MiB",
+               target: "<= 12 MiB",
+               reproduce: "make bench ONLY=idle; by hand: grep -E '^(Rss|Pss):' /proc/$(pidof stretchd)/smaps_rollup")
+
+        // Not in the table: what a status costs once the daemon is warm.
+        var roundTrips: [Duration] = []
+        let fd = connectStream(daemon.socket)
+        defer { close(fd) }
+        for _ in 0..<500 {
+            let before = clockNow()
+            _ = try request(.status, over: fd)
+            roundTrips.append(clockNow() - before)
+        }
+        roundTrips.sort()
+        print("  (status round trip over one connection, 500 requests: median \(µs(roundTrips[250])) µs, "
+            + "p99 \(µs(roundTrips[495])) µs)")
+    }
+
+    /// `stretchctl render` of the 2.5-hour routine in scripts/: its peak RSS and how much faster than real time.
+    static func render() throws {
+        let routine = "scripts/two-and-a-half-hours.toml"
+        guard case .success(let text) = Files.readText(routine),
+              case .success(let parsed) = RoutineFile.parse(Array(text.utf8), file: routine, defaultID: "long")
+        else { throw BenchmarkError("cannot read \(routine): run make bench from the repository") }
+        let length = SessionPlanner.plan(parsed).duration
+        let root = temporaryFolder()
+        defer { removeFolder(root) }
+        let output = root + "/long.wav"
+        let child = try run(siblingPath("stretchctl"), ["render", routine, "-o", output],
+                            environment: ["HOME=\(root)", "PATH=/usr/bin:/bin"])
+        guard child.status == 0 else { throw BenchmarkError("stretchctl render failed (status \(child.status))") }
+        figure("render of a \(DurationText.format(length)) routine",
+               "peak RSS \(mib(child.maxRSSKiB)) MiB, \(format(length.inSeconds / child.wall.inSeconds, 0))x real time "
+                   + "(\(format(child.wall.inSeconds, 2)) s)",
+               target: "peak RSS <= 32 MiB, >= 2000x",
+               reproduce: "/usr/bin/time -f '%M KiB peak RSS, %e s' .build/release/stretchctl render \(routine) -o /tmp/long.wav")
+    }
+
+    /// `status` with a 200 MB history ending today: the first and later round trips, each on a new connection as
+    /// stretchctl makes them.
+    static func statusWithBigHistory() throws {
+        let megabytes = 200
+        let daemon = try RunningDaemon.start { path in
+            HistoryFile.write(to: path, days: 3000, bytes: megabytes << 20, recordsPerDay: nil)
+        }
+        defer { daemon.stop() }
+        let (first, later) = try statusRoundTrips(daemon)
+        // The same with no history at all, for comparison.
+        let empty = try RunningDaemon.start()
+        let (emptyFirst, emptyLater) = try statusRoundTrips(empty)
+        empty.stop()
+        figure("status with a \(megabytes) MB history",
+               "first \(ms(first, 2)) ms, then median \(ms(later[50], 2)) ms, slowest \(ms(later[99], 2)) ms "
+                   + "(round trips over the socket; READY=1 came \(ms(daemon.ready)) ms after exec; RSS then "
+                   + "\(mib(smapsRollup(daemon.pid).rss)) MiB; with no history: first \(ms(emptyFirst, 2)) ms, then "
+                   + "median \(ms(emptyLater[50], 2)) ms)",
+               target: "constant, under 5 ms",
+               reproduce: "scripts/status-with-big-history.sh .build/release \(megabytes)")
+    }
+
+    /// The first status round trip after READY=1, then 100 more, sorted.
+    static func statusRoundTrips(_ daemon: RunningDaemon) throws -> (first: Duration, later: [Duration]) {
+        let first = try timedRequest(.status, socket: daemon.socket)
+        var later: [Duration] = []
+        for _ in 0..<100 { later.append(try timedRequest(.status, socket: daemon.socket)) }
+        return (first, later.sorted())
+    }
+
+    /// `history --days 7` and `--days 3660` on ten years of records: ten breaks a day, a day missing the goal
+    /// now and then (so the streak ends somewhere, as it does).
+    static func historyOfTenYears() throws {
+        var size = 0
+        let daemon = try RunningDaemon.start { path in
+            size = HistoryFile.write(to: path, days: 3660, bytes: nil, recordsPerDay: 30)
+        }
+        defer { daemon.stop() }
+        let store = HistoryStore(path: daemon.home + "/.local/state/stretchd/history.jsonl")
+        let today = CivilTime(day: Int(time(nil)) / 86_400, time: .zero)
+        for days in [7, 3660] {
+            // The reading alone, in this process: the rest of a round trip is the reply's JSON and the socket.
+            var best = Duration.seconds(1000)
+            for _ in 0..<5 {
+                let before = clockNow()
+                _ = store.report(today: today, days: days, goal: 4, workDays: Set(Weekday.allCases))
+                best = min(best, clockNow() - before)
+            }
+            var times: [Duration] = []
+            var streak = 0
+            for _ in 0..<5 {
+                let before = clockNow()
+                let reply = try ControlReply.decode(try request(.history(days: days), socket: daemon.socket))
+                times.append(clockNow() - before)
+                streak = reply.history?.streak ?? -1
+            }
+            let sorted = times.sorted()
+            figure("history --days \(days), 10 years of records",
+                   "first \(ms(times[0], 1)) ms, median of 5 \(ms(sorted[2], 1)) ms; of which reading the file "
+                       + "\(ms(best, 1)) ms (best of 5, in process) "
+                       + "(\(format(Double(size) / 1_048_576, 1)) MiB, \(3660 * 30) records; a streak of \(streak) days)",
+                   target: "reads only what it needs",
+                   reproduce: "make bench ONLY=history; by hand: time stretchctl history --days \(days) >/dev/null")
+        }
+    }
+
+    /// The installed binaries' size: `make install` strips them.
+    static func binarySize() throws {
+        let root = temporaryFolder()
+        defer { removeFolder(root) }
+        var stripped = 0, unstripped = 0
+        var each: [String] = []
+        for name in ["stretchd", "stretchctl"] {
+            let built = siblingPath(name)
+            guard try run("/usr/bin/strip", ["-o", root + "/" + name, built], environment: ["PATH=/usr/bin:/bin"]).status == 0
+            else { throw BenchmarkError("strip failed on \(built)") }
+            let size = fileSize(root + "/" + name)
+            stripped += size
+            unstripped += fileSize(built)
+            each.append("\(name) \(format(Double(size) / 1_048_576, 1))")
+        }
+        figure("installed binaries",
+               "\(format(Double(stripped) / 1_048_576, 1)) MiB stripped (\(each.joined(separator: ", ")) MiB; "
+                   + "\(format(Double(unstripped) / 1_048_576, 1)) MiB as built)",
+               target: "stripped; report the size",
+               reproduce: "strip -o /tmp/stretchd .build/release/stretchd && strip -o /tmp/stretchctl "
+                   + ".build/release/stretchctl && ls -l /tmp/stretchd /tmp/stretchctl")
+    }
+
+    // MARK: Printing
+
+    /// One figure of the table, its target and the command that reproduces it.
+    static func figure(_ name: String, _ value: String, target: String, reproduce: String) {
+        print("\(name): \(value) [target: \(target)]")
+        print("  reproduce: \(reproduce)")
+    }
+
+    static func ms(_ duration: Duration, _ decimals: Int = 1) -> String { format(duration.inSeconds * 1000, decimals) }
+    static func µs(_ duration: Duration) -> String { format(duration.inSeconds * 1_000_000, 0) }
+    static func mib(_ kib: Int) -> String { format(Double(kib) / 1024, 1) }
+
+    // MARK: The daemon, from outside
+
+    /// The release stretchd started in a fresh home (all-day work hours, a break an hour away, the `null` sound
+    /// device), with its READY=1 awaited.
+    struct RunningDaemon {
+        let root: String
+        let pid: pid_t
+        let ready: Duration
+        var home: String { root + "/home" }
+        var runtime: String { root + "/run" }
+        var socket: String { runtime + "/stretchd/control.sock" }
+        var environment: [String] { ["HOME=\(home)", "XDG_RUNTIME_DIR=\(runtime)", "PATH=/usr/bin:/bin"] }
+
+        static func start(history: (String) -> Void = { _ in }) throws -> RunningDaemon {
+            let root = temporaryFolder()
+            let home = root + "/home"
+            for folder in [home, home + "/.config", home + "/.config/stretchd", home + "/.local", home + "/.local/state",
+                           home + "/.local/state/stretchd", root + "/run"] { mkdir(folder, 0o700) }
+            let config = "[schedule]\ndays = [\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"]\n"
+                + "hours = [\"00:00-24:00\"]\nevery = \"1h\"\n[audio]\ndevice = \"null\"\n"
+            _ = Files.writeBytes(Array(config.utf8), to: home + "/.config/stretchd/config.toml")
+            history(home + "/.local/state/stretchd/history.jsonl")
+            let notify = root + "/notify.sock"
+            let notifyFD = datagramSocket(boundTo: notify)
+            defer { close(notifyFD) }
+            let started = clockNow()
+            let pid = spawn(siblingPath("stretchd"), [], environment: [
+                "HOME=\(home)", "XDG_RUNTIME_DIR=\(root)/run", "NOTIFY_SOCKET=\(notify)", "PATH=/usr/bin:/bin", "TZ=UTC",
+            ])
+            var message = [UInt8](repeating: 0, count: 512)
+            while true {
+                let count = recv(notifyFD, &message, message.count, 0)
+                guard count > 0 else {
+                    kill(pid, SIGKILL)
+                    throw BenchmarkError("no READY=1 from stretchd")
+                }
+                if String(decoding: message[0..<count], as: UTF8.self).contains("READY=1") { break }
+            }
+            return RunningDaemon(root: root, pid: pid, ready: clockNow() - started)
+        }
+
+        func stop() {
             kill(pid, SIGTERM)
             var status: Int32 = 0
             waitpid(pid, &status, 0)
+            removeFolder(root)
         }
-        var message = [UInt8](repeating: 0, count: 512)
-        while true {
-            let count = recv(notifyFD, &message, message.count, 0)
-            guard count > 0 else { throw BenchmarkError("no READY=1 from stretchd") }
-            if String(decoding: message[0..<count], as: UTF8.self).contains("READY=1") { break }
-        }
-        let ready = clockNow() - started
-        print("start-up: READY=1 \(format(ready.inSeconds * 1000, 1)) ms after exec")
-
-        let socket = runtime + "/stretchd/control.sock"
-        var roundTrips: [Duration] = []
-        let fd = connectStream(socket)
-        let request = ControlRequest.status.encoded()
-        var reply = [UInt8](repeating: 0, count: 4096)
-        for _ in 0..<500 {
-            let before = clockNow()
-            _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            var received = 0
-            repeat {
-                let count = read(fd, &reply[received], reply.count - received)
-                guard count > 0 else { throw BenchmarkError("the daemon closed the connection") }
-                received += count
-            } while reply[received - 1] != UInt8(ascii: "\n")
-            roundTrips.append(clockNow() - before)
-        }
-        close(fd)
-        roundTrips.sort()
-        print("status round trip over the socket (500 requests): median "
-            + "\(format(roundTrips[250].inSeconds * 1_000_000, 0)) µs, p99 "
-            + "\(format(roundTrips[495].inSeconds * 1_000_000, 0)) µs")
-
-        // Let start-up and the requests above settle, then watch an idle stretch between breaks. The daemon
-        // reports its own counters (getrusage covers every thread, ended ones too); two back-to-back queries
-        // measure what a query itself costs, which is taken off.
-        usleep(2_000_000)
-        let first = try processReport(socket), second = try processReport(socket)
-        print("idle: watching stretchd for \(idleSeconds) s between breaks...")
-        sleep(UInt32(idleSeconds))
-        let last = try processReport(socket)
-        let queryCost = second.contextSwitches - first.contextSwitches
-        print("idle RSS: \(format(Double(last.residentKiB) / 1024, 1)) MiB")
-        print("idle over \(idleSeconds) s: CPU \(format((last.cpuSeconds - second.cpuSeconds) * 1000, 0)) ms, "
-            + "wakeups \(last.contextSwitches - second.contextSwitches - queryCost) "
-            + "(voluntary + involuntary context switches of all threads, less the \(queryCost) a status query costs)")
     }
 
-    static func processReport(_ socket: String) throws -> ProcessReport {
+    /// The sum of voluntary and involuntary context switches of every thread of `pid`, and how many threads.
+    static func contextSwitches(_ pid: pid_t) -> (switches: Int, threads: Int) {
+        var total = 0, threads = 0
+        guard let directory = opendir("/proc/\(pid)/task") else { return (0, 0) }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard Int(name) != nil, case .success(let status) = Files.readText("/proc/\(pid)/task/\(name)/status") else {
+                continue
+            }
+            threads += 1
+            for line in status.split(separator: "\n")
+            where line.hasPrefix("voluntary_ctxt_switches:") || line.hasPrefix("nonvoluntary_ctxt_switches:") {
+                total += Int(line.split(separator: "\t").last.map(String.init) ?? "") ?? 0
+            }
+        }
+        return (total, threads)
+    }
+
+    /// RSS and PSS in KiB, from /proc/PID/smaps_rollup.
+    static func smapsRollup(_ pid: pid_t) -> (rss: Int, pss: Int) {
+        guard case .success(let text) = Files.readText("/proc/\(pid)/smaps_rollup") else { return (0, 0) }
+        func value(_ key: String) -> Int {
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key) }) else { return 0 }
+            return Int(line.split(separator: " ").dropFirst().first.map(String.init) ?? "") ?? 0
+        }
+        return (value("Rss:"), value("Pss:"))
+    }
+
+    /// User and system CPU time of `pid` so far, from /proc/PID/stat.
+    static func cpuTime(_ pid: pid_t) -> Duration {
+        guard case .success(let text) = Files.readText("/proc/\(pid)/stat"),
+              let close = text.lastIndex(of: ")")
+        else { return .zero }
+        // After the command name: state is field 3, utime 14, stime 15.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return .zero }
+        return .milliseconds((user + system) * 1000 / sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// One request on a new connection, as stretchctl makes it; the reply's line.
+    static func request(_ request: ControlRequest, socket: String) throws -> [UInt8] {
         let fd = connectStream(socket)
         defer { close(fd) }
-        let request = ControlRequest.status.encoded()
-        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while read(fd, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
-        guard let report = try ControlReply.decode(line).status?.process else { throw BenchmarkError("no process report") }
-        return report
+        return try self.request(request, over: fd)
+    }
+
+    static func request(_ request: ControlRequest, over fd: Int32) throws -> [UInt8] {
+        let bytes = request.encoded()
+        guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
+            throw BenchmarkError("cannot send to the daemon")
+        }
+        var reply: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        repeat {
+            let count = read(fd, &buffer, buffer.count)
+            guard count > 0 else { throw BenchmarkError("the daemon closed the connection") }
+            reply += buffer[0..<count]
+        } while reply.last != UInt8(ascii: "\n")
+        return reply
+    }
+
+    static func timedRequest(_ request: ControlRequest, socket: String) throws -> Duration {
+        let before = clockNow()
+        _ = try self.request(request, socket: socket)
+        return clockNow() - before
+    }
+
+    // MARK: Processes and files
+
+    struct Child {
+        var status: Int32
+        var wall: Duration
+        var maxRSSKiB: Int
+    }
+
+    /// Runs a program to its end (output discarded): its exit status, wall time and peak RSS (wait4's ru_maxrss).
+    static func run(_ path: String, _ arguments: [String], environment: [String]) throws -> Child {
+        let started = clockNow()
+        let pid = spawn(path, arguments, environment: environment)
+        guard pid > 0 else { throw BenchmarkError("cannot run \(path)") }
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        return Child(status: (status >> 8) & 0xff, wall: clockNow() - started, maxRSSKiB: usage.ru_maxrss)
+    }
+
+    static func spawn(_ path: String, _ arguments: [String], environment: [String]) -> pid_t {
+        var pid: pid_t = 0
+        var argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let result = posix_spawn(&pid, path, &actions, nil, &argv, &envp)
+        posix_spawn_file_actions_destroy(&actions)
+        return result == 0 ? pid : -1
+    }
+
+    static func temporaryFolder() -> String {
+        var template = Array("/tmp/stretchd-bench-XXXXXX".utf8CString)
+        return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    }
+
+    static func removeFolder(_ path: String) {
+        _ = try? run("/bin/rm", ["-rf", path], environment: [])
+    }
+
+    static func fileSize(_ path: String) -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : 0
     }
 
     static func clockNow() -> Duration {
@@ -103,19 +360,6 @@ enum DaemonBenchmark {
         return String(own[..<(own.lastIndex(of: "/") ?? own.startIndex)]) + "/" + name
     }
 
-    static func spawn(_ path: String, environment: [String]) -> pid_t {
-        var pid: pid_t = 0
-        var argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), nil]
-        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        posix_spawn(&pid, path, &actions, nil, &argv, &envp)
-        posix_spawn_file_actions_destroy(&actions)
-        return pid
-    }
-
     static func datagramSocket(boundTo path: String) -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         _ = withUnixSocketAddress(path) { bind(fd, $0, $1) }
@@ -128,6 +372,43 @@ enum DaemonBenchmark {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         _ = withUnixSocketAddress(path) { connect(fd, $0, $1) }
         return fd
+    }
+}
+
+/// History files for the benchmarks, written as the daemon writes them: one record a line, in time order,
+/// ending today (UTC dates).
+enum HistoryFile {
+    /// `days` days up to today, with either `recordsPerDay` records each (every 20th day only one break, so a
+    /// streak ends), or records enough to fill `bytes`; returns the file's size.
+    @discardableResult
+    static func write(to path: String, days: Int, bytes: Int?, recordsPerDay: Int?) -> Int {
+        let today = Int(time(nil)) / 86_400
+        let events = ["reminded", "started", "completed"]
+        let lineLength = 100
+        let perDay = recordsPerDay ?? max(3, (bytes ?? 0) / days / lineLength)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        defer { close(fd) }
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(1 << 20)
+        var written = 0
+        for day in (today - days + 1)...today {
+            let date = Array(String(CivilTime(day: day, time: .zero).description.prefix(10)).utf8)
+            let count = recordsPerDay != nil && day % 20 == 0 ? 3 : perDay
+            for index in 0..<count {
+                let event = events[index % 3]
+                chunk += Array(#"{"date":""#.utf8) + date + Array(#"","event":""#.utf8) + Array(event.utf8)
+                chunk += Array((event == "completed" ? #"","minutes":5.95,"routine":"desk-basics","time":"#
+                                                       : #"","routine":"desk-basics","time":"#).utf8)
+                chunk += Array(String(day * 86_400 + 28_800 + index * 60).utf8)
+                chunk += [UInt8(ascii: "}"), UInt8(ascii: "\n")]
+                if chunk.count >= 1 << 20 {
+                    written += chunk.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                    chunk.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        written += chunk.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        return written
     }
 }
 

@@ -1,4 +1,5 @@
 import ALSA
+import EpollExecutor
 import Logging
 import ServiceLifecycle
 import StretchAudio
@@ -78,25 +79,39 @@ struct Stretchd {
         let (sounds, problems) = SoundSet.load(overridesIn: paths.soundsDirectory)
         for problem in problems { logger.warning("using the built-in sound instead of \(problem)") }
 
+        // The event loop this process runs on (see Executors.swift); descriptors (the wall clock's timerfd,
+        // notify-send's pidfd) are waited for on it too.
+        let loop = EpollLoop.installed ?? {
+            logger.warning("running on libdispatch's executors, which wake the process every second")
+            let loop = EpollLoop()
+            loop.startThread()
+            return loop
+        }()
         let daemon = Daemon(
             settings: settings, loadSettings: load,
             makeAudio: { ALSABreakAudio(device: $0.device, volume: $0.volume, sounds: sounds, logger: logger) },
-            clock: IdleClock(), time: SystemTime(), history: HistoryStore(stateHome: paths.stateHome),
-            notifier: NotifySend(environment: environment, logger: logger),
+            // Sleeps on the loop's CLOCK_BOOTTIME timerfd: the kernel wakes the process once, at the deadline, and
+            // time asleep counts. Cancelled ones (a command wakes the daemon early) leave no deadline behind.
+            clock: LoopClock(loop: loop), time: SystemTime(), history: HistoryStore(stateHome: paths.stateHome),
+            notifier: NotifySend(environment: environment, logger: logger, loop: loop),
             systemd: SystemdNotifier(environment: environment), logger: logger)
         // SIGHUP is trapped from here on, before the socket listens and systemd hears READY=1.
         let reloader = await HangupReloader(daemon: daemon)
+        var server = ControlServer(
+            path: socketPath, handler: daemon, logger: logger,
+            folderPolicy: socket == nil ? .privateFolder : .chosenFolder)
+        server.timeoutClock = LoopClock(loop: loop)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
                     .init(service: daemon),
-                    .init(service: ControlServer(
-                              path: socketPath, handler: daemon, logger: logger,
-                              folderPolicy: socket == nil ? .privateFolder : .chosenFolder),
+                    .init(service: server,
                           successTerminationBehavior: .gracefullyShutdownGroup,
                           failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: reloader),
-                    .init(service: WallClockMonitor(logger: logger) { await daemon.wallClockChanged() }),
+                    .init(service: WallClockMonitor(
+                        logger: logger, changes: { WallClockMonitor.clockSettings(on: loop) }
+                    ) { await daemon.wallClockChanged() }),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

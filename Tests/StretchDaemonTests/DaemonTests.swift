@@ -1,4 +1,5 @@
 import ALSA
+import Foundation
 import Clocks
 import ControlProtocol
 import InMemoryLogging
@@ -216,6 +217,42 @@ import Testing
         let history = try #require(await harness.daemon.handle(.history(days: 7)).history)
         #expect(history.days.suffix(2).map(\.taken) == [1, 2])
         #expect(history.warnings == ["\(harness.history.path):3: a NUL byte; line skipped"])
+        try await harness.stop()
+    }
+
+    @Test func statusAnswersFromMemoryWhileHistoryReadsTheFile() async throws {
+        let earlier = [#"{"date":"2026-11-23","event":"completed","minutes":5,"routine":"desk-basics","time":1800000000}"#]
+        var harness = try DaemonHarness(config: waitForStart, audio: FakeAudio(sessions: true), history: earlier)
+        _ = await harness.nextSleep()
+        #expect(await harness.daemon.status().breaksToday == 1)
+        // Written behind the daemon's back: status does not read the file again; history does.
+        let handle = try #require(FileHandle(forWritingAtPath: harness.history.path))
+        handle.seekToEndOfFile()
+        handle.write(Data((#"{"date":"2026-11-23","event":"completed","time":1800000001}"# + "\n").utf8))
+        handle.closeFile()
+        #expect(await harness.daemon.status().breaksToday == 1)
+        #expect(try #require(await harness.daemon.handle(.history(days: 1)).history).days.last?.taken == 2)
+        // What the daemon appends itself counts at once.
+        #expect(await harness.command(.start(routine: "desk-basics")).ok)
+        await harness.pass(.seconds(6 * 60))
+        #expect(await harness.sessionEnd() == .completed)
+        #expect(await harness.daemon.status().breaksToday == 2)
+        #expect(try #require(await harness.daemon.handle(.history(days: 1)).history).days.last?.taken == 3)
+        try await harness.stop()
+    }
+
+    @Test func statusReadsTheHistoryAgainWhenTheClockGoesBackADay() async throws {
+        // More breaks on the 22nd than reading back over the 23rd's records goes past.
+        let sunday = #"{"date":"2026-11-22","event":"completed","routine":"desk-basics","time":1799900000}"#
+        let earlier = Array(repeating: sunday, count: 250)
+            + [#"{"date":"2026-11-23","event":"completed","routine":"desk-basics","time":1800000000}"#]
+        var harness = try DaemonHarness(config: waitForStart, history: earlier)
+        _ = await harness.nextSleep()
+        #expect(await harness.daemon.status().breaksToday == 1)
+        // Today's counts in memory are of the 23rd; the 22nd's are read from the file.
+        harness.time.moveWallClock(by: .seconds(-24 * 3600))
+        await harness.daemon.wallClockChanged()
+        #expect(await harness.daemon.status().breaksToday == 250)
         try await harness.stop()
     }
 

@@ -1,3 +1,4 @@
+@testable import EpollExecutor
 import InMemoryLogging
 import Logging
 import ServiceLifecycle
@@ -42,6 +43,22 @@ import Testing
         #expect(log.entries.map(\.message.description)
             == ["cannot watch for wall clock changes; they are noticed at the next wake-up"])
         #expect(!other.cancelled.withLock { $0 })
+    }
+
+    @Test func theClockWatchWaitsOnTheEventLoopAndStopsWhenItsStreamEnds() async throws {
+        let loop = EpollLoop()
+        loop.startThread()
+        defer { loop.stop() }
+        let changes = try #require(WallClockMonitor.clockSettings(on: loop))
+        // The timerfd is waited for on the loop (setting the clock here would disturb the whole machine).
+        for _ in 0..<1_000_000 where loop.waiterCount == 0 { await Task.yield() }
+        #expect(loop.waiterCount == 1)
+        let consumer = Task { for await _ in changes {} }
+        consumer.cancel()
+        await consumer.value
+        // The stream ended: the wait is cancelled and the descriptor closed.
+        for _ in 0..<1_000_000 where loop.waiterCount == 1 { await Task.yield() }
+        #expect(loop.waiterCount == 0)
     }
 
     /// A service that runs until graceful shutdown, and notes whether it was cancelled instead.
