@@ -83,7 +83,6 @@ let package = Package(
             name: "stretchd",
             dependencies: [
                 "StretchDaemon", "StretchSettings", "StretchSystem", "EpollExecutor",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -1,9 +1,16 @@
 import StretchCore
+import Synchronization
 
 /// The sound for every cue, at one sample rate: the built-in designs, some replaced by the user's WAV files.
+///
+/// A built-in sound is synthesized the first time it is asked for, then kept: the daemon starts without
+/// synthesizing any (it costs most of its start-up time), and one that only reminds holds only the reminder.
 public struct SoundSet: Sendable {
     public let rate: Int
-    private var samples: [SoundName: [Int16]]
+    /// The user's sounds, resampled to `rate`.
+    private var samples: [SoundName: [Int16]] = [:]
+    /// The built-in sounds synthesized so far; copies of the set share them.
+    private let builtIn: BuiltInSounds
     /// Where each sound came from: nil for built-in, else the override file.
     public private(set) var overrides: [SoundName: String] = [:]
 
@@ -13,7 +20,7 @@ public struct SoundSet: Sendable {
     /// The built-in sounds at `rate`.
     public init(rate: Int = CueSounds.rate) {
         self.rate = rate
-        samples = Dictionary(uniqueKeysWithValues: SoundName.allCases.map { ($0, CueSounds.render($0, rate: rate)) })
+        builtIn = BuiltInSounds(rate: rate)
     }
 
     /// Replaces the sound `name` with `audio` (mixed to mono and resampled to the set's rate), read from `path`.
@@ -23,7 +30,10 @@ public struct SoundSet: Sendable {
         overrides[name] = path
     }
 
-    public subscript(name: SoundName) -> [Int16] { samples[name] ?? [] }
+    public subscript(name: SoundName) -> [Int16] { samples[name] ?? builtIn[name] }
+
+    /// The built-in sounds synthesized so far (the user's are not counted).
+    public var synthesizedCount: Int { builtIn.count }
 
     /// The sound the plan chose for a cue.
     public func sound(for cue: PlannedCue) -> [Int16] { self[cue.sound] }
@@ -43,4 +53,25 @@ public struct SoundSet: Sendable {
             return Int16(clamping: Int((value * 32767).rounded()))
         }
     }
+}
+
+/// The built-in sounds at one rate, each synthesized on first use.
+private final class BuiltInSounds: Sendable {
+    let rate: Int
+    private let rendered = Mutex<[SoundName: [Int16]]>([:])
+
+    init(rate: Int) { self.rate = rate }
+
+    subscript(name: SoundName) -> [Int16] {
+        if let sound = rendered.withLock({ $0[name] }) { return sound }
+        // Synthesized outside the lock: two first uses at once both synthesize, and the same samples are kept.
+        let sound = CueSounds.render(name, rate: rate)
+        return rendered.withLock { rendered in
+            if let kept = rendered[name] { return kept }
+            rendered[name] = sound
+            return sound
+        }
+    }
+
+    var count: Int { rendered.withLock { $0.count } }
 }

@@ -67,9 +67,21 @@ public struct ControlServer: Service {
 
     public func run() async throws {
         try prepareSocketPath()
+        // One event-loop thread is plenty for one user's clients; NIO's shared group would start one per core.
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            try await listen(on: loops)
+        } catch {
+            try? await loops.shutdownGracefully()
+            throw error
+        }
+        try await loops.shutdownGracefully()
+    }
+
+    private func listen(on loops: MultiThreadedEventLoopGroup) async throws {
         let server: NIOAsyncChannel<Connection, Never>
         do {
-            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            server = try await ServerBootstrap(group: loops)
                 .serverChannelOption(.backlog, value: 256)
                 // A client that half-closes after its request still gets the reply.
                 .childChannelOption(.allowRemoteHalfClosure, value: true)

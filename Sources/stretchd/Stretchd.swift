@@ -1,5 +1,4 @@
 import ALSA
-import ArgumentParser
 import EpollExecutor
 import Logging
 import ServiceLifecycle
@@ -16,30 +15,37 @@ import Glibc
 #endif
 
 @main
-struct Stretchd: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "stretchd",
-        abstract: "The stretchd daemon: stretch breaks during work hours, cued by sound.",
-        discussion: """
-            Reads ~/.config/stretchd/config.toml (built-in defaults when there is none; `stretchctl config \
-            --default` prints a documented one), reminds you when a break is due, and runs a stretch session \
-            hands-free. `stretchctl` controls it through a Unix socket. Logs go to stderr (with journal level \
-            prefixes under systemd). SIGHUP reloads the config; SIGINT or SIGTERM stops it. Exit status: 0 \
-            stopped by a signal, 1 cannot start, 64 a bad command line, 78 a bad config (systemd then stops \
-            restarting it).
-            """,
-        version: "stretchd \(StretchdVersion.current)"
-    )
-
-    @Option(help: ArgumentHelp("Config file (default: $XDG_CONFIG_HOME/stretchd/config.toml).", valueName: "path"))
+struct Stretchd {
     var config: String?
-
-    @Option(help: ArgumentHelp(
-        "Control socket (default: $XDG_RUNTIME_DIR/stretchd/control.sock).", valueName: "path"))
     var socket: String?
+    var logLevel: Logger.Level
 
-    @Option(help: "Lowest level to log.")
-    var logLevel: Logger.Level = .info
+    static func main() async {
+        switch DaemonArguments.parse(Array(CommandLine.arguments.dropFirst())) {
+        case .success(.help):
+            print(DaemonArguments.helpText)
+        case .success(.version):
+            print(DaemonArguments.versionText, terminator: "")
+        case .failure(let error):
+            writeToStderr(DaemonArguments.message(for: error))
+            exit(EX_USAGE)
+        case .success(.run(let arguments)):
+            do {
+                try await Stretchd(config: arguments.config, socket: arguments.socket, logLevel: arguments.logLevel)
+                    .run()
+            } catch let code as ExitCode {
+                exit(code.status)
+            } catch {
+                writeToStderr("Error: \(error)\n")
+                exit(1)
+            }
+        }
+    }
+
+    private static func writeToStderr(_ text: String) {
+        var text = text
+        text.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
 
     func run() async throws {
         // Files and the socket are the user's alone.
@@ -118,4 +124,8 @@ struct Stretchd: AsyncParsableCommand {
     }
 }
 
-extension Logger.Level: @retroactive ExpressibleByArgument {}
+/// Stops start-up with this exit status (what was wrong is logged first).
+struct ExitCode: Error {
+    var status: Int32
+    init(_ status: Int32) { self.status = status }
+}

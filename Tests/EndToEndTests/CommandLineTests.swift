@@ -16,13 +16,49 @@ import TestSupport
         ["stretchctl", "help", "nosuch"], ["stretchctl", "nosuch"], ["stretchctl", "status", "--bogus"],
         ["stretchctl", "history", "--days", "x"], ["stretchctl", "history", "--days", "0"],
         ["stretchctl", "sounds", "play", "nope"], ["stretchctl", "sounds", "nosuch"], ["stretchd", "--bogus"],
-        ["stretchd", "--log-level", "loud"], ["stretchd", "extra"],
+        ["stretchd", "--log-level", "loud"], ["stretchd", "extra"], ["stretchd", "--config"],
+        ["stretchd", "--log-level=loud"], ["stretchd", "--socket", "/tmp/x.sock", "extra"], ["stretchd", "-x"],
     ])
     func usageErrorsExit64WithTheUsage(command: [String]) throws {
         let result = try Binaries.run(command[0], Array(command.dropFirst()))
         #expect(result.status == 64, "\(command): \(result.stderr)")
         #expect(result.stderr.hasPrefix("Error: "), "\(command): \(result.stderr)")
         #expect(result.stderr.contains("Usage: \(command[0])"), "\(command): \(result.stderr)")
+    }
+
+    @Test func stretchdHelpListsItsOptionsAndExitStatuses() throws {
+        for flag in ["--help", "-h"] {
+            let result = try Binaries.run("stretchd", ["--log-level", "debug", flag])
+            #expect(result.status == 0)
+            #expect(result.stdout.hasPrefix("OVERVIEW: The stretchd daemon"))
+            #expect(result.stdout.contains(
+                "USAGE: stretchd [--config <path>] [--socket <path>] [--log-level <log-level>]"))
+            for option in ["--config <path>", "--socket <path>", "--log-level <log-level>", "--version", "64 a bad"] {
+                #expect(result.stdout.contains(option), "\(option)")
+            }
+        }
+    }
+
+    @Test func stretchdUsageErrorsSayWhatWasWrong() throws {
+        let level = try Binaries.run("stretchd", ["--log-level=loud"])
+        #expect(level.stderr.hasPrefix("Error: The value 'loud' is invalid for '--log-level <log-level>'"))
+        #expect(level.stderr.contains("  - critical\n"))
+        let missing = try Binaries.run("stretchd", ["--socket"])
+        #expect(missing.stderr.hasPrefix("Error: Missing value for '--socket <path>'\n"))
+        let unknown = try Binaries.run("stretchd", ["--sockets", "x"])
+        #expect(unknown.stderr.hasPrefix("Error: Unknown option '--sockets'\n"))
+    }
+
+    /// `--name=value` reaches the daemon as `--name value` does: here a config that is not there stops it.
+    @Test func stretchdTakesOptionValuesAfterAnEqualsSign() throws {
+        let environment = try Binaries.cleanEnvironment()
+        let home = environment["HOME"]!
+        for arguments in [["--config=\(home)/nope.toml"], ["--config", "\(home)/nope.toml"]] {
+            let result = try Binaries.run(
+                "stretchd", arguments + ["--socket=\(home)/control.sock", "--log-level=error"], environment: environment)
+            #expect(result.status == 78, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains("\(home)/nope.toml"), "\(arguments): \(result.stderr)")
+        }
     }
 
     @Test func helpAboutAnExistingCommandSucceeds() throws {

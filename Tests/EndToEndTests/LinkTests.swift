@@ -16,4 +16,10 @@ import Testing
         }
         #expect(try Self.mentions("stretchctl", "StretchSettings"))
     }
+
+    /// The daemon parses its three options itself: ArgumentParser's code pages cost idle memory (stretchctl keeps it).
+    @Test func stretchdLinksNoArgumentParser() throws {
+        #expect(try !Self.mentions("stretchd", "ArgumentParser"))
+        #expect(try Self.mentions("stretchctl", "ArgumentParser"))
+    }
 }

@@ -20,6 +20,18 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: daemon.socket))
     }
 
+    /// One event-loop thread serves the control socket, not one per core: each idle thread costs memory.
+    @Test func servesTheControlSocketOnOneEventLoopThread() throws {
+        let daemon = try DaemonProcess()
+        _ = try daemon.status()
+        let tasks = "/proc/\(daemon.process.processIdentifier)/task"
+        let names = try FileManager.default.contentsOfDirectory(atPath: tasks).compactMap {
+            try? String(contentsOfFile: "\(tasks)/\($0)/comm", encoding: .utf8)
+        }
+        #expect(names.filter { $0.hasPrefix("NIO-ELT-") }.count == 1, "\(names)")
+        #expect(try daemon.terminate() == 0)
+    }
+
     @Test func underTheJournalLinesCarryLevelPrefixesInsteadOfTimes() throws {
         let runtime = try URLPath.temporaryDirectory()
         let pipe = Pipe()

@@ -33,4 +33,22 @@ import TestSupport
         #expect(sounds.overrides.isEmpty)
         #expect(sounds[.halfway] == CueSounds.render(.halfway))
     }
+
+    /// The daemon loads its sounds at start: no built-in one is synthesized until a cue or reminder needs it.
+    @Test func loadingSynthesizesNoBuiltInSoundUntilOneIsAskedFor() throws {
+        let dir = try URLPath.temporaryDirectory()
+        try FileBytes.write(WAV.pcm16(Array(repeating: 100, count: 480), rate: 48_000), to: dir + "/reminder.wav")
+        let (sounds, problems) = SoundSet.load(overridesIn: dir)
+        #expect(problems.isEmpty)
+        #expect(sounds.synthesizedCount == 0)
+        // The user's own sound is used as it is, and synthesizes nothing.
+        #expect(sounds[.reminder].count == 480)
+        #expect(sounds.synthesizedCount == 0)
+        let copy = sounds
+        #expect(copy[.halfway] == CueSounds.render(.halfway))
+        // Copies share what was synthesized; asking again synthesizes nothing more.
+        #expect(sounds.synthesizedCount == 1)
+        #expect(sounds[.halfway] == copy[.halfway])
+        #expect(sounds.synthesizedCount == 1)
+    }
 }
