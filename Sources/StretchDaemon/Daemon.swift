@@ -411,7 +411,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
             let reply = await reload()
             poke()
             return reply
-        case .start(let reference): command = .start(resolve(reference))
+        case .start(let reference): command = .start(await resolve(reference))
         case .stop: command = .stop
         case .skip: command = .skip
         case .snooze(let length): command = .snooze(length)
@@ -426,23 +426,27 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         return ControlReplies.reply(to: outcome)
     }
 
-    /// The routine `start` names, read from the routine folder.
-    private func resolve(_ reference: String?) -> BreakCycle.StartRoutine {
+    /// The routine `start` names, read from the routine folder on the blocking-work thread (a slow file system must
+    /// not hold up the event loop).
+    private func resolve(_ reference: String?) async -> BreakCycle.StartRoutine {
         guard let reference else { return .offeredOrNext }
         if RoutineLibrary.isPath(reference), !reference.hasPrefix("/") {
             return .unavailable(
                 "routine path \"\(reference)\" is relative; the daemon needs an absolute path (stretchctl start sends one)")
         }
-        let (library, _) = RoutineLibrary.load(directory: XDGPaths.current.routinesDirectory)
-        switch library.resolve(reference) {
+        let found = await BlockingThread.shared.run {
+            RoutineLibrary.load(directory: XDGPaths.current.routinesDirectory).library.resolve(reference)
+        }
+        switch found {
         case .success(let found): return .routine(found)
         case .failure(let error): return .unavailable(error.description)
         }
     }
 
-    /// Loads the config and routines again; on any problem, reports it and keeps the running settings.
+    /// Loads the config and routines again (on the blocking-work thread, off the event loop); on any problem,
+    /// reports it and keeps the running settings.
     public func reload() async -> ControlReply {
-        switch loadSettings() {
+        switch await BlockingThread.shared.run(loadSettings) {
         case .failure(let error):
             for problem in error.problems { logger.error("config not reloaded: \(problem)") }
             return ControlReplies.notReloaded(error)

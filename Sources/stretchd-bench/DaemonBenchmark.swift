@@ -26,22 +26,27 @@ enum DaemonBenchmark {
     }
 
     /// Context switches of all the daemon's threads over `seconds` after one `stretchctl status`, then its RSS and
-    /// PSS.
+    /// PSS. The watch starts once libdispatch's start-up worker threads are gone (swift-service-lifecycle's signal
+    /// sources wake one at start, and an idle worker exits after 5 s); a thread that exits during the watch counts
+    /// as a wake-up.
     static func idle(seconds: Int) throws {
         let daemon = try RunningDaemon.start()
         defer { daemon.stop() }
         _ = try run(siblingPath("stretchctl"), ["status"], environment: daemon.environment)
-        let before = contextSwitches(daemon.pid), cpuBefore = cpuTime(daemon.pid)
+        sleep(6)
+        let before = contextSwitches(daemon.pid), cpuBefore = threadCPUTime(daemon.pid)
         print("(watching the idle daemon for \(seconds) s)")
         sleep(UInt32(seconds))
-        let after = contextSwitches(daemon.pid), cpuAfter = cpuTime(daemon.pid)
+        let after = contextSwitches(daemon.pid), cpuAfter = threadCPUTime(daemon.pid)
         let memory = smapsRollup(daemon.pid)
+        let exited = before.keys.filter { after[$0] == nil }.count
+        let switches = after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) } + exited
         figure("idle wakeups",
-               "\(after.switches - before.switches) context switches in \(seconds) s (voluntary + involuntary, "
-                   + "all \(after.threads) threads, after one stretchctl status); CPU \(ms(cpuAfter - cpuBefore, 0)) ms",
+               "\(switches) context switches in \(seconds) s (voluntary + involuntary, "
+                   + "all \(after.count) threads, \(exited) exited, after one stretchctl status); CPU \(ms(cpuAfter - cpuBefore, 0)) ms",
                target: "0 in 60 s",
                reproduce: "make bench ONLY=idle (STRETCHD_BENCH_IDLE=seconds to watch longer); by hand, on a running "
-                   + "stretchd: stretchctl status; n() { cat /proc/$(pidof stretchd)/task/*/status | awk "
+                   + "stretchd: stretchctl status; sleep 6; n() { cat /proc/$(pidof stretchd)/task/*/status | awk "
                    + "'/ctxt_switches/ {s += $2} END {print s}'; }; a=$(n); sleep 60; echo $(($(n) - a))")
         figure("idle RSS", "\(mib(memory.rss)) MiB, PSS \(mib(memory.pss)) MiB",
                target: "<= 12 MiB",
@@ -59,6 +64,36 @@ enum DaemonBenchmark {
         roundTrips.sort()
         print("  (status round trip over one connection, 500 requests: median \(µs(roundTrips[250])) µs, "
             + "p99 \(µs(roundTrips[495])) µs)")
+    }
+
+    /// CPU time of the daemon's threads while it runs a session on the `null` device, per minute of session.
+    static func liveSession() throws {
+        let routine = "scripts/live-session.toml"
+        guard case .success(let text) = Files.readText(routine),
+              case .success(let parsed) = RoutineFile.parse(Array(text.utf8), file: routine, defaultID: "live")
+        else { throw BenchmarkError("cannot read \(routine): run make bench from the repository") }
+        let length = SessionPlanner.plan(parsed).duration
+        let daemon = try RunningDaemon.start()
+        defer { daemon.stop() }
+        let path = String(cString: realpath(routine, nil))
+        let before = threadCPUTime(daemon.pid)
+        guard try run(siblingPath("stretchctl"), ["start", path], environment: daemon.environment).status == 0 else {
+            throw BenchmarkError("stretchctl start failed")
+        }
+        print("(a \(DurationText.format(length)) session in the daemon)")
+        // The session's length, then a second for its last sound to ring out and the device to close.
+        usleep(UInt32((length + .seconds(1)).inSeconds * 1_000_000))
+        let cpu = threadCPUTime(daemon.pid) - before
+        let reply = String(decoding: try request(.status, socket: daemon.socket), as: UTF8.self)
+        guard !reply.contains("\"session\"") else { throw BenchmarkError("the session had not ended: \(reply)") }
+        figure("live session CPU",
+               "\(format(cpu.inSeconds * 1000 * 60 / length.inSeconds)) ms per minute of session (\(ms(cpu)) ms "
+                   + "for a \(DurationText.format(length)) session, all the daemon's threads, from start to the "
+                   + "device closed)",
+               target: "<= 100 ms per minute",
+               reproduce: "make bench ONLY=live; by hand: cpu() { cat /proc/$(pidof stretchd)/task/*/schedstat | "
+                   + "awk '{s += $1} END {print s / 1e6 \" ms\"}'; }; cpu; stretchctl start $PWD/\(routine); "
+                   + "sleep \(Int(length.inSeconds) + 1); cpu")
     }
 
     /// `stretchctl render` of the 2.5-hour routine in scripts/: its peak RSS and how much faster than real time.
@@ -231,23 +266,38 @@ enum DaemonBenchmark {
         }
     }
 
-    /// The sum of voluntary and involuntary context switches of every thread of `pid`, and how many threads.
-    static func contextSwitches(_ pid: pid_t) -> (switches: Int, threads: Int) {
-        var total = 0, threads = 0
-        guard let directory = opendir("/proc/\(pid)/task") else { return (0, 0) }
+    /// Each thread of `pid` (by its id) with the sum of its voluntary and involuntary context switches.
+    static func contextSwitches(_ pid: pid_t) -> [Int: Int] {
+        var switches: [Int: Int] = [:]
+        for thread in threads(of: pid) {
+            guard case .success(let status) = Files.readText("/proc/\(pid)/task/\(thread)/status") else { continue }
+            switches[thread] = status.split(separator: "\n")
+                .filter { $0.hasPrefix("voluntary_ctxt_switches:") || $0.hasPrefix("nonvoluntary_ctxt_switches:") }
+                .reduce(0) { $0 + (Int($1.split(separator: "\t").last.map(String.init) ?? "") ?? 0) }
+        }
+        return switches
+    }
+
+    /// The ids of `pid`'s threads.
+    static func threads(of pid: pid_t) -> [Int] {
+        guard let directory = opendir("/proc/\(pid)/task") else { return [] }
         defer { closedir(directory) }
+        var ids: [Int] = []
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard Int(name) != nil, case .success(let status) = Files.readText("/proc/\(pid)/task/\(name)/status") else {
-                continue
-            }
-            threads += 1
-            for line in status.split(separator: "\n")
-            where line.hasPrefix("voluntary_ctxt_switches:") || line.hasPrefix("nonvoluntary_ctxt_switches:") {
-                total += Int(line.split(separator: "\t").last.map(String.init) ?? "") ?? 0
-            }
+            if let id = Int(name) { ids.append(id) }
         }
-        return (total, threads)
+        return ids
+    }
+
+    /// CPU time of all `pid`'s threads so far, to the nanosecond (the first field of each thread's schedstat).
+    static func threadCPUTime(_ pid: pid_t) -> Duration {
+        threads(of: pid).reduce(.zero) { total, thread in
+            guard case .success(let text) = Files.readText("/proc/\(pid)/task/\(thread)/schedstat"),
+                  let nanoseconds = text.split(separator: " ").first.flatMap({ Int($0) })
+            else { return total }
+            return total + .nanoseconds(nanoseconds)
+        }
     }
 
     /// RSS and PSS in KiB, from /proc/PID/smaps_rollup.
@@ -258,17 +308,6 @@ enum DaemonBenchmark {
             return Int(line.split(separator: " ").dropFirst().first.map(String.init) ?? "") ?? 0
         }
         return (value("Rss:"), value("Pss:"))
-    }
-
-    /// User and system CPU time of `pid` so far, from /proc/PID/stat.
-    static func cpuTime(_ pid: pid_t) -> Duration {
-        guard case .success(let text) = Files.readText("/proc/\(pid)/stat"),
-              let close = text.lastIndex(of: ")")
-        else { return .zero }
-        // After the command name: state is field 3, utime 14, stime 15.
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return .zero }
-        return .milliseconds((user + system) * 1000 / sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// One request on a new connection, as stretchctl makes it; the reply's line.
