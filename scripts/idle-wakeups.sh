@@ -13,16 +13,8 @@ bin=$(cd "${1:-.build/release}" && pwd)
 seconds=${2:-60}
 warm=${3:-}
 root=$(mktemp -d /tmp/stretchd-idle-XXXXXX)
-mkdir -p "$root/home/.config/stretchd" "$root/run"
-chmod 700 "$root/run"
-cat >"$root/home/.config/stretchd/config.toml" <<'TOML'
-[schedule]
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-hours = ["00:00-24:00"]
-every = "1h"
-[audio]
-device = "null"
-TOML
+. "$(dirname "$0")/bench-home.sh"
+bench_home "$root"
 export HOME="$root/home" XDG_RUNTIME_DIR="$root/run"
 unset XDG_CONFIG_HOME XDG_STATE_HOME XDG_DATA_HOME
 "$bin/stretchd" 2>"$root/log" &
@@ -37,7 +29,8 @@ if [ "$warm" = session ]; then
     "$bin/stretchctl" stop >/dev/null
     timeout 2 "$bin/stretchctl" watch >/dev/null || true
 fi
-sleep 1
+# libdispatch's start-up worker threads (swift-service-lifecycle's signal sources) exit after 5 s idle.
+sleep 6
 switches() {
     for task in /proc/$pid/task/*; do
         awk -v name="$(cat "$task/comm")" -v tid="${task##*/}" \

@@ -13,16 +13,8 @@ megabytes=${2:-200}
 root=$(mktemp -d /tmp/stretchd-bighistory-XXXXXX)
 home=$root/home
 runtime=$root/run
-mkdir -p "$home/.config/stretchd" "$home/.local/state/stretchd" "$runtime"
-chmod 700 "$runtime"
-cat >"$home/.config/stretchd/config.toml" <<'TOML'
-[schedule]
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-hours = ["00:00-24:00"]
-every = "1h"
-[audio]
-device = "null"
-TOML
+. "$(dirname "$0")/bench-home.sh"
+bench_home "$root"
 now=$(date +%s)
 awk -v bytes=$((megabytes * 1024 * 1024)) -v now="$now" 'BEGIN {
     split("reminded started completed reminded skipped reminded snoozed", events, " ")

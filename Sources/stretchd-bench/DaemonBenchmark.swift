@@ -69,10 +69,7 @@ enum DaemonBenchmark {
     /// CPU time of the daemon's threads while it runs a session on the `null` device, per minute of session.
     static func liveSession() throws {
         let routine = "scripts/live-session.toml"
-        guard case .success(let text) = Files.readText(routine),
-              case .success(let parsed) = RoutineFile.parse(Array(text.utf8), file: routine, defaultID: "live")
-        else { throw BenchmarkError("cannot read \(routine): run make bench from the repository") }
-        let length = SessionPlanner.plan(parsed).duration
+        let length = try sessionLength(of: routine)
         let daemon = try RunningDaemon.start()
         defer { daemon.stop() }
         let path = String(cString: realpath(routine, nil))
@@ -96,13 +93,18 @@ enum DaemonBenchmark {
                    + "sleep \(Int(length.inSeconds) + 1); cpu")
     }
 
+    /// How long a session of the routine file `path` (in scripts/) lasts.
+    static func sessionLength(of path: String) throws -> Duration {
+        guard case .success(let text) = Files.readText(path),
+              case .success(let routine) = RoutineFile.parse(Array(text.utf8), file: path, defaultID: "bench")
+        else { throw BenchmarkError("cannot read \(path): run make bench from the repository") }
+        return SessionPlanner.plan(routine).duration
+    }
+
     /// `stretchctl render` of the 2.5-hour routine in scripts/: its peak RSS and how much faster than real time.
     static func render() throws {
         let routine = "scripts/two-and-a-half-hours.toml"
-        guard case .success(let text) = Files.readText(routine),
-              case .success(let parsed) = RoutineFile.parse(Array(text.utf8), file: routine, defaultID: "long")
-        else { throw BenchmarkError("cannot read \(routine): run make bench from the repository") }
-        let length = SessionPlanner.plan(parsed).duration
+        let length = try sessionLength(of: routine)
         let root = temporaryFolder()
         defer { removeFolder(root) }
         let output = root + "/long.wav"
