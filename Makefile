@@ -9,10 +9,10 @@ USER_SOUNDS = $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/stretchd/sounds
 # Where `install-files` takes the binaries from: the release build `make install` makes first.
 BUILT ?= .build/release
 SYSTEMCTL ?= systemctl --user
-# Debian packages the build needs, and the tests besides (systemd-analyze checks the unit); `deps` and
-# `test-deps` install whichever are missing.
-SYSTEM_PACKAGES := libasound2-dev
-TEST_PACKAGES := $(SYSTEM_PACKAGES) systemd
+# Debian packages the build needs, and the tests besides (systemd-analyze checks the unit; a private dbus-daemon
+# with python-dbusmock peers stands in for the desktop's buses); `deps` and `test-deps` install whichever are missing.
+SYSTEM_PACKAGES := libasound2-dev libsystemd-dev
+TEST_PACKAGES := $(SYSTEM_PACKAGES) systemd dbus-daemon python3-dbusmock
 # Release binaries carry the Swift runtime inside: no libraries to install, and the idle daemon is about 5 MiB
 # smaller in memory than with the shared ones. Linked by lld with packed relative relocations (DT_RELR, glibc
 # 2.36+): the daemon's relocation table shrinks from 1.3 MB, read whole at every start, to a few KB. And without

@@ -23,6 +23,8 @@ let package = Package(
     targets: [
         // libasound, as a system library: only a modulemap and a shim header.
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
+        // libsystemd's sd-bus (D-Bus client), as a system library: only a modulemap and a shim header.
+        .systemLibrary(name: "CSDBus", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // Linux headers the Glibc module leaves out (timerfd): only a modulemap and a shim header.
         .systemLibrary(name: "CLinux"),
         // The executor an idle daemon needs: one epoll loop thread (jobs, timers on the standard clocks, waits on
@@ -30,6 +32,9 @@ let package = Package(
         .target(name: "EpollExecutor", dependencies: ["CLinux"], swiftSettings: settings),
         // Idiomatic Swift over libasound: an owned PCM handle and one error type with ALSA's own text.
         .target(name: "ALSA", dependencies: ["CALSA"], swiftSettings: settings),
+        // Idiomatic Swift over sd-bus: an owned connection processed on an EpollLoop, typed values, method calls,
+        // signal streams, one error type with sd-bus's text.
+        .target(name: "DBus", dependencies: ["CSDBus", "EpollExecutor"], swiftSettings: settings),
         // Files, paths and sockets over swift-system: the one place that opens files (typed errors with the
         // system's errno), XDG paths, the environment, Unix socket addresses.
         .target(
@@ -129,6 +134,9 @@ let package = Package(
         ),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: settings),
         .testTarget(name: "EpollExecutorTests", dependencies: ["EpollExecutor"], swiftSettings: settings),
+        .testTarget(
+            name: "DBusTests", dependencies: ["DBus", "EpollExecutor", "TestSupport"], swiftSettings: settings
+        ),
         .testTarget(
             name: "StretchConfigTests", dependencies: ["StretchConfig", "StretchSystem"], swiftSettings: settings
         ),

@@ -252,10 +252,26 @@ public final class EpollLoop: @unchecked Sendable {
 
     // MARK: Waiting for descriptors
 
+    /// What a descriptor is waited for: `wait(_:for:)`.
+    public struct Readiness: OptionSet, Sendable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+        /// `EPOLLIN`: data to read (or the end of it).
+        public static let readable = Readiness(rawValue: EPOLLIN.rawValue)
+        /// `EPOLLOUT`: room to write.
+        public static let writable = Readiness(rawValue: EPOLLOUT.rawValue)
+    }
+
     /// Suspends until `fd` is readable (or has an error or hang-up to report); throws `CancellationError` when
     /// the task is cancelled first, and `SystemCallError` when the descriptor cannot be watched (a regular file,
     /// a closed one). One waiter per descriptor at a time.
     public func waitReadable(_ fd: Int32) async throws {
+        try await wait(fd, for: .readable)
+    }
+
+    /// Suspends until `fd` is ready for any of `readiness` (or has an error or hang-up to report), as
+    /// `waitReadable(_:)` does for reading: a socket that has queued output waits for `[.readable, .writable]`.
+    public func wait(_ fd: Int32, for readiness: Readiness) async throws {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let failure: (any Error)? = state.withLock { state in
@@ -265,7 +281,7 @@ public final class EpollLoop: @unchecked Sendable {
                     }
                     guard state.waiters[fd] == nil else { return SystemCallError(call: "epoll_ctl", errno: EEXIST) }
                     var event = epoll_event()
-                    event.events = EPOLLIN.rawValue | EPOLLONESHOT.rawValue
+                    event.events = readiness.rawValue | EPOLLONESHOT.rawValue
                     event.data.fd = fd
                     guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
                         return SystemCallError(call: "epoll_ctl", errno: errno)

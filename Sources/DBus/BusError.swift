@@ -1,0 +1,72 @@
+import CSDBus
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An sd-bus call that failed, or a D-Bus error reply, with sd-bus's own text.
+///
+/// `name` and `message` are the D-Bus error's (`org.freedesktop.DBus.Error.UnknownMethod`, "Unknown method ...")
+/// where there is one: an error reply from a peer, or an error sd-bus made up itself (a call that timed out, a
+/// connection that closed). Otherwise they are nil and `code`'s `strerror` text says what went wrong.
+public struct BusError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The C function that failed or whose call came back as an error, e.g. `sd_bus_open_user`.
+    public let function: String
+    /// The `errno` value (positive): sd-bus returns `-errno`; for error replies, the one sd-bus maps the name to
+    /// (`EIO` for names it does not know).
+    public let code: Int32
+    /// The D-Bus error name, e.g. `org.freedesktop.DBus.Error.ServiceUnknown`.
+    public let name: String?
+    /// The D-Bus error message, as the peer (or sd-bus) wrote it.
+    public let message: String?
+
+    public init(function: String, code: Int32, name: String? = nil, message: String? = nil) {
+        self.function = function
+        self.code = code
+        self.name = name
+        self.message = message
+    }
+
+    /// The message if there is one, else `strerror(code)`.
+    public var text: String { message ?? String(cString: strerror(code)) }
+
+    /// `org.freedesktop.DBus.Error.UnknownMethod: Unknown method Foo (sd_bus_call_async)`, or
+    /// `No such file or directory (sd_bus_start)`.
+    public var description: String {
+        if let name { return "\(name): \(text) (\(function))" }
+        return "\(text) (\(function))"
+    }
+
+    /// The call was given up because its task was cancelled (`ECANCELED`).
+    public var isCancellation: Bool { code == ECANCELED && name == nil }
+
+    /// The connection is gone: the bus closed it, or it was closed here (`ECONNRESET`, `ENOTCONN`, `EPIPE`,
+    /// `ESHUTDOWN`, or sd-bus's `NoReply` "Connection terminated" for calls in flight).
+    public var isDisconnection: Bool {
+        [ECONNRESET, ENOTCONN, EPIPE, ESHUTDOWN].contains(code) && (name == nil || name == Self.disconnectedName)
+    }
+
+    /// The name used for a connection that ended: sd-bus's own local `Disconnected` signal.
+    static let disconnectedName = "org.freedesktop.DBus.Local.Disconnected"
+
+    /// A task waiting on the bus was cancelled.
+    static func cancelled(_ function: String) -> BusError { BusError(function: function, code: ECANCELED) }
+
+    /// The error an `sd_bus_error` holds (copied; the caller still frees it), or the errno's text without one.
+    init(function: String, code: Int32, error: UnsafePointer<sd_bus_error>?) {
+        let name = error?.pointee.name.map { String(cString: $0) }
+        let message = error?.pointee.message.map { String(cString: $0) }
+        self.init(function: function, code: code, name: name, message: message)
+    }
+}
+
+/// The one place an sd-bus return value is checked: negative means failure (`-errno`), with the `sd_bus_error`
+/// the call filled in, if it takes one.
+@discardableResult
+func check(_ function: String, _ result: Int32, _ error: UnsafePointer<sd_bus_error>? = nil) throws(BusError) -> Int32 {
+    guard result >= 0 else {
+        let filled = error.flatMap { $0.pointee.name == nil ? nil : $0 }
+        throw BusError(function: function, code: -result, error: filled)
+    }
+    return result
+}

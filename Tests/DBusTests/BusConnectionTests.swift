@@ -1,0 +1,305 @@
+import DBus
+@testable import EpollExecutor
+import Foundation
+import Testing
+import TestSupport
+
+/// A private bus with python-dbusmock's notification daemon on it, and a connection to it processed on a loop of
+/// its own; `stop()` ends all three.
+struct Peer {
+    let bus: PrivateBus
+    let loop: EpollLoop
+    let connection: BusConnection
+
+    static let notifications = "org.freedesktop.Notifications"
+    static let path = "/org/freedesktop/Notifications"
+
+    init(template: [String] = ["--template", "notification_daemon"], name: String = Peer.notifications) async throws {
+        bus = try PrivateBus()
+        loop = EpollLoop()
+        loop.startThread()
+        connection = try BusConnection.connect(address: bus.address, loop: loop)
+        // Subscribed before the mock starts, so its arrival cannot be missed; no sleeping, no polling.
+        let (owner, changes) = try await connection.watchNameOwner(name)
+        try bus.startMock(template)
+        if owner == nil {
+            for try await change in changes where change.newOwner != nil { break }
+        }
+    }
+
+    func stop() {
+        connection.close()
+        bus.stop()
+        loop.stop()
+    }
+
+    /// A method of the notification daemon.
+    func notifications(_ member: String, _ arguments: [BusValue] = []) -> MethodCall {
+        MethodCall(
+            destination: Self.notifications, path: Self.path, interface: Self.notifications, member: member,
+            arguments: arguments)
+    }
+
+    /// A method of dbusmock's control interface on the notification daemon's object.
+    func mock(_ member: String, _ arguments: [BusValue]) -> MethodCall {
+        MethodCall(
+            destination: Self.notifications, path: Self.path, interface: "org.freedesktop.DBus.Mock", member: member,
+            arguments: arguments)
+    }
+}
+
+@Suite(
+    .disabled(
+        if: PrivateBus.unavailable != nil,
+        "needs dbus-daemon and python3-dbusmock (Debian packages; make test-deps installs them)"),
+    .timeLimit(.minutes(1)))
+struct BusConnectionTests {
+    @Test func aMethodCallReturnsThePeersReply() async throws {
+        let peer = try await Peer()
+        defer { peer.stop() }
+        let information = try await peer.connection.call(peer.notifications("GetServerInformation"))
+        #expect(information.signature == "ssss")
+        #expect(information.arguments.map(\.string) == ["mock-notify", "test vendor", "1.0", "1.1"])
+
+        let capabilities = try await peer.connection.call(peer.notifications("GetCapabilities"))
+        #expect(capabilities.arguments.first?.strings?.contains("body") == true)
+
+        // Notify(app_name, replaces_id, icon, summary, body, actions, hints, timeout) -> id
+        let notify = peer.notifications("Notify", [
+            "stretchd", .uint32(0), "", "Time to stretch", "quick, 2 min",
+            .strings(["default", "Start now", "snooze", "Snooze"]),
+            .variantDictionary(["urgency": .byte(1), "resident": true, "category": "presence"]),
+            .int32(-1),
+        ])
+        let first = try await peer.connection.call(notify)
+        let second = try await peer.connection.call(notify)
+        #expect(first.signature == "u")
+        let ids = [first.arguments.first?.uint32, second.arguments.first?.uint32]
+        #expect(ids.allSatisfy { ($0 ?? 0) > 0 })
+        #expect(ids[0] != ids[1])
+    }
+
+    @Test func aFailingCallThrowsTheDBusErrorNameAndMessage() async throws {
+        let peer = try await Peer()
+        defer { peer.stop() }
+        let unknownMethod = await #expect(throws: BusError.self) {
+            try await peer.connection.call(peer.notifications("NoSuchMethod"))
+        }
+        #expect(unknownMethod?.name == "org.freedesktop.DBus.Error.UnknownMethod")
+        #expect(unknownMethod?.message?.contains("NoSuchMethod") == true)
+        #expect(unknownMethod?.description.hasPrefix("org.freedesktop.DBus.Error.UnknownMethod: ") == true)
+
+        let noPeer = await #expect(throws: BusError.self) {
+            try await peer.connection.call(
+                MethodCall(destination: "org.example.Nobody", path: "/", interface: "org.example.Nobody", member: "Hello"))
+        }
+        #expect(noPeer?.name == "org.freedesktop.DBus.Error.ServiceUnknown")
+        // The connection is still good after errors.
+        #expect(try await peer.connection.nameOwner(of: Peer.notifications) != nil)
+    }
+
+    @Test func valuesOfEveryKindGoThereAndBackUnchanged() async throws {
+        let peer = try await Peer()
+        defer { peer.stop() }
+        // Two echo methods: dbus-python refuses some long mixed signatures in one.
+        let basics: [BusValue] = [
+            .byte(200), true, .int16(-3), .uint16(65_000), .int32(-70_000), .uint32(4_000_000_000),
+            .int64(-1 << 40), .uint64(1 << 63), .double(2.5), "héllo 'quoted'", .objectPath("/org/example/Thing"),
+            .signature("a{sv}"),
+        ]
+        let containers: [BusValue] = [
+            .variant(.uint32(7)), .array(.variant, []),
+            .variantDictionary(["locked": true, "name": "seat0", "session": .objectPath("/session/c1"), "count": .uint32(3)]),
+            .dictionary(key: .string, value: .uint32, [.init(key: "a", value: .uint32(1))]),
+            .structure([.uint32(5), false]), .array(.array(.string), [.strings(["x", "y"]), .strings([])]),
+        ]
+        for (member, arguments) in [("Basics", basics), ("Containers", containers)] {
+            let signature = arguments.map(\.type.signature).joined()
+            try await peer.connection.call(
+                peer.mock("AddMethod", ["org.example.Echo", .string(member), .string(signature), .string(signature), "ret = tuple(args)"]))
+            let reply = try await peer.connection.call(
+                MethodCall(
+                    destination: Peer.notifications, path: Peer.path, interface: "org.example.Echo", member: member,
+                    arguments: arguments))
+            #expect(reply.signature == signature)
+            #expect(reply.arguments == arguments)
+        }
+        #expect(containers.map(\.type.signature).joined() == "vava{sv}a{su}(ub)aas")
+        let dictionary = containers[2].stringKeyed
+        #expect(dictionary?["locked"]?.bool == true)
+        #expect(dictionary?["session"]?.string == "/session/c1")
+        #expect(dictionary?["count"]?.uint32 == 3)
+    }
+
+    @Test func aSignalThePeerEmitsArrivesOnTheStream() async throws {
+        let peer = try await Peer()
+        defer { peer.stop() }
+        let signals = try await peer.connection.signals(
+            SignalMatch(sender: Peer.notifications, path: Peer.path, interface: Peer.notifications, member: "ActionInvoked"))
+        // EmitSignal(interface, name, signature, args)
+        try await peer.connection.call(
+            peer.mock("EmitSignal", [
+                .string(Peer.notifications), "ActionInvoked", "us", .array(.variant, [.variant(.uint32(7)), .variant("snooze")]),
+            ]))
+        var iterator = signals.makeAsyncIterator()
+        let signal = try await iterator.next()
+        #expect(signal?.member == "ActionInvoked")
+        #expect(signal?.interface == Peer.notifications)
+        #expect(signal?.arguments == [.uint32(7), "snooze"])
+    }
+
+    @Test func propertiesAreReadAndTheirChangesArrive() async throws {
+        let peer = try await Peer()
+        defer { peer.stop() }
+        try await peer.connection.call(peer.mock("AddProperty", [.string(Peer.notifications), "Inhibited", .variant(false)]))
+        // Subscribe, then read the current value.
+        let changes = try await peer.connection.signals(
+            .propertiesChanged(sender: Peer.notifications, path: Peer.path, interface: Peer.notifications))
+        let inhibited = try await peer.connection.property(
+            destination: Peer.notifications, path: Peer.path, interface: Peer.notifications, name: "Inhibited")
+        #expect(inhibited == false)
+        let all = try await peer.connection.properties(destination: Peer.notifications, path: Peer.path, interface: Peer.notifications)
+        #expect(all["Inhibited"] == false)
+
+        try await peer.connection.call(
+            peer.mock("UpdateProperties", [.string(Peer.notifications), .variantDictionary(["Inhibited": true])]))
+        var iterator = changes.makeAsyncIterator()
+        let changed = try await iterator.next()
+        #expect(changed?.arguments.first == .string(Peer.notifications))
+        #expect(changed?.arguments.dropFirst().first?.stringKeyed?["Inhibited"]?.bool == true)
+    }
+
+    @Test func aUnixFileDescriptorInAReplyIsOwnedByTheCaller() async throws {
+        let peer = try await Peer(template: ["--session", "--template", "logind"], name: "org.freedesktop.login1")
+        defer { peer.stop() }
+        let reply = try await peer.connection.call(
+            MethodCall(
+                destination: "org.freedesktop.login1", path: "/org/freedesktop/login1",
+                interface: "org.freedesktop.login1.Manager", member: "Inhibit",
+                arguments: ["sleep", "stretchd", "a session is running", "delay"]))
+        #expect(reply.signature == "h")
+        let descriptor = try #require(reply.arguments.first?.fileDescriptor)
+        #expect(fcntl(descriptor.rawValue, F_GETFD) >= 0)
+        #expect(fcntl(descriptor.rawValue, F_GETFD) & FD_CLOEXEC != 0)
+    }
+
+    @Test func aServiceThatExitsIsSeenThroughNameOwnerChanged() async throws {
+        let peer = try await Peer()
+        defer { peer.stop() }
+        let (owner, changes) = try await peer.connection.watchNameOwner(Peer.notifications)
+        let current = try #require(owner)
+        #expect(current.hasPrefix(":"))
+        peer.bus.stopMocks()
+        var iterator = changes.makeAsyncIterator()
+        let change = try await iterator.next()
+        #expect(change == NameOwnerChange(name: Peer.notifications, oldOwner: current, newOwner: nil))
+        #expect(try await peer.connection.nameOwner(of: Peer.notifications) == nil)
+    }
+
+    @Test func streamsEndWithADisconnectionErrorWhenTheBusDaemonExits() async throws {
+        let peer = try await Peer()
+        defer { peer.stop() }
+        let signals = try await peer.connection.signals(SignalMatch(interface: Peer.notifications))
+        peer.bus.killDaemon()
+        var iterator = signals.makeAsyncIterator()
+        let ended = await #expect(throws: BusError.self) { _ = try await iterator.next() }
+        #expect(ended?.isDisconnection == true)
+        let reason = await peer.connection.disconnected()
+        #expect(reason == ended)
+        // Work after that fails with the same error at once.
+        let late = await #expect(throws: BusError.self) { try await peer.connection.call(peer.notifications("GetCapabilities")) }
+        #expect(late == ended)
+        // The connection's socket is no longer waited for: the loop is idle.
+        #expect(await eventually { loop(peer).waiterCount == 0 })
+    }
+
+    @Test func anIdleConnectionLeavesNoTimerOnTheLoop() async throws {
+        let peer = try await Peer()
+        defer { peer.stop() }
+        // A call sets sd-bus's reply deadline (25 s), which the loop waits for until the reply comes.
+        _ = try await peer.connection.call(peer.notifications("GetCapabilities"))
+        _ = try await peer.connection.signals(SignalMatch(interface: Peer.notifications))
+        // Replied, the deadline is gone: the loop parks on the bus socket alone, with no timer armed, so an idle
+        // connection never wakes the process.
+        #expect(await eventually { peer.loop.isParked && peer.loop.pendingTimerCount == 0 && peer.loop.waiterCount == 1 })
+    }
+
+    @Test func aCancelledCallEndsAtOnceAndTheConnectionGoesOn() async throws {
+        let peer = try await Peer()
+        defer { peer.stop() }
+        try await peer.connection.call(
+            peer.mock("AddMethod", ["org.example.Slow", "Wait", "", "", "import time; time.sleep(30)"]))
+        let connection = peer.connection
+        let slow = Task {
+            try await connection.call(
+                MethodCall(destination: Peer.notifications, path: Peer.path, interface: "org.example.Slow", member: "Wait"))
+        }
+        slow.cancel()
+        let error = await #expect(throws: BusError.self) { try await slow.value }
+        #expect(error?.isCancellation == true)
+        #expect(try await peer.connection.nameOwner(of: Peer.notifications) != nil)
+    }
+
+    @Test func aCallThatGetsNoReplyInTimeThrowsNoReplyOnTheLoopsClock() async throws {
+        let peer = try await Peer()
+        defer { peer.stop() }
+        try await peer.connection.call(
+            peer.mock("AddMethod", ["org.example.Slow", "Wait", "", "", "import time; time.sleep(5)"]))
+        let error = await #expect(throws: BusError.self) {
+            try await peer.connection.call(
+                MethodCall(destination: Peer.notifications, path: Peer.path, interface: "org.example.Slow", member: "Wait"),
+                timeout: .milliseconds(50))
+        }
+        // sd-bus's own error for a reply that did not come in time.
+        #expect(error?.name == "org.freedesktop.DBus.Error.NoReply")
+        #expect(error?.code == ETIMEDOUT)
+        #expect(error?.message == "Method call timed out")
+    }
+}
+
+/// Errors that need no bus daemon.
+struct BusConnectionErrorTests {
+    @Test func connectingToAMissingSocketThrowsSdBusText() throws {
+        let loop = EpollLoop()
+        let error = #expect(throws: BusError.self) {
+            try BusConnection.connect(address: "unix:path=/nonexistent/stretchd-test/bus", loop: loop)
+        }
+        #expect(error?.function == "sd_bus_start")
+        #expect(error?.code == ENOENT)
+        #expect(error?.description == "No such file or directory (sd_bus_start)")
+    }
+
+    @Test func aMalformedAddressIsRefused() throws {
+        let loop = EpollLoop()
+        let error = #expect(throws: BusError.self) { try BusConnection.connect(address: "nonsense", loop: loop) }
+        #expect(error != nil)
+    }
+
+    @Test func matchRulesQuoteTheirValues() {
+        let match = SignalMatch(
+            sender: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", member: "NameOwnerChanged",
+            arguments: [0: "it's"])
+        #expect(
+            match.rule
+                == "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',member='NameOwnerChanged',arg0='it'\\''s'")
+    }
+
+    @Test func signaturesParseIntoTypes() {
+        #expect(BusType.parse("sa{sv}(ub)aas")?.map(\.signature) == ["s", "a{sv}", "(ub)", "aas"])
+        #expect(BusType.parse("a{vs}") == nil)
+        #expect(BusType.parse("(") == nil)
+        #expect(BusType.parse("a") == nil)
+        #expect(BusType.parse(String(repeating: "a", count: 100) + "s") == nil)
+    }
+}
+
+/// Yields until `condition` holds, a bounded number of times (it never sleeps); false if it never did.
+func eventually(_ condition: () -> Bool) async -> Bool {
+    for _ in 0..<1_000_000 {
+        if condition() { return true }
+        await Task.yield()
+    }
+    return condition()
+}
+
+private func loop(_ peer: Peer) -> EpollLoop { peer.loop }
