@@ -303,3 +303,36 @@ func eventually(_ condition: () -> Bool) async -> Bool {
 }
 
 private func loop(_ peer: Peer) -> EpollLoop { peer.loop }
+
+/// Not a test but a measurement, run by hand: `STRETCHD_MEASURE_BUS_IDLE=60 swift test --skip-build --filter
+/// anOpenConnectionsLoopThreadIdles` prints how often the loop thread of an idle connection (subscribed to a
+/// signal, after a call) was switched to over that many seconds; 0 means it never woke.
+@Suite(.disabled(if: PrivateBus.unavailable != nil || ProcessInfo.processInfo.environment["STRETCHD_MEASURE_BUS_IDLE"] == nil))
+struct BusIdleMeasurement {
+    @Test func anOpenConnectionsLoopThreadIdles() async throws {
+        let seconds = Int(ProcessInfo.processInfo.environment["STRETCHD_MEASURE_BUS_IDLE"] ?? "") ?? 60
+        let peer = try await Peer()
+        defer { peer.stop() }
+        _ = try await peer.connection.call(peer.notifications("GetCapabilities"))
+        let signals = try await peer.connection.signals(SignalMatch(interface: Peer.notifications))
+        // "PID/task/TID" of the loop's thread.
+        let thread = try await Task(executorPreference: peer.loop.taskExecutor) {
+            try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")
+        }.value
+        #expect(await eventually { peer.loop.isParked && peer.loop.pendingTimerCount == 0 })
+        func switches() throws -> Int {
+            let status = try String(contentsOfFile: "/proc/\(thread)/status", encoding: .utf8)
+            var total = 0
+            for line in status.split(separator: "\n") where line.contains("ctxt_switches:") {
+                let count: String = line.split(separator: ":").last.map(String.init) ?? ""
+                total += Int(count.trimmingCharacters(in: .whitespaces)) ?? 0
+            }
+            return total
+        }
+        let before = try switches()
+        try await Task.sleep(for: .seconds(seconds))
+        let after = try switches()
+        print("bus idle: the loop thread of an open connection was switched to \(after - before) times in \(seconds) s")
+        _ = signals
+    }
+}

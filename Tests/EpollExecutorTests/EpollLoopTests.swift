@@ -172,6 +172,30 @@ final class Record<Value: Sendable>: Sendable {
         loop.stop()
     }
 
+    @Test func waitsUntilAFullSocketHasRoomToWriteAgain() async throws {
+        var fds: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        let writer = fds[0], reader = fds[1]
+        // Fill the socket until it refuses more.
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while write(writer, &chunk, chunk.count) > 0 {}
+        let writable = Record<Bool>()
+        let loop = loop
+        let task = Task(executorPreference: loop.taskExecutor) {
+            try await loop.wait(writer, for: .writable)
+            writable.append(true)
+        }
+        #expect(await eventually { loop.waiterCount == 1 })
+        #expect(await eventually { loop.isParked })
+        #expect(writable.all.isEmpty)
+        // Draining the other end makes room.
+        while read(reader, &chunk, chunk.count) > 0 {}
+        try await task.value
+        #expect(writable.all == [true])
+        loop.stop()
+    }
+
     @Test func aDescriptorThatCannotBeWatchedIsAnError() async {
         let fd = open("/dev/null", O_RDONLY)
         defer { close(fd) }
