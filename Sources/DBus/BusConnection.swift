@@ -217,12 +217,10 @@ final class BusCore: @unchecked Sendable {
                 guard let bus, ending == nil else { return .stop }
                 while true {
                     let result = sd_bus_process(bus, nil)
-                    if result < 0 { return .lost(BusError(function: "sd_bus_process", code: -result)) }
+                    if result < 0 { return .lost(.lost(code: -result)) }
                     if result == 0 { break }
                 }
-                guard sd_bus_is_open(bus) > 0 else {
-                    return .lost(BusError(function: "sd_bus_process", code: ECONNRESET))
-                }
+                guard sd_bus_is_open(bus) > 0 else { return .lost(.lost(code: ECONNRESET)) }
                 kick.reset()
                 let fd = sd_bus_get_fd(bus)
                 let events = sd_bus_get_events(bus)

@@ -49,6 +49,15 @@ public struct BusError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The name used for a connection that ended: sd-bus's own local `Disconnected` signal.
     static let disconnectedName = "org.freedesktop.DBus.Local.Disconnected"
 
+    /// The connection ended under us (`sd_bus_process` failed, e.g. `ENOTCONN` once sd-bus saw the socket close):
+    /// named as sd-bus's local `Disconnected` signal, so that a log line says what happened.
+    static func lost(code: Int32) -> BusError {
+        let reason = String(cString: strerror(code))
+        return BusError(
+            function: "sd_bus_process", code: code, name: disconnectedName,
+            message: "the connection to the bus was lost (\(reason))")
+    }
+
     /// A task waiting on the bus was cancelled.
     static func cancelled(_ function: String) -> BusError { BusError(function: function, code: ECANCELED) }
 

@@ -204,6 +204,7 @@ struct BusConnectionTests {
         var iterator = signals.makeAsyncIterator()
         let ended = await #expect(throws: BusError.self) { _ = try await iterator.next() }
         #expect(ended?.isDisconnection == true)
+        #expect(ended?.description.hasPrefix("org.freedesktop.DBus.Local.Disconnected: the connection to the bus was lost (") == true)
         let reason = await peer.connection.disconnected()
         #expect(reason == ended)
         // Work after that fails with the same error at once.
