@@ -34,7 +34,11 @@ let package = Package(
         .target(name: "ALSA", dependencies: ["CALSA"], swiftSettings: settings),
         // Idiomatic Swift over sd-bus: an owned connection processed on an EpollLoop, typed values, method calls,
         // signal streams, one error type with sd-bus's text.
-        .target(name: "DBus", dependencies: ["CSDBus", "EpollExecutor"], swiftSettings: settings),
+        .target(
+            name: "DBus",
+            dependencies: ["CSDBus", "EpollExecutor", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: settings
+        ),
         // Files, paths and sockets over swift-system: the one place that opens files (typed errors with the
         // system's errno), XDG paths, the environment, Unix socket addresses.
         .target(
@@ -135,7 +139,12 @@ let package = Package(
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: settings),
         .testTarget(name: "EpollExecutorTests", dependencies: ["EpollExecutor"], swiftSettings: settings),
         .testTarget(
-            name: "DBusTests", dependencies: ["DBus", "EpollExecutor", "TestSupport"], swiftSettings: settings
+            name: "DBusTests",
+            dependencies: [
+                "DBus", "EpollExecutor", "TestSupport", .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: settings
         ),
         .testTarget(
             name: "StretchConfigTests", dependencies: ["StretchConfig", "StretchSystem"], swiftSettings: settings

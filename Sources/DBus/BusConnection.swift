@@ -155,6 +155,9 @@ public final class BusConnection: Sendable {
         return (try await nameOwner(of: name), changes)
     }
 
+    /// Why the connection was lost, once it was (`isDisconnection`); nil while it is open or after `close()`.
+    public var lostReason: BusError? { core.lostReason }
+
     /// Waits until the connection ends and returns why: the bus went away (`isDisconnection`), or nil when it was
     /// closed here.
     public func disconnected() async -> BusError? {
@@ -300,6 +303,13 @@ final class BusCore: @unchecked Sendable {
         for call in calls { call.finish(.failure(failure)) }
         for subscription in subscriptions { subscription.finish(error) }
         for waiter in waiters { waiter.resume(returning: error) }
+    }
+
+    var lostReason: BusError? {
+        lock.withLock { _ in
+            if case .some(.some(let error)) = ending { return error }
+            return nil
+        }
     }
 
     func disconnected() async -> BusError? {

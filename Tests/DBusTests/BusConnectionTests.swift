@@ -1,4 +1,7 @@
 import DBus
+import InMemoryLogging
+import Logging
+import Synchronization
 @testable import EpollExecutor
 import Foundation
 import Testing
@@ -335,5 +338,43 @@ struct BusIdleMeasurement {
         let after = try switches()
         print("bus idle: the loop thread of an open connection was switched to \(after - before) times in \(seconds) s")
         _ = signals
+    }
+}
+
+@Suite(
+    .disabled(if: PrivateBus.unavailable != nil, "needs dbus-daemon (Debian package; make test-deps installs it)"),
+    .timeLimit(.minutes(1)))
+struct BusConnectionsTests {
+    @Test func aMissingOrLostBusIsLoggedOnceAtInfoAndConnectedAgainLater() async throws {
+        let log = InMemoryLogHandler()
+        let loop = EpollLoop()
+        loop.startThread()
+        defer { loop.stop() }
+        let address = Mutex<String>("unix:path=/nonexistent/stretchd-test/bus")
+        let connections = BusConnections(loop: loop, logger: Logger(label: "test") { _ in log }) { _, loop throws(BusError) in
+            try BusConnection.connect(address: address.withLock { $0 }, loop: loop)
+        }
+        func infos() -> [String] { log.entries.filter { $0.level == .info }.map(\.message.description) }
+
+        // No bus: nil, logged once however often it is asked for.
+        #expect(await connections.connection(.session) == nil)
+        #expect(await connections.connection(.session) == nil)
+        #expect(infos() == ["D-Bus session bus unavailable; going on without it: No such file or directory (sd_bus_start)"])
+
+        // The bus appears: connected, and said so once.
+        let bus = try PrivateBus()
+        defer { bus.stop() }
+        address.withLock { $0 = bus.address }
+        let connection = try #require(await connections.connection(.session))
+        #expect(await connections.connection(.session) === connection)
+        #expect(infos().last == "D-Bus session bus connected again")
+
+        // It goes away: the next use logs the loss once, and finds no bus.
+        bus.killDaemon()
+        #expect(await connection.disconnected()?.isDisconnection == true)
+        #expect(await connections.connection(.session) == nil)
+        #expect(await connections.connection(.session) == nil)
+        #expect(infos().count == 3)
+        #expect(infos().last?.hasPrefix("D-Bus session bus lost: org.freedesktop.DBus.Local.Disconnected") == true)
     }
 }
