@@ -305,6 +305,9 @@ final class BusCore: @unchecked Sendable {
         for waiter in waiters { waiter.resume(returning: error) }
     }
 
+    /// Calls awaiting their reply, for tests.
+    var pendingCallCount: Int { lock.withLock { _ in calls.count } }
+
     var lostReason: BusError? {
         lock.withLock { _ in
             if case .some(.some(let error)) = ending { return error }

@@ -1,4 +1,4 @@
-import DBus
+@testable import DBus
 import InMemoryLogging
 import Logging
 import Synchronization
@@ -238,10 +238,14 @@ struct BusConnectionTests {
             try await connection.call(
                 MethodCall(destination: Peer.notifications, path: Peer.path, interface: "org.example.Slow", member: "Wait"))
         }
+        // In flight: sent, its reply awaited with sd-bus's 25 s deadline on the loop's timer.
+        #expect(await eventually { connection.core.pendingCallCount == 1 && peer.loop.pendingTimerCount == 1 })
         slow.cancel()
         let error = await #expect(throws: BusError.self) { try await slow.value }
         #expect(error?.isCancellation == true)
-        #expect(try await peer.connection.nameOwner(of: Peer.notifications) != nil)
+        #expect(connection.core.pendingCallCount == 0)
+        // The deadline went with it, and the connection goes on.
+        #expect(await eventually { peer.loop.pendingTimerCount == 0 })
     }
 
     @Test func aCallThatGetsNoReplyInTimeThrowsNoReplyOnTheLoopsClock() async throws {
@@ -315,9 +319,18 @@ private func loop(_ peer: Peer) -> EpollLoop { peer.loop }
 struct BusIdleMeasurement {
     @Test func anOpenConnectionsLoopThreadIdles() async throws {
         let seconds = Int(ProcessInfo.processInfo.environment["STRETCHD_MEASURE_BUS_IDLE"] ?? "") ?? 60
+        func rss() throws -> Int {
+            let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+            let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
+        let bus = try PrivateBus()
+        bus.stop()
+        let rssBefore = try rss()
         let peer = try await Peer()
         defer { peer.stop() }
         _ = try await peer.connection.call(peer.notifications("GetCapabilities"))
+        let rssGrowth = try rss() - rssBefore
         let signals = try await peer.connection.signals(SignalMatch(interface: Peer.notifications))
         // "PID/task/TID" of the loop's thread.
         let thread = try await Task(executorPreference: peer.loop.taskExecutor) {
@@ -337,6 +350,7 @@ struct BusIdleMeasurement {
         try await Task.sleep(for: .seconds(seconds))
         let after = try switches()
         print("bus idle: the loop thread of an open connection was switched to \(after - before) times in \(seconds) s")
+        print("bus memory: the test process's RSS grew by \(rssGrowth) KiB from before the connection to after its first call")
         _ = signals
     }
 }
