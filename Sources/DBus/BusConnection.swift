@@ -307,6 +307,8 @@ final class BusCore: @unchecked Sendable {
 
     /// Calls awaiting their reply, for tests.
     var pendingCallCount: Int { lock.withLock { _ in calls.count } }
+    /// Signal subscriptions installed, for tests.
+    var subscriptionCount: Int { lock.withLock { _ in subscriptions.count } }
 
     var lostReason: BusError? {
         lock.withLock { _ in

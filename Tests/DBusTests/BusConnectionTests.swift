@@ -151,6 +151,27 @@ struct BusConnectionTests {
         #expect(signal?.arguments == [.uint32(7), "snooze"])
     }
 
+    @Test func aSubscriptionEndsWhenItsStreamIsDroppedOrItsConsumerCancelled() async throws {
+        let peer = try await Peer()
+        defer { peer.stop() }
+        let connection = peer.connection
+        var dropped: AsyncThrowingStream<BusMessage, any Error>? = try await connection.signals(SignalMatch(member: "A"))
+        #expect(connection.core.subscriptionCount == 1)
+        dropped = nil
+        #expect(dropped == nil)
+        #expect(connection.core.subscriptionCount == 0)
+
+        let consumer = Task {
+            for try await _ in try await connection.signals(SignalMatch(member: "B")) {}
+        }
+        #expect(await eventually { connection.core.subscriptionCount == 1 })
+        consumer.cancel()
+        _ = await consumer.result
+        #expect(connection.core.subscriptionCount == 0)
+        // The bus took the matches away too: the connection is in order.
+        #expect(try await connection.nameOwner(of: Peer.notifications) != nil)
+    }
+
     @Test func propertiesAreReadAndTheirChangesArrive() async throws {
         let peer = try await Peer()
         defer { peer.stop() }
@@ -184,6 +205,27 @@ struct BusConnectionTests {
         let descriptor = try #require(reply.arguments.first?.fileDescriptor)
         #expect(fcntl(descriptor.rawValue, F_GETFD) >= 0)
         #expect(fcntl(descriptor.rawValue, F_GETFD) & FD_CLOEXEC != 0)
+    }
+
+    @Test func aUnixFileDescriptorSentGoesOverTheBusAndStaysOurs() async throws {
+        let peer = try await Peer()
+        defer { peer.stop() }
+        try await peer.connection.call(peer.mock("AddMethod", ["org.example.Echo", "Descriptor", "h", "h", "ret = args[0]"]))
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[1]) }
+        let sent = BusFileDescriptor(owning: fds[0])
+        let reply = try await peer.connection.call(
+            MethodCall(
+                destination: Peer.notifications, path: Peer.path, interface: "org.example.Echo", member: "Descriptor",
+                arguments: [.unixFD(sent)]))
+        let received = try #require(reply.arguments.first?.fileDescriptor)
+        #expect(received.rawValue != sent.rawValue)
+        // The same pipe, through a descriptor of its own; ours is still open.
+        var ours = stat(), theirs = stat()
+        #expect(fstat(sent.rawValue, &ours) == 0)
+        #expect(fstat(received.rawValue, &theirs) == 0)
+        #expect(ours.st_ino == theirs.st_ino)
     }
 
     @Test func aServiceThatExitsIsSeenThroughNameOwnerChanged() async throws {
