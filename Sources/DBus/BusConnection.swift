@@ -159,7 +159,7 @@ public final class BusConnection: Sendable {
     public var lostReason: BusError? { core.lostReason }
 
     /// Waits until the connection ends and returns why: the bus went away (`isDisconnection`), or nil when it was
-    /// closed here.
+    /// closed here (or the waiting task was cancelled).
     public func disconnected() async -> BusError? {
         await core.disconnected()
     }
@@ -178,7 +178,9 @@ final class BusCore: @unchecked Sendable {
     private var nextID: UInt64 = 0
     /// Set once the connection ended: `.some(nil)` closed here, `.some(error)` lost.
     private var ending: BusError??
-    private var endWaiters: [CheckedContinuation<BusError?, Never>] = []
+    private var endWaiters: [UInt64: CheckedContinuation<BusError?, Never>] = [:]
+    /// `disconnected()` calls cancelled before they waited.
+    private var cancelledEndWaiters: Set<UInt64> = []
     let loop: EpollLoop
     /// Tells the processor to look again at what sd-bus waits for (after a call queued output or set a deadline).
     let kick = Kick()
@@ -296,8 +298,8 @@ final class BusCore: @unchecked Sendable {
             for subscription in subscriptions { subscription.release() }
             if let bus { sd_bus_close_unref(bus) }
             bus = nil
-            defer { endWaiters = [] }
-            return (calls, subscriptions, endWaiters)
+            defer { endWaiters = [:] }
+            return (calls, subscriptions, Array(endWaiters.values))
         }
         let failure = error ?? BusError(function: "sd_bus_close", code: ENOTCONN)
         for call in calls { call.finish(.failure(failure)) }
@@ -318,13 +320,24 @@ final class BusCore: @unchecked Sendable {
     }
 
     func disconnected() async -> BusError? {
-        await withCheckedContinuation { continuation in
-            let ended = lock.withLock { _ -> BusError?? in
-                if let ending { return .some(ending) }
-                endWaiters.append(continuation)
+        let id = lock.withLock { _ in next() }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ended = lock.withLock { _ -> BusError?? in
+                    if let ending { return .some(ending) }
+                    if cancelledEndWaiters.remove(id) != nil { return .some(nil) }
+                    endWaiters[id] = continuation
+                    return nil
+                }
+                if let ended { continuation.resume(returning: ended) }
+            }
+        } onCancel: {
+            let waiting = lock.withLock { _ -> CheckedContinuation<BusError?, Never>? in
+                if let waiting = endWaiters.removeValue(forKey: id) { return waiting }
+                if ending == nil { cancelledEndWaiters.insert(id) }
                 return nil
             }
-            if let ended { continuation.resume(returning: ended) }
+            waiting?.resume(returning: nil)
         }
     }
 

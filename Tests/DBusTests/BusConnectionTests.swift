@@ -259,6 +259,16 @@ struct BusConnectionTests {
         #expect(await eventually { loop(peer).waiterCount == 0 })
     }
 
+    @Test func waitingForTheEndOfAConnectionStopsWhenTheTaskIsCancelled() async throws {
+        let peer = try await Peer()
+        defer { peer.stop() }
+        let connection = peer.connection
+        let waiter = Task { await connection.disconnected() }
+        waiter.cancel()
+        #expect(await waiter.value == nil)
+        #expect(connection.lostReason == nil)
+    }
+
     @Test func anIdleConnectionLeavesNoTimerOnTheLoop() async throws {
         let peer = try await Peer()
         defer { peer.stop() }
