@@ -12,10 +12,14 @@ struct SocketError: Error, CustomStringConvertible {
     var errno: Errno
     var description: String { "\(call): \(errno)" }
 
+    init(call: String, errno: Errno) {
+        self.call = call
+        self.errno = errno
+    }
+
     /// The error of the call that just failed (from `errno`).
     init(_ call: String) {
-        self.call = call
-        self.errno = Errno(rawValue: Glibc.errno)
+        self.init(call: call, errno: Errno(rawValue: Glibc.errno))
     }
 }
 
@@ -26,16 +30,16 @@ final class ControlListener: Sendable {
     let path: String
 
     /// Binds and listens on `path` (which must not exist).
-    init(path: String, backlog: Int32 = 256) throws {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+    init(path: String, backlog: Int32 = 256) throws(SocketError) {
+        let fd = socket(
+            AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw SocketError("socket") }
-        guard let bound = withUnixSocketAddress(path, { bind(fd, $0, $1) == 0 ? nil : SocketError("bind") }) else {
+        // nil: the path does not fit in a socket address.
+        let bound = withUnixSocketAddress(path) { bind(fd, $0, $1) == 0 }
+        guard bound == true else {
+            let error = bound == nil ? SocketError(call: "bind", errno: .fileNameTooLong) : SocketError("bind")
             Glibc.close(fd)
-            throw SocketError(call: "bind", errno: .fileNameTooLong)
-        }
-        if let bound {
-            Glibc.close(fd)
-            throw bound
+            throw error
         }
         // The socket file was created under a 077 umask; make its mode explicit.
         chmod(path, 0o600)
@@ -72,12 +76,5 @@ final class ControlListener: Sendable {
     func close() {
         unlink(path)
         Glibc.close(fd)
-    }
-}
-
-extension SocketError {
-    init(call: String, errno: Errno) {
-        self.call = call
-        self.errno = errno
     }
 }

@@ -71,6 +71,9 @@ public struct ControlServer: Service {
     }
 
     public func run() async throws {
+        // The services started before this one (the daemon, with its `started` line) run their first job first,
+        // so the log reads `started`, then `listening`.
+        await Task.yield()
         try prepareSocketPath()
         let listener: ControlListener
         do {

@@ -266,6 +266,24 @@ func withControlServer(
         }
     }
 
+    @Test func aSocketPathTooLongForASocketAddressStopsTheStartWithTheReason() async throws {
+        let folder = try #require(String(validatingCString: mkdtemp(strdup("/tmp/stretchd-control-XXXXXX"))))
+        defer { rmdir(folder) }
+        let loop = EpollLoop()
+        loop.startThread()
+        defer { loop.stop() }
+        let path = folder + "/" + String(repeating: "s", count: 120)
+        let server = ControlServer(
+            path: path, handler: TestControlHandler(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+            loop: loop)
+        await #expect {
+            try await server.run()
+        } throws: {
+            "\($0)" == "cannot listen on \(path): bind: File name too long"
+        }
+        #expect(access(path, F_OK) != 0)
+    }
+
     @Test func aReplyThatCannotBeEncodedIsSentAsAnErrorNotABlankLine() async throws {
         try await withControlServer { socket, _ in
             let client = try TestClient(socket)
