@@ -59,18 +59,23 @@ func playLive(
         let path = try URLPath.temporaryDirectory() + "/live.wav"
         let sounds = SoundSet()
         let clock = TestClock()
-        var paused = false, skipped = false
+        var paused = false, resumed = false, skipped = false
         do {
             let output = try LiveAudioOutput(
                 deviceName: "file:'\(path)',wav", sounds: sounds, volume: 0.5, logger: logger)
+            // Each command is given while the scheduler sleeps past its moment (see `playLive`).
             let played = try await playLive(SessionPlanner.plan(shortRoutine), into: output, clock: clock) { scheduler, until in
                 let now = TestClock<Duration>.Instant().duration(to: clock.now)
-                if let pause, !paused, TestClock<Duration>.Instant().duration(to: until) > pause {
+                let sleepEnd = TestClock<Duration>.Instant().duration(to: until)
+                if let pause, !paused, sleepEnd > pause {
                     paused = true
                     await clock.advance(by: pause - now)
                     await scheduler.pause()
-                    await clock.waitForSleeper()
-                    await clock.advance(by: pauseLength)
+                    return true
+                }
+                if let pause, paused, !resumed, sleepEnd > pause + pauseLength {
+                    resumed = true
+                    await clock.advance(by: pause + pauseLength - now)
                     await scheduler.resume()
                     return true
                 }
