@@ -63,12 +63,15 @@ let package = Package(
         // The control socket's requests and replies, as JSON lines; no I/O. Uses StretchCore (pure) to parse
         // durations, so that a request is checked in one place.
         .target(name: "ControlProtocol", dependencies: ["StretchCore"], swiftSettings: settings),
+        // The history file's line format: a record, the judgement of one line (record, blank or skipped and why) and
+        // the quick reader of what the daemon writes; no I/O. Fuzzed by `make fuzz`.
+        .target(name: "StretchHistory", dependencies: ["StretchCore"], swiftSettings: settings),
         // The daemon's services: wires the real clocks and local time to the core.
         .target(
             name: "StretchDaemon",
             dependencies: [
                 "StretchCore", "StretchConfig", "StretchSystem", "StretchSettings", "StretchAudio", "ALSA",
-                "ControlProtocol", "CLinux", "EpollExecutor",
+                "ControlProtocol", "StretchHistory", "CLinux", "EpollExecutor",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -151,10 +154,11 @@ let package = Package(
             dependencies: ["StretchSettings", "StretchConfig", "StretchAudio", "StretchCore", "TestSupport"],
             swiftSettings: settings
         ),
+        .testTarget(name: "StretchHistoryTests", dependencies: ["StretchHistory"], swiftSettings: settings),
         .testTarget(
             name: "StretchDaemonTests",
             dependencies: [
-                "StretchDaemon", "StretchSettings", "StretchSystem", "TestSupport", "EpollExecutor",
+                "StretchDaemon", "StretchHistory", "StretchSettings", "StretchSystem", "TestSupport", "EpollExecutor",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
