@@ -172,21 +172,27 @@ final class Record<Value: Sendable>: Sendable {
         loop.stop()
     }
 
-    @Test func waitsUntilAFullSocketHasRoomToWriteAgain() async throws {
+    /// A connected pair of stream sockets, `ours` non-blocking and filled until the kernel takes no more; how many
+    /// bytes that took. The caller closes both.
+    private func fullSocketPair() -> (ours: Int32, peer: Int32, written: Int) {
         var fds: [Int32] = [0, 0]
         #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
-        defer { close(fds[0]); close(fds[1]) }
-        let ours = fds[0], peer = fds[1]
-        #expect(fcntl(ours, F_SETFL, O_NONBLOCK) == 0)
-        // Fill our side until the kernel takes no more.
+        #expect(fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0)
         var chunk = [UInt8](repeating: 0, count: 4096)
         var written = 0
         while true {
-            let count = send(ours, &chunk, chunk.count, Int32(MSG_NOSIGNAL))
+            let count = send(fds[0], &chunk, chunk.count, Int32(MSG_NOSIGNAL))
             guard count > 0 else { break }
             written += count
         }
         #expect(errno == EAGAIN)
+        return (fds[0], fds[1], written)
+    }
+
+    @Test func waitsUntilAFullSocketHasRoomToWriteAgain() async throws {
+        let (ours, peer, written) = fullSocketPair()
+        defer { close(ours); close(peer) }
+        var chunk = [UInt8](repeating: 0, count: 4096)
         let writable = Record<Bool>()
         let loop = loop
         let task = Task(executorPreference: loop.taskExecutor) {
@@ -210,13 +216,9 @@ final class Record<Value: Sendable>: Sendable {
     }
 
     @Test func oneTaskWaitsToReadWhileAnotherWaitsToWriteTheSameDescriptor() async throws {
-        var fds: [Int32] = [0, 0]
-        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
-        defer { close(fds[0]); close(fds[1]) }
-        let ours = fds[0], peer = fds[1]
-        #expect(fcntl(ours, F_SETFL, O_NONBLOCK) == 0)
+        let (ours, peer, _) = fullSocketPair()
+        defer { close(ours); close(peer) }
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while send(ours, &chunk, chunk.count, Int32(MSG_NOSIGNAL)) > 0 {}
         let order = Record<String>()
         let loop = loop
         let reader = Task(executorPreference: loop.taskExecutor) {
