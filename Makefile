@@ -82,9 +82,10 @@ bench: deps
 	$(SWIFT) build $(RELEASE)
 	$$($(SWIFT) build $(RELEASE) --show-bin-path)/stretchd-bench $(ONLY)
 
-# Fuzzes the TOML reader (with routine and config loading) and the control-request decoder with libFuzzer,
-# FUZZ_SECONDS each; a crash stops with its input saved in .build-fuzz/. The libraries are built by SwiftPM with
-# coverage and ASan in their own scratch folder, the fuzz drivers (Fuzz/) linked against them with libFuzzer.
+# Fuzzes the TOML reader (with routine and config loading), the control-request decoder and the history line
+# judgement with libFuzzer, FUZZ_SECONDS each; a crash stops with its input saved in .build-fuzz/. The libraries are
+# built by SwiftPM with coverage and ASan in their own scratch folder, the fuzz drivers (Fuzz/) linked against them
+# with libFuzzer.
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := .build-fuzz
 FUZZ_LIBS := $(FUZZ_DIR)/release
@@ -92,22 +93,27 @@ FUZZ_LINK := swiftc -sanitize=fuzzer,address -use-ld=lld -parse-as-library -swif
   -I $(FUZZ_DIR)/checkouts/swift-system/Sources/CSystem/include
 fuzz:
 	@# The drivers link every object of these folders: objects of files since moved away must not linger there.
-	rm -f $(foreach target,TOML StretchCore StretchConfig StretchSystem ControlProtocol,$(FUZZ_LIBS)/$(target).build/*.o)
+	rm -f $(foreach target,TOML StretchCore StretchConfig StretchSystem ControlProtocol StretchHistory,$(FUZZ_LIBS)/$(target).build/*.o)
 	$(SWIFT) build --scratch-path $(FUZZ_DIR) -c release --target StretchConfig -Xswiftc -sanitize=fuzzer,address
 	$(SWIFT) build --scratch-path $(FUZZ_DIR) -c release --target ControlProtocol -Xswiftc -sanitize=fuzzer,address
+	$(SWIFT) build --scratch-path $(FUZZ_DIR) -c release --target StretchHistory -Xswiftc -sanitize=fuzzer,address
 	$(FUZZ_LINK) Fuzz/TOMLFuzz.swift $(FUZZ_LIBS)/TOML.build/*.o $(FUZZ_LIBS)/StretchCore.build/*.o \
 	  $(FUZZ_LIBS)/StretchConfig.build/*.o $(FUZZ_LIBS)/StretchSystem.build/*.o $(FUZZ_LIBS)/SystemPackage.build/*.o $(FUZZ_LIBS)/CSystem.build/*.o \
 	  -o $(FUZZ_DIR)/fuzz-toml
 	$(FUZZ_LINK) Fuzz/ControlProtocolFuzz.swift $(FUZZ_LIBS)/ControlProtocol.build/*.o $(FUZZ_LIBS)/StretchCore.build/*.o \
 	  -o $(FUZZ_DIR)/fuzz-control
-	@mkdir -p $(FUZZ_DIR)/corpus-toml $(FUZZ_DIR)/corpus-control
+	$(FUZZ_LINK) Fuzz/HistoryFuzz.swift $(FUZZ_LIBS)/StretchHistory.build/*.o $(FUZZ_LIBS)/StretchCore.build/*.o \
+	  -o $(FUZZ_DIR)/fuzz-history
+	@mkdir -p $(FUZZ_DIR)/corpus-toml $(FUZZ_DIR)/corpus-control $(FUZZ_DIR)/corpus-history
 	cp Fuzz/seeds/toml/* $(FUZZ_DIR)/corpus-toml/
 	@if [ -d ../shared/toml-test/tests ]; then \
 	  find ../shared/toml-test/tests -name '*.toml' | while read -r f; do \
 	    cp "$$f" "$(FUZZ_DIR)/corpus-toml/$$(echo "$$f" | tr / _)"; done; fi
 	cp Fuzz/seeds/control/* $(FUZZ_DIR)/corpus-control/
+	cp Fuzz/seeds/history/* $(FUZZ_DIR)/corpus-history/
 	cd $(FUZZ_DIR) && ./fuzz-toml -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -print_final_stats=1 corpus-toml
 	cd $(FUZZ_DIR) && ./fuzz-control -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -timeout=10 -print_final_stats=1 corpus-control
+	cd $(FUZZ_DIR) && ./fuzz-history -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -timeout=10 -print_final_stats=1 corpus-history
 
 # Builds, then installs the binaries (stripped) and the user unit; enables and starts (or restarts) it where a user
 # manager runs. The cue sounds are built into the binaries: nothing is written under the user's data, config or

@@ -21,4 +21,8 @@ typedef struct {
 // Glibc, and every file that uses `stat` would have to import CLinux.
 int pidfd_open(pid_t pid, unsigned int flags);
 
+// accept(2) with flags for the new descriptor (SOCK_NONBLOCK, SOCK_CLOEXEC); glibc declares it only under
+// _GNU_SOURCE.
+int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
+
 #endif

@@ -204,7 +204,7 @@ final class BusCore: @unchecked Sendable {
     // MARK: Processing
 
     enum Step {
-        case wait(fd: Int32, readiness: EpollLoop.Readiness, deadline: ContinuousClock.Instant?)
+        case wait(fd: Int32, readiness: [EpollLoop.Readiness], deadline: ContinuousClock.Instant?)
         case again
         case stop
         case lost(BusError)
@@ -233,9 +233,9 @@ final class BusCore: @unchecked Sendable {
                 guard fd >= 0, events >= 0, sd_bus_get_timeout(bus, &timeout) >= 0 else {
                     return .lost(BusError(function: "sd_bus_get_events", code: fd < 0 ? -fd : max(-events, EIO)))
                 }
-                var readiness: EpollLoop.Readiness = []
-                if events & Int32(POLLIN) != 0 { readiness.insert(.readable) }
-                if events & Int32(POLLOUT) != 0 { readiness.insert(.writable) }
+                var readiness: [EpollLoop.Readiness] = []
+                if events & Int32(POLLIN) != 0 { readiness.append(.readable) }
+                if events & Int32(POLLOUT) != 0 { readiness.append(.writable) }
                 // sd-bus's deadline is on CLOCK_MONOTONIC in microseconds, UINT64_MAX for none: taken as a delay
                 // from now on the loop's clock (which counts through suspend, so it can only come early).
                 guard timeout != .max else { return .wait(fd: fd, readiness: readiness, deadline: nil) }
@@ -264,17 +264,20 @@ final class BusCore: @unchecked Sendable {
     /// Waits for the first of: the socket ready, the deadline, a kick; returns an error only when the socket
     /// cannot be watched.
     private func wait(
-        fd: Int32, readiness: EpollLoop.Readiness, deadline: ContinuousClock.Instant?, clock: LoopClock
+        fd: Int32, readiness: [EpollLoop.Readiness], deadline: ContinuousClock.Instant?, clock: LoopClock
     ) async -> BusError? {
         let loop = loop, kick = kick
         return await withTaskGroup(of: BusError?.self) { group in
-            group.addTask {
-                do {
-                    try await loop.wait(fd, for: readiness)
-                } catch let error as EpollLoop.SystemCallError {
-                    return BusError(function: error.call, code: error.errno)
-                } catch {}
-                return nil
+            // Readable and, while output is queued, writable: one waiter each, the first ends the wait.
+            for each in readiness {
+                group.addTask {
+                    do {
+                        try await loop.wait(fd, for: each)
+                    } catch let error as EpollLoop.SystemCallError {
+                        return BusError(function: error.call, code: error.errno)
+                    } catch {}
+                    return nil
+                }
             }
             if let deadline { group.addTask { try? await clock.sleep(until: deadline); return nil } }
             group.addTask { await kick.wait(); return nil }

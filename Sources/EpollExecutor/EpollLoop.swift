@@ -86,7 +86,9 @@ public final class EpollLoop: @unchecked Sendable {
         /// The eventfd was written since the loop parked (it is written once per parking).
         var signalled = false
         var stopping = false
-        var waiters: [Int32: Waiter] = [:]
+        var waiters: [WaitKey: Waiter] = [:]
+        /// Descriptors registered with epoll for waiters (one-shot, so possibly disabled since).
+        var registered: Set<Int32> = []
         /// `sleep(until:)`s, by their timer's sequence number.
         var sleepers: [UInt64: Waiter] = [:]
 
@@ -252,14 +254,23 @@ public final class EpollLoop: @unchecked Sendable {
 
     // MARK: Waiting for descriptors
 
-    /// What a descriptor is waited for: `wait(_:for:)`.
-    public struct Readiness: OptionSet, Sendable {
-        public let rawValue: UInt32
-        public init(rawValue: UInt32) { self.rawValue = rawValue }
-        /// `EPOLLIN`: data to read (or the end of it).
-        public static let readable = Readiness(rawValue: EPOLLIN.rawValue)
-        /// `EPOLLOUT`: room to write.
-        public static let writable = Readiness(rawValue: EPOLLOUT.rawValue)
+    /// What a task waits for on a descriptor.
+    public enum Readiness: Sendable, Hashable {
+        /// Something to read, or an error or hang-up to report.
+        case readable
+        /// Room to write, or an error or hang-up to report.
+        case writable
+
+        /// The epoll events asked for.
+        var interest: UInt32 { self == .readable ? EPOLLIN.rawValue : EPOLLOUT.rawValue }
+        /// The epoll events that end a wait for it.
+        var satisfiedBy: UInt32 { interest | EPOLLERR.rawValue | EPOLLHUP.rawValue }
+    }
+
+    /// A waiter's key: one task per descriptor and readiness at a time.
+    struct WaitKey: Hashable {
+        var fd: Int32
+        var readiness: Readiness
     }
 
     /// Suspends until `fd` is readable (or has an error or hang-up to report); throws `CancellationError` when
@@ -269,43 +280,99 @@ public final class EpollLoop: @unchecked Sendable {
         try await wait(fd, for: .readable)
     }
 
-    /// Suspends until `fd` is ready for any of `readiness` (or has an error or hang-up to report), as
-    /// `waitReadable(_:)` does for reading: a socket that has queued output waits for `[.readable, .writable]`.
+    /// Suspends until `fd` has room to write (or has an error or hang-up to report); as `waitReadable(_:)`. A task
+    /// may wait for `fd` to be writable while another waits for it to be readable.
+    public func waitWritable(_ fd: Int32) async throws {
+        try await wait(fd, for: .writable)
+    }
+
+    /// Suspends until `fd` is ready for `readiness`; see `waitReadable(_:)`. One waiter per descriptor and
+    /// readiness at a time.
     public func wait(_ fd: Int32, for readiness: Readiness) async throws {
+        let key = WaitKey(fd: fd, readiness: readiness)
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let failure: (any Error)? = state.withLock { state in
-                    if case .cancelled = state.waiters[fd] {
-                        state.waiters[fd] = nil
+                    if case .cancelled = state.waiters[key] {
+                        state.waiters[key] = nil
                         return CancellationError()
                     }
-                    guard state.waiters[fd] == nil else { return SystemCallError(call: "epoll_ctl", errno: EEXIST) }
-                    var event = epoll_event()
-                    event.events = readiness.rawValue | EPOLLONESHOT.rawValue
-                    event.data.fd = fd
-                    guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
-                        return SystemCallError(call: "epoll_ctl", errno: errno)
+                    guard state.waiters[key] == nil else { return SystemCallError(call: "epoll_ctl", errno: EEXIST) }
+                    state.waiters[key] = .waiting(continuation)
+                    if let failure = watch(fd, in: &state) {
+                        state.waiters[key] = nil
+                        return failure
                     }
-                    state.waiters[fd] = .waiting(continuation)
                     return nil
                 }
                 if let failure { continuation.resume(throwing: failure) }
             }
         } onCancel: {
             let waiting = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-                switch state.waiters[fd] {
+                switch state.waiters[key] {
                 case .waiting(let continuation):
-                    state.waiters[fd] = nil
-                    _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+                    state.waiters[key] = nil
+                    _ = watch(fd, in: &state)
                     return continuation
                 case .cancelled:
                     return nil
                 case nil:
-                    state.waiters[fd] = .cancelled
+                    state.waiters[key] = .cancelled
                     return nil
                 }
             }
             waiting?.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Makes the epoll registration of `fd` match its waiters: one-shot, for the readiness they wait for, or
+    /// none when nobody waits. Called with the lock held.
+    private func watch(_ fd: Int32, in state: inout State) -> SystemCallError? {
+        var interest: UInt32 = 0
+        for readiness in [Readiness.readable, .writable] {
+            if case .waiting = state.waiters[WaitKey(fd: fd, readiness: readiness)] { interest |= readiness.interest }
+        }
+        guard interest != 0 else {
+            if state.registered.remove(fd) != nil { _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil) }
+            return nil
+        }
+        var event = epoll_event()
+        event.events = interest | EPOLLONESHOT.rawValue
+        event.data.fd = fd
+        if state.registered.contains(fd) {
+            if epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event) == 0 { return nil }
+            // Closed and reopened since (closing takes a descriptor out of epoll): register it afresh.
+            guard errno == ENOENT else { return SystemCallError(call: "epoll_ctl", errno: errno) }
+            state.registered.remove(fd)
+        }
+        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
+            return SystemCallError(call: "epoll_ctl", errno: errno)
+        }
+        state.registered.insert(fd)
+        return nil
+    }
+
+    /// Takes the waiters that `events` on `fd` satisfy, and re-registers `fd` for the others.
+    private func ready(_ fd: Int32, events: UInt32) -> [CheckedContinuation<Void, any Error>] {
+        state.withLock { state in
+            var woken: [CheckedContinuation<Void, any Error>] = []
+            for readiness in [Readiness.readable, .writable] where events & readiness.satisfiedBy != 0 {
+                let key = WaitKey(fd: fd, readiness: readiness)
+                if case .waiting(let continuation) = state.waiters[key] {
+                    state.waiters[key] = nil
+                    woken.append(continuation)
+                }
+            }
+            // One-shot: the descriptor is disabled until re-armed for whoever still waits. Should that fail, the
+            // waiter is woken rather than stranded: its next call reports the error.
+            if watch(fd, in: &state) != nil {
+                for readiness in [Readiness.readable, .writable] {
+                    if case .waiting(let continuation) = state.waiters.removeValue(forKey: WaitKey(fd: fd, readiness: readiness)) {
+                        woken.append(continuation)
+                    }
+                }
+            }
+            return woken
         }
     }
 
@@ -343,13 +410,7 @@ public final class EpollLoop: @unchecked Sendable {
                     var value: UInt64 = 0
                     _ = read(fd, &value, 8)
                 } else {
-                    let waiting = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-                        guard case .waiting(let continuation) = state.waiters[fd] else { return nil }
-                        state.waiters[fd] = nil
-                        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
-                        return continuation
-                    }
-                    if let waiting { woken.append(waiting) }
+                    woken += ready(fd, events: event.events)
                 }
             }
             for continuation in woken { continuation.resume() }

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import StretchAudio
 import StretchConfig
 import StretchCore
+import StretchHistory
 import StretchSettings
 import StretchSystem
 
@@ -387,7 +388,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     ) async {
         let now = time.now()
         let record = HistoryRecord(
-            time: time.unixTime(), date: HistoryStore.dateText(now.local), event: event, routine: routine, step: step,
+            time: time.unixTime(), date: HistoryRecord.dateText(now.local), event: event, routine: routine, step: step,
             minutes: minutes.map { ($0 * 100).rounded() / 100 }, reason: reason)
         do {
             // On the blocking-work thread: fsync can take long, and must not hold up the event loop.

@@ -1,45 +1,13 @@
 import ControlProtocol
 import FoundationEssentials
 import StretchCore
+import StretchHistory
 import StretchSystem
 import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// One thing that happened to a break, as stored in the history file.
-public struct HistoryRecord: Codable, Sendable, Hashable {
-    public enum Event: String, Codable, Sendable {
-        case reminded, started, completed, stopped, skipped, snoozed
-    }
-
-    /// Seconds since 1970 (UTC).
-    public var time: Double
-    /// The local date it happened on, `2026-11-23`: days are the user's days, whatever the time zone later.
-    public var date: String
-    public var event: Event
-    public var routine: String?
-    /// For `stopped`: the 1-based step it stopped in.
-    public var step: Int?
-    /// For `completed` and `stopped`: minutes spent stretching.
-    public var minutes: Double?
-    /// For `stopped`: why, e.g. "suspend" or "stopped by the user".
-    public var reason: String?
-
-    public init(
-        time: Double, date: String, event: Event, routine: String? = nil, step: Int? = nil, minutes: Double? = nil,
-        reason: String? = nil
-    ) {
-        self.time = time
-        self.date = date
-        self.event = event
-        self.routine = routine
-        self.step = step
-        self.minutes = minutes
-        self.reason = reason
-    }
-}
 
 /// The append-only history file: one JSON record per line, each write flushed to disk before it returns.
 ///
@@ -65,12 +33,9 @@ public struct HistoryStore: Sendable {
         let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw WriteError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        guard let encoded = try? encoder.encode(record) else {
+        guard var line = record.jsonLine() else {
             throw WriteError(description: "not recorded: the record cannot be encoded")
         }
-        var line = Array(encoded)
         line.append(UInt8(ascii: "\n"))
         // A torn earlier line must not swallow this one: start on a fresh line if the file does not end in one.
         let size = lseek(fd, 0, SEEK_END)
@@ -171,7 +136,7 @@ public struct HistoryStore: Sendable {
         reading: while let line = reader.previousLine() {
             lines += 1
             unreadable += 1
-            switch HistoryReader.judge(line.bytes, complete: line.complete, decoder: decoder) {
+            switch HistoryLine(line.bytes, complete: line.complete, decoder: decoder) {
             case .blank:
                 if unreadable >= Self.unreadableReach {
                     gaveUp = line.offset
@@ -190,7 +155,7 @@ public struct HistoryStore: Sendable {
                 }
             case .record(let record):
                 unreadable = 0
-                guard let day = Self.day(of: record.date) else { continue }
+                guard let day = HistoryRecord.day(of: record.date) else { continue }
                 if day < closedFrom { tally.add(record, day: day) }
                 if let newest = recent.add(day), newest + 1 < closedFrom {
                     closedFrom = newest + 1
@@ -211,49 +176,6 @@ public struct HistoryStore: Sendable {
         }
         return tally
     }
-
-    /// `2026-11-23`.
-    public static func dateText(_ time: CivilTime) -> String {
-        String(time.description.prefix(10))
-    }
-
-    /// The day number (days since 1970-01-01) of a `yyyy-mm-dd` date, or nil when it is not a real date.
-    public static func day(of date: String) -> Int? {
-        let utf8 = Array(date.utf8)
-        guard utf8.count == 10, utf8[4] == UInt8(ascii: "-"), utf8[7] == UInt8(ascii: "-") else { return nil }
-        func number(_ range: Range<Int>) -> Int? {
-            var value = 0
-            for byte in utf8[range] {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
-                value = value * 10 + Int(byte - UInt8(ascii: "0"))
-            }
-            return value
-        }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              (1...12).contains(month), (1...31).contains(day)
-        else { return nil }
-        let time = CivilTime(year: year, month: month, day: day)
-        // 2026-02-30 would land in March.
-        guard time.date == (year, month, day) else { return nil }
-        return time.day
-    }
-}
-
-extension HistoryRecord {
-    /// Limits on what a record may hold; anything outside them is skipped when read, so sums stay finite.
-    static let minutesRange = 0.0...1440.0
-    static let stepRange = 1...1000
-
-    /// What is out of range in a record read from the file, or nil when it is fine.
-    var problem: String? {
-        guard time.isFinite else { return "time must be a finite number" }
-        guard HistoryStore.day(of: date) != nil else { return "date must be a date such as 2026-11-23, got \"\(date)\"" }
-        if let step, !Self.stepRange.contains(step) { return "step must be 1 to 1000, got \(step)" }
-        if let minutes, !(minutes.isFinite && Self.minutesRange.contains(minutes)) {
-            return "minutes must be 0 to 1440, got \(minutes)"
-        }
-        return nil
-    }
 }
 
 /// Reads the history file's records one at a time: a 200 MB file costs one line of memory, not 200 MB.
@@ -261,7 +183,6 @@ extension HistoryRecord {
 /// Each line that is not a good record (unreadable, torn by a crash, out of range, holding a NUL byte, too long)
 /// is skipped with a warning naming its line; the first `maximumWarnings` are kept, the rest only counted.
 final class HistoryReader {
-    static let maximumLineLength = 64 * 1024
     static let maximumWarnings = 20
 
     let path: String
@@ -308,57 +229,13 @@ final class HistoryReader {
     func next() -> HistoryRecord? {
         while let (line, complete) = nextLine() {
             lineNumber += 1
-            switch Self.judge(line, complete: complete, decoder: decoder) {
+            switch HistoryLine(line, complete: complete, decoder: decoder) {
             case .blank: continue
             case .skipped(let warning): warn(warning, line: lineNumber)
             case .record(let record): return record
             }
         }
         return nil
-    }
-
-    enum Judgement {
-        case record(HistoryRecord)
-        case blank
-        /// Not a good record: why, for a warning.
-        case skipped(String)
-    }
-
-    /// What one line of the file holds (`line` nil: longer than `maximumLineLength`); `complete` when a newline
-    /// ended it.
-    static func judge(_ line: [UInt8]?, complete: Bool, decoder: JSONDecoder) -> Judgement {
-        guard let line, line.count <= Self.maximumLineLength else {
-            return .skipped("a line longer than 64 KiB; line skipped")
-        }
-        if line.contains(0) { return .skipped("a NUL byte; line skipped") }
-        if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) {
-            return .blank
-        }
-        guard complete else { return .skipped("skipped a torn record (the last write was cut short)") }
-        let record: HistoryRecord
-        if let quick = HistoryRecord(flat: line) {
-            record = quick
-        } else {
-            do {
-                record = try decoder.decode(HistoryRecord.self, from: Data(line))
-            } catch {
-                return .skipped(Self.describe(error, in: line))
-            }
-        }
-        if let problem = record.problem { return .skipped("skipped a record: \(problem)") }
-        return .record(record)
-    }
-
-    private static func describe(_ error: any Error, in line: [UInt8]) -> String {
-        if case DecodingError.dataCorrupted(let context) = error,
-           context.codingPath.last?.stringValue == "event",
-           let object = try? JSONDecoder().decode([String: LooseValue].self, from: Data(line)),
-           case .string(let event)? = object["event"]
-        {
-            let known = ["reminded", "started", "completed", "stopped", "skipped", "snoozed"].joined(separator: ", ")
-            return "skipped a record: unknown event \"\(event)\" (known: \(known))"
-        }
-        return "skipped an unreadable record"
     }
 
     /// One line without its newline, and whether it had one (the last line of a file may not). A line longer
@@ -371,7 +248,7 @@ final class HistoryReader {
                 readAny = true
                 let newline = buffer[start..<end].firstIndex(of: UInt8(ascii: "\n"))
                 let stop = newline ?? end
-                let room = Self.maximumLineLength + 1 - line.count
+                let room = HistoryLine.maximumLength + 1 - line.count
                 if room > 0 { line.append(contentsOf: buffer[start..<min(stop, start + room)]) }
                 start = newline.map { $0 + 1 } ?? end
                 if newline != nil { return (line, true) }
@@ -409,16 +286,6 @@ final class HistoryReader {
     }
 }
 
-/// Just enough of a JSON value to name an unknown event.
-private enum LooseValue: Decodable {
-    case string(String), other
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        self = (try? container.decode(String.self)).map(LooseValue.string) ?? .other
-    }
-}
-
 /// The history as per-day counts: what `status` and `history` report.
 ///
 /// Built by reading the file backwards (`HistoryStore.scan`); the daemon keeps today's, up to date as records are
@@ -438,7 +305,7 @@ public struct HistoryTally: Sendable {
 
     /// Counts one record; a record of a day out of reach is left out.
     public mutating func add(_ record: HistoryRecord) {
-        guard let number = HistoryStore.day(of: record.date) else { return }
+        guard let number = HistoryRecord.day(of: record.date) else { return }
         add(record, day: number)
     }
 
@@ -466,7 +333,7 @@ public struct HistoryTally: Sendable {
 
     /// The counts of `today` (zeros when none).
     public func counts(today: CivilTime) -> HistoryReport.Day {
-        days[today.day] ?? HistoryReport.Day(date: HistoryStore.dateText(today))
+        days[today.day] ?? HistoryReport.Day(date: HistoryRecord.dateText(today))
     }
 
     mutating func warn(moreThan count: Int) {
@@ -477,7 +344,7 @@ public struct HistoryTally: Sendable {
     public func report(today: CivilTime, days count: Int, goal: Int, workDays: Set<Weekday>) -> HistoryReport {
         let count = min(max(1, count), 3660)
         func day(_ number: Int) -> HistoryReport.Day {
-            days[number] ?? HistoryReport.Day(date: HistoryStore.dateText(CivilTime(day: number, time: .zero)))
+            days[number] ?? HistoryReport.Day(date: HistoryRecord.dateText(CivilTime(day: number, time: .zero)))
         }
         let shown = (0..<count).reversed().map { day(today.day - $0) }
         var streak = 0
@@ -514,154 +381,3 @@ struct SlidingMaximum {
     }
 }
 
-extension HistoryRecord {
-    /// The record on a line as the daemon writes it (a flat JSON object of plain strings, numbers and nulls), read
-    /// some 20 times faster than `JSONDecoder` does: ten years of records in tens of milliseconds. Nil for
-    /// anything else (escapes, non-ASCII bytes, nested values, duplicate or missing keys, an unknown event, a
-    /// number that is not plain): `JSONDecoder` then decides, and words the error.
-    init?(flat line: [UInt8]) {
-        var time: Double?, date: String?, event: Event?, routine: String??, step: Int??, minutes: Double??
-        var reason: String??
-        var reader = FlatJSONReader(line: line)
-        guard reader.expect(UInt8(ascii: "{")) else { return nil }
-        var first = true
-        while true {
-            if first, reader.expect(UInt8(ascii: "}")) { break }
-            if !first {
-                if reader.expect(UInt8(ascii: "}")) { break }
-                guard reader.expect(UInt8(ascii: ",")) else { return nil }
-            }
-            first = false
-            guard let key = reader.string(), reader.expect(UInt8(ascii: ":")) else { return nil }
-            switch key {
-            case "time":
-                guard time == nil, let value = reader.number(), let parsed = Double(value.text), parsed.isFinite else { return nil }
-                time = parsed
-            case "date":
-                guard date == nil, let value = reader.string() else { return nil }
-                date = value
-            case "event":
-                guard event == nil, let value = reader.string(), let known = Event(rawValue: value) else { return nil }
-                event = known
-            case "routine":
-                guard routine == nil, let value = reader.optionalString() else { return nil }
-                routine = value
-            case "reason":
-                guard reason == nil, let value = reader.optionalString() else { return nil }
-                reason = value
-            case "step":
-                guard step == nil, let value = reader.optionalNumber() else { return nil }
-                if let value {
-                    guard value.integer, let parsed = Int(value.text) else { return nil }
-                    step = .some(parsed)
-                } else {
-                    step = .some(nil)
-                }
-            case "minutes":
-                guard minutes == nil, let value = reader.optionalNumber() else { return nil }
-                if let value {
-                    guard let parsed = Double(value.text), parsed.isFinite else { return nil }
-                    minutes = .some(parsed)
-                } else {
-                    minutes = .some(nil)
-                }
-            default:
-                // Other keys are ignored, as JSONDecoder ignores them; only plain values here.
-                if reader.null() || reader.string() != nil || reader.number() != nil { continue }
-                return nil
-            }
-        }
-        guard reader.atEnd, let time, let date, let event else { return nil }
-        self.init(
-            time: time, date: date, event: event, routine: routine ?? nil, step: step ?? nil, minutes: minutes ?? nil,
-            reason: reason ?? nil)
-    }
-}
-
-/// The pieces of a flat JSON object, for `HistoryRecord(flat:)`: a struct, so reading needs no exclusivity checks
-/// at run time.
-private struct FlatJSONReader {
-    let line: [UInt8]
-    var index = 0
-
-    init(line: [UInt8]) { self.line = line }
-
-    mutating func skipSpace() {
-        while index < line.count, line[index] == 0x20 || line[index] == 0x09 || line[index] == 0x0A || line[index] == 0x0D {
-            index += 1
-        }
-    }
-
-    var atEnd: Bool {
-        mutating get {
-            skipSpace()
-            return index == line.count
-        }
-    }
-
-    mutating func expect(_ byte: UInt8) -> Bool {
-        skipSpace()
-        guard index < line.count, line[index] == byte else { return false }
-        index += 1
-        return true
-    }
-
-    /// A string without escapes or non-ASCII bytes.
-    mutating func string() -> String? {
-        guard expect(UInt8(ascii: "\"")) else { return nil }
-        let start = index
-        while index < line.count, line[index] != UInt8(ascii: "\"") {
-            guard line[index] >= 0x20, line[index] < 0x80, line[index] != UInt8(ascii: "\\") else { return nil }
-            index += 1
-        }
-        guard index < line.count else { return nil }
-        index += 1
-        return String(decoding: line[start..<(index - 1)], as: UTF8.self)
-    }
-
-    private mutating func digits() -> Int {
-        let from = index
-        while index < line.count, line[index] >= UInt8(ascii: "0"), line[index] <= UInt8(ascii: "9") { index += 1 }
-        return index - from
-    }
-
-    /// The text of a JSON number, -?digits(.digits)?([eE][+-]?digits)?, and whether it is an integer.
-    mutating func number() -> (text: String, integer: Bool)? {
-        skipSpace()
-        let start = index
-        var integer = true
-        if index < line.count, line[index] == UInt8(ascii: "-") { index += 1 }
-        let whole = index
-        guard digits() > 0 else { return nil }
-        if line[whole] == UInt8(ascii: "0"), index - whole > 1 { return nil }
-        if index < line.count, line[index] == UInt8(ascii: ".") {
-            index += 1
-            integer = false
-            guard digits() > 0 else { return nil }
-        }
-        if index < line.count, line[index] == UInt8(ascii: "e") || line[index] == UInt8(ascii: "E") {
-            index += 1
-            integer = false
-            if index < line.count, line[index] == UInt8(ascii: "+") || line[index] == UInt8(ascii: "-") { index += 1 }
-            guard digits() > 0 else { return nil }
-        }
-        return (String(decoding: line[start..<index], as: UTF8.self), integer)
-    }
-
-    mutating func optionalString() -> String?? {
-        if null() { return .some(nil) }
-        return string().map { .some($0) }
-    }
-
-    mutating func optionalNumber() -> (text: String, integer: Bool)?? {
-        if null() { return .some(nil) }
-        return number().map { .some($0) }
-    }
-
-    mutating func null() -> Bool {
-        skipSpace()
-        guard index + 4 <= line.count, line[index..<(index + 4)].elementsEqual("null".utf8) else { return false }
-        index += 4
-        return true
-    }
-}

@@ -1,3 +1,4 @@
+import StretchHistory
 import StretchSystem
 import SystemPackage
 
@@ -8,11 +9,11 @@ import Glibc
 /// Reads the history file's lines from the end towards the start, one block at a time: reading the last days of a
 /// 200 MB file costs the bytes of those days, and memory stays at one block and one line whatever the file holds.
 ///
-/// Lines come back in reverse order with the offset they start at; a line longer than `maximumLineLength` comes
-/// back without its bytes (the reader skips over it), so a huge line costs no memory.
+/// Lines come back in reverse order with the offset they start at; a line longer than `HistoryLine.maximumLength`
+/// comes back without its bytes (the reader skips over it), so a huge line costs no memory.
 final class HistoryBackwardReader {
     struct Line {
-        /// The line without its newline; nil when it is longer than `maximumLineLength`.
+        /// The line without its newline; nil when it is longer than `HistoryLine.maximumLength`.
         var bytes: [UInt8]?
         /// Whether a newline ended it: only the file's last line can lack one (a write cut short).
         var complete: Bool
@@ -86,7 +87,7 @@ final class HistoryBackwardReader {
             }
             let pieceStart = newline.map { $0 + 1 } ?? 0
             if !tooLong {
-                if line.count + (local - pieceStart) > HistoryReader.maximumLineLength {
+                if line.count + (local - pieceStart) > HistoryLine.maximumLength {
                     tooLong = true
                     line = []
                 } else {

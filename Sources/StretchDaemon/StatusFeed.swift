@@ -79,6 +79,13 @@ public final class StatusFeed: Sendable {
         let feed: StatusFeed
 
         /// Offers `status`, begun at `ticket`, to this watcher alone (its first status, when it subscribes).
+        /// Ends the watch: `statuses` yields what waits in it, then ends.
+        public func end() {
+            let continuation = feed.state.withLock { $0.watchers[id]?.continuation }
+            // Outside the lock: finishing runs `onTermination`, which takes it.
+            continuation?.finish()
+        }
+
         public func offer(_ status: StatusReport, ticket: Ticket) {
             let visible = status.visible
             feed.state.withLock { StatusFeed.offer(status, visible: visible, ticket: ticket, to: id, in: &$0) }

@@ -98,7 +98,7 @@ struct Stretchd {
         // SIGHUP is trapped from here on, before the socket listens and systemd hears READY=1.
         let reloader = await HangupReloader(daemon: daemon)
         var server = ControlServer(
-            path: socketPath, handler: daemon, logger: logger,
+            path: socketPath, handler: daemon, logger: logger, loop: loop,
             folderPolicy: socket == nil ? .privateFolder : .chosenFolder)
         server.timeoutClock = LoopClock(loop: loop)
         let group = ServiceGroup(

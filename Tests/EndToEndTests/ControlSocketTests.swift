@@ -122,7 +122,9 @@ struct RawClient {
             client.close()
         }
         #expect(served + turnedAway == 300)
-        #expect(served >= 64)
+        // At least every place but the silent client's is used (more when clients leave while others still wait
+        // to be accepted, which depends on how fast the daemon accepts).
+        #expect(served >= 63)
 
         // Meanwhile the silent client is dropped after the idle timeout, and others are still served.
         #expect(silent.reply() == nil)

@@ -172,27 +172,75 @@ final class Record<Value: Sendable>: Sendable {
         loop.stop()
     }
 
-    @Test func waitsUntilAFullSocketHasRoomToWriteAgain() async throws {
+    /// A connected pair of stream sockets, `ours` non-blocking and filled until the kernel takes no more; how many
+    /// bytes that took. The caller closes both.
+    private func fullSocketPair() -> (ours: Int32, peer: Int32, written: Int) {
         var fds: [Int32] = [0, 0]
-        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds) == 0)
-        defer { close(fds[0]); close(fds[1]) }
-        let writer = fds[0], reader = fds[1]
-        // Fill the socket until it refuses more.
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        #expect(fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0)
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while write(writer, &chunk, chunk.count) > 0 {}
+        var written = 0
+        while true {
+            let count = send(fds[0], &chunk, chunk.count, Int32(MSG_NOSIGNAL))
+            guard count > 0 else { break }
+            written += count
+        }
+        #expect(errno == EAGAIN)
+        return (fds[0], fds[1], written)
+    }
+
+    @Test func waitsUntilAFullSocketHasRoomToWriteAgain() async throws {
+        let (ours, peer, written) = fullSocketPair()
+        defer { close(ours); close(peer) }
+        var chunk = [UInt8](repeating: 0, count: 4096)
         let writable = Record<Bool>()
         let loop = loop
         let task = Task(executorPreference: loop.taskExecutor) {
-            try await loop.wait(writer, for: .writable)
+            try await loop.waitWritable(ours)
             writable.append(true)
         }
         #expect(await eventually { loop.waiterCount == 1 })
         #expect(await eventually { loop.isParked })
         #expect(writable.all.isEmpty)
-        // Draining the other end makes room.
-        while read(reader, &chunk, chunk.count) > 0 {}
+        // The peer reads everything: there is room again.
+        var drained = 0
+        while drained < written {
+            let count = recv(peer, &chunk, chunk.count, 0)
+            guard count > 0 else { break }
+            drained += count
+        }
         try await task.value
         #expect(writable.all == [true])
+        #expect(loop.waiterCount == 0)
+        loop.stop()
+    }
+
+    @Test func oneTaskWaitsToReadWhileAnotherWaitsToWriteTheSameDescriptor() async throws {
+        let (ours, peer, _) = fullSocketPair()
+        defer { close(ours); close(peer) }
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let order = Record<String>()
+        let loop = loop
+        let reader = Task(executorPreference: loop.taskExecutor) {
+            try await loop.waitReadable(ours)
+            order.append("readable")
+        }
+        let writer = Task(executorPreference: loop.taskExecutor) {
+            try await loop.waitWritable(ours)
+            order.append("writable")
+        }
+        #expect(await eventually { loop.waiterCount == 2 })
+        #expect(await eventually { loop.isParked })
+        // The peer writes a byte: only the reader wakes; the writer still waits, for room.
+        var byte: UInt8 = 1
+        #expect(send(peer, &byte, 1, 0) == 1)
+        try await reader.value
+        #expect(order.all == ["readable"])
+        #expect(await eventually { loop.waiterCount == 1 && loop.isParked })
+        while recv(peer, &chunk, chunk.count, Int32(MSG_DONTWAIT)) > 0 {}
+        try await writer.value
+        #expect(order.all == ["readable", "writable"])
+        #expect(loop.waiterCount == 0)
         loop.stop()
     }
 

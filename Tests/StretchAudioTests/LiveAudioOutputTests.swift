@@ -59,18 +59,23 @@ func playLive(
         let path = try URLPath.temporaryDirectory() + "/live.wav"
         let sounds = SoundSet()
         let clock = TestClock()
-        var paused = false, skipped = false
+        var paused = false, resumed = false, skipped = false
         do {
             let output = try LiveAudioOutput(
                 deviceName: "file:'\(path)',wav", sounds: sounds, volume: 0.5, logger: logger)
+            // Each command is given while the scheduler sleeps past its moment (see `playLive`).
             let played = try await playLive(SessionPlanner.plan(shortRoutine), into: output, clock: clock) { scheduler, until in
                 let now = TestClock<Duration>.Instant().duration(to: clock.now)
-                if let pause, !paused, TestClock<Duration>.Instant().duration(to: until) > pause {
+                let sleepEnd = TestClock<Duration>.Instant().duration(to: until)
+                if let pause, !paused, sleepEnd > pause {
                     paused = true
                     await clock.advance(by: pause - now)
                     await scheduler.pause()
-                    await clock.waitForSleeper()
-                    await clock.advance(by: pauseLength)
+                    return true
+                }
+                if let pause, paused, !resumed, sleepEnd > pause + pauseLength {
+                    resumed = true
+                    await clock.advance(by: pause + pauseLength - now)
                     await scheduler.resume()
                     return true
                 }
@@ -307,17 +312,25 @@ func mix(_ placed: [(frame: Int, samples: [Int16])], count: Int, volume: Float) 
         let pausePoint = output.period * Int(pauseAt / output.period) + output.lead
         let resumePoint = output.period * Int((pauseAt + pauseLength) / output.period) + output.lead
         #expect(pausePoint > written.at && plan.cues.contains { $0.at >= pausePoint })
-        var paused = false
+        // Each command is given while the scheduler sleeps past its moment; in between, the scheduler wakes on its
+        // own deadlines, so the silence it writes while paused ends on a period, where `resumePoint` expects it.
+        var paused = false, resumed = false
         _ = try await playLive(plan, into: output, clock: clock) { scheduler, until in
-            guard !paused, TestClock<Duration>.Instant().duration(to: until) > pauseAt else { return false }
-            paused = true
-            await clock.advance(by: pauseAt - TestClock<Duration>.Instant().duration(to: clock.now))
-            await scheduler.pause()
-            await clock.waitForSleeper()
-            await clock.advance(by: pauseLength)
-            await clock.waitForSleeper()
-            await scheduler.resume()
-            return true
+            let sleepEnd = TestClock<Duration>.Instant().duration(to: until)
+            let now = TestClock<Duration>.Instant().duration(to: clock.now)
+            if !paused, sleepEnd > pauseAt {
+                paused = true
+                await clock.advance(by: pauseAt - now)
+                await scheduler.pause()
+                return true
+            }
+            if paused, !resumed, sleepEnd > pauseAt + pauseLength {
+                resumed = true
+                await clock.advance(by: pauseAt + pauseLength - now)
+                await scheduler.resume()
+                return true
+            }
+            return false
         }
         expectStream(device.taken, cues: plan.cues.map { ($0, $0.at < pausePoint ? $0.at : $0.at + resumePoint - pausePoint) })
     }

@@ -1,7 +1,8 @@
 import ControlProtocol
+import EpollExecutor
 import Foundation
 import Logging
-import StretchDaemon
+@testable import StretchDaemon
 import StretchSystem
 import Synchronization
 import Testing
@@ -132,8 +133,13 @@ func withControlServer(
     let folder = try #require(String(validatingCString: mkdtemp(strdup("/tmp/stretchd-control-XXXXXX"))))
     defer { rmdir(folder) }
     let handler = TestControlHandler()
+    // The server runs on a loop of its own, as the daemon's runs on the process's.
+    let loop = EpollLoop()
+    loop.startThread()
+    defer { loop.stop() }
     var server = ControlServer(
-        path: folder + "/control.sock", handler: handler, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        path: folder + "/control.sock", handler: handler, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+        loop: loop)
     server.idleTimeout = idleTimeout
     server.lineTimeout = lineTimeout
     let running = Task { [server] in try await server.run() }
@@ -260,6 +266,24 @@ func withControlServer(
         }
     }
 
+    @Test func aSocketPathTooLongForASocketAddressStopsTheStartWithTheReason() async throws {
+        let folder = try #require(String(validatingCString: mkdtemp(strdup("/tmp/stretchd-control-XXXXXX"))))
+        defer { rmdir(folder) }
+        let loop = EpollLoop()
+        loop.startThread()
+        defer { loop.stop() }
+        let path = folder + "/" + String(repeating: "s", count: 120)
+        let server = ControlServer(
+            path: path, handler: TestControlHandler(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+            loop: loop)
+        await #expect {
+            try await server.run()
+        } throws: {
+            "\($0)" == "cannot listen on \(path): bind: File name too long"
+        }
+        #expect(access(path, F_OK) != 0)
+    }
+
     @Test func aReplyThatCannotBeEncodedIsSentAsAnErrorNotABlankLine() async throws {
         try await withControlServer { socket, _ in
             let client = try TestClient(socket)
@@ -273,5 +297,39 @@ func withControlServer(
             client.send(#"{"version":1,"command":"status"}"# + "\n")
             #expect(try await client.reply()?.message == "status")
         }
+    }
+}
+
+/// The request lines of a connection's bytes, however they arrive.
+@Suite struct RequestLinesTests {
+    func feed(_ chunks: [String], ended: Bool = false) -> [RequestLines.Line] {
+        var lines = RequestLines()
+        var found: [RequestLines.Line] = []
+        for chunk in chunks {
+            Array(chunk.utf8).withUnsafeBytes { lines.append($0) }
+            while let line = lines.next() { found.append(line) }
+        }
+        if ended {
+            lines.endInput()
+            while let line = lines.next() { found.append(line) }
+        }
+        return found
+    }
+
+    @Test func linesSplitAcrossChunksAreJoinedAndEmptyLinesSkipped() {
+        #expect(feed(["ab", "c\n\nde", "f\ng"]) == [.request(Array("abc".utf8)), .request(Array("def".utf8))])
+    }
+
+    @Test func whatFollowsTheLastNewlineCountsOnceTheInputEnds() {
+        #expect(feed(["a\nb"], ended: true) == [.request(Array("a".utf8)), .request(Array("b".utf8))])
+        #expect(feed(["a\n"], ended: true) == [.request(Array("a".utf8))])
+    }
+
+    @Test func aLineOverTheLimitEndsTheLinesWithOrWithoutItsNewline() {
+        let limit = ControlProtocol.maximumLineLength
+        let longest = String(repeating: "x", count: limit)
+        #expect(feed([longest + "\n"]) == [.request(Array(longest.utf8))])
+        #expect(feed([longest, "x\nnext\n"]) == [.tooLong])
+        #expect(feed([longest + "x"]) == [.tooLong])
     }
 }

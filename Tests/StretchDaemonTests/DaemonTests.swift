@@ -8,6 +8,7 @@ import StretchAudio
 import StretchConfig
 import StretchCore
 import StretchDaemon
+import StretchHistory
 import Testing
 
 @Suite struct DaemonTests {

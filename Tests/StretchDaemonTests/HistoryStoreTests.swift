@@ -2,6 +2,7 @@ import ControlProtocol
 import Foundation
 import StretchCore
 @testable import StretchDaemon
+import StretchHistory
 import Testing
 
 @Suite struct HistoryStoreTests {
@@ -178,7 +179,7 @@ import Testing
     func days(_ range: ClosedRange<Int>, each count: Int, event: HistoryRecord.Event = .completed) -> String {
         var text = ""
         for day in range {
-            let date = HistoryStore.dateText(CivilTime(day: day, time: .zero))
+            let date = HistoryRecord.dateText(CivilTime(day: day, time: .zero))
             for index in 0..<count {
                 text += #"{"date":"\#(date)","event":"\#(event.rawValue)","minutes":\#(index % 7),"routine":"r","time":\#(day * 86_400 + index)}"#
                 text += "\n"
@@ -211,7 +212,7 @@ import Testing
 
     @Test func aLineOverTheLimitComesBackWithoutItsBytes() throws {
         let history = store()
-        let limit = HistoryReader.maximumLineLength
+        let limit = HistoryLine.maximumLength
         try appendRaw(String(repeating: "a", count: limit) + "\n" + String(repeating: "b", count: limit + 1) + "\n"
                       + String(repeating: "c", count: 5_000_000) + "\nlast", to: history)
         let reader = HistoryBackwardReader(path: history.path, blockSize: 4096)
@@ -385,48 +386,5 @@ import Testing
         #expect(mkfifo(history.path, 0o600) == 0)
         #expect(history.todayTally(today: today).warnings
             == ["\(history.path): a FIFO (named pipe), not a regular file; the history is not read"])
-    }
-
-    @Test func theQuickReadingOfARecordAgreesWithJSONDecoderOrLeavesItToIt() throws {
-        let history = store()
-        // What the daemon writes is read the quick way.
-        try history.append(HistoryRecord(
-            time: 1_800_000_000.25, date: "2026-11-23", event: .stopped, routine: "desk-basics", step: 3, minutes: 5.95,
-            reason: "stopped by the user"))
-        try history.append(record(.reminded, "2026-11-23"))
-        for line in try String(contentsOfFile: history.path, encoding: .utf8).split(separator: "\n") {
-            let quick = try #require(HistoryRecord(flat: Array(line.utf8)), "\(line)")
-            #expect(quick == (try JSONDecoder().decode(HistoryRecord.self, from: Data(line.utf8))))
-        }
-        let lines = [
-            #"{"date":"2026-11-23","event":"completed","minutes":5.95,"time":1800000000}"#,
-            #" { "time" : -1.5e3 , "date" : "2026-11-23", "event":"skipped", "routine": null, "step": null } "#,
-            #"{"date":"2026-11-23","event":"completed","extra":"x","other":12,"none":null,"time":1}"#,
-            #"{"date":"2026-11-23","event":"completed","time":0.1,"minutes":0}"#,
-            #"{"date":"2026-11-23","event":"danced","time":1}"#,
-            #"{"date":"2026-11-23","event":"completed","time":1e999}"#,
-            #"{"date":"2026-11-23","event":"completed","minutes":1e999,"time":1}"#,
-            #"{"date":"2026-11-23","event":"completed","time":01}"#,
-            #"{"date":"2026-11-23","event":"completed","time":"1"}"#,
-            #"{"date":"2026-11-23","event":"completed","time":1,"time":2}"#,
-            #"{"date":"2026-11-23","event":"completed"}"#,
-            #"{"date":"2026-11-23","event":"stopped","step":1.0,"time":1}"#,
-            #"{"date":"2026-11-23","event":"stopped","step":99999999999999999999,"time":1}"#,
-            #"{"date":"2026-11-23","event":"stopped","routine":"d\u00e9sk","time":1}"#,
-            #"{"date":"2026-11-23","event":"stopped","routine":"désk","time":1}"#,
-            #"{"date":"2026-11-23","event":"completed","nested":{"a":1},"time":1}"#,
-            #"{"date":"2026-11-23","event":"completed","time":1} x"#,
-            #"{"date":"2026-11-23","event":"completed","time":1,}"#,
-            #"{"date":"2026-11-23" "event":"completed","time":1}"#,
-            #"{}"#, #"[]"#, #"""#, "", #"{"date":"#,
-        ]
-        for line in lines {
-            let decoded = try? JSONDecoder().decode(HistoryRecord.self, from: Data(line.utf8))
-            if let quick = HistoryRecord(flat: Array(line.utf8)) {
-                #expect(quick == decoded, "\(line)")
-            }
-        }
-        #expect(HistoryRecord(flat: Array(lines[1].utf8))?.time == -1500)
-        #expect(HistoryRecord(flat: Array(lines[2].utf8)) != nil)
     }
 }
