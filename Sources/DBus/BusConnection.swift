@@ -620,14 +620,17 @@ final class Kick: Sendable {
 
     private let state = Mutex(State.idle)
 
-    func signal() {
+    func signal() { wake(orLeave: .kicked) }
+
+    /// Resumes the waiting task; with none waiting, leaves `mark` for the next `wait` to find.
+    private func wake(orLeave mark: State) {
         let waiting = state.withLock { state -> CheckedContinuation<Void, Never>? in
             switch state {
             case .waiting(let continuation):
                 state = .idle
                 return continuation
             case .idle:
-                state = .kicked
+                state = mark
                 return nil
             case .kicked, .cancelled:
                 return nil
@@ -660,19 +663,7 @@ final class Kick: Sendable {
                 if now { continuation.resume() }
             }
         } onCancel: {
-            let waiting = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                switch state {
-                case .waiting(let continuation):
-                    state = .idle
-                    return continuation
-                case .idle:
-                    state = .cancelled
-                    return nil
-                case .kicked, .cancelled:
-                    return nil
-                }
-            }
-            waiting?.resume()
+            wake(orLeave: .cancelled)
         }
     }
 }
