@@ -102,12 +102,7 @@ import TestSupport
         process.standardError = FileHandle.nullDevice
         try process.run()
         // Once it shows the session, it is playing.
-        var shown = Data()
-        while !shown.contains(UInt8(ascii: "\n")) {
-            let data = out.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            shown += data
-        }
+        let shown = out.fileHandleForReading.readFirstLine()
         #expect(String(decoding: shown, as: UTF8.self).hasPrefix("Long: 1 steps, 5m"))
         kill(process.processIdentifier, SIGINT)
         let rest = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

@@ -72,12 +72,7 @@ public final class PrivateBus: @unchecked Sendable {
         daemon.standardError = FileHandle.nullDevice
         try daemon.run()
         // One line, written once the socket listens; end of file if the daemon failed to start.
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
+        let line = output.fileHandleForReading.readFirstLine()
         address = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !address.isEmpty else {
             Self.kill(daemon)

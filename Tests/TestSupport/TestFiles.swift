@@ -24,3 +24,17 @@ public enum FileBytes {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 }
+
+extension FileHandle {
+    /// What a child process writes here up to its first newline (that line may come with more after it), or all
+    /// of it when it ends first: waits only as long as the child takes to write that line.
+    public func readFirstLine() -> Data {
+        var read = Data()
+        while !read.contains(UInt8(ascii: "\n")) {
+            let chunk = availableData
+            if chunk.isEmpty { break }
+            read.append(chunk)
+        }
+        return read
+    }
+}
