@@ -38,6 +38,16 @@ let package = Package(
             dependencies: ["CSDBus", "EpollExecutor", .product(name: "Logging", package: "swift-log")],
             swiftSettings: settings
         ),
+        // The desktop over D-Bus: one Service per source (notifications with buttons, logind's sleep, lock and
+        // idle, Mutter's idle monitor, do-not-disturb, calls), each turning what it sees into `DesktopEvents`.
+        .target(
+            name: "StretchDesktop",
+            dependencies: [
+                "DBus", "EpollExecutor", "StretchCore", "CLinux", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: settings
+        ),
         // Files, paths and sockets over swift-system: the one place that opens files (typed errors with the
         // system's errno), XDG paths, the environment, Unix socket addresses.
         .target(
@@ -80,7 +90,7 @@ let package = Package(
             name: "StretchDaemon",
             dependencies: [
                 "StretchCore", "StretchConfig", "StretchSystem", "StretchSettings", "StretchAudio", "ALSA",
-                "ControlProtocol", "StretchHistory", "CLinux", "EpollExecutor",
+                "ControlProtocol", "StretchHistory", "CLinux", "EpollExecutor", "StretchDesktop",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -142,6 +152,15 @@ let package = Package(
             name: "DBusTests",
             dependencies: [
                 "DBus", "EpollExecutor", "TestSupport", .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "StretchDesktopTests",
+            dependencies: [
+                "StretchDesktop", "DBus", "EpollExecutor", "StretchCore", "TestSupport",
+                .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: settings

@@ -57,6 +57,22 @@ public actor BusConnections {
         }
     }
 
+    /// Each connection to `bus` as it becomes available: the current one (connected now if need be), then, after
+    /// each loss, the next one once the bus can be reached again. A service watching signals runs on each in turn.
+    /// The stream ends when the bus cannot be reached and there is no way to learn, without polling, that it is back.
+    public nonisolated func connections(_ bus: Bus) -> AsyncStream<BusConnection> {
+        AsyncStream { continuation in
+            let task = Task {
+                while !Task.isCancelled, let connection = await self.connection(bus) {
+                    continuation.yield(connection)
+                    guard await connection.disconnected() != nil else { break }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
     /// Logs `message` with `error` at info, unless this bus's absence was already logged.
     private func report(_ bus: Bus, _ message: String, _ error: BusError) {
         guard reportedMissing.insert(bus).inserted else { return }
