@@ -286,6 +286,8 @@ public struct StatusReport: Codable, Sendable, Hashable {
     public enum State: String, Codable, Sendable {
         case working
         case breakDue = "break-due"
+        /// A break is due but waits (screen locked, do-not-disturb, a call): `deferredBecause` says why.
+        case deferred
         case inSession = "in-session"
         case snoozed
         case paused
@@ -299,6 +301,8 @@ public struct StatusReport: Codable, Sendable, Hashable {
     public var nextBreakIn: Double?
     /// Local time reminders resume, when paused until a time.
     public var pausedUntil: String?
+    /// Why a due break waits, when `deferred`: "do-not-disturb is on (GNOME)".
+    public var deferredBecause: String?
     public var session: SessionReport?
     public var breaksToday: Int
     /// Work time since the last break, in seconds.
@@ -308,8 +312,9 @@ public struct StatusReport: Codable, Sendable, Hashable {
 
     public init(
         state: State, nextBreak: String?, nextBreakIn: Double?, pausedUntil: String?, session: SessionReport?,
-        breaksToday: Int, worked: Double, process: ProcessReport? = nil
+        breaksToday: Int, worked: Double, process: ProcessReport? = nil, deferredBecause: String? = nil
     ) {
+        self.deferredBecause = deferredBecause
         self.state = state
         self.nextBreak = nextBreak
         self.nextBreakIn = nextBreakIn

@@ -12,7 +12,8 @@ public struct StatusText: Sendable, Hashable {
     public var shortText: String
     /// Several lines: state, next break, breaks today, the session.
     public var tooltip: String
-    /// The state's name (`working`, `break-due`, `in-session`, `snoozed`, `paused`, `off-hours`), for styling.
+    /// The state's name (`working`, `break-due`, `deferred`, `in-session`, `snoozed`, `paused`, `off-hours`), for
+    /// styling.
     public var state: String
 
     /// `today`: the local date (`2026-11-23`); a next break on that day is shown as its time alone.
@@ -37,6 +38,9 @@ public struct StatusText: Sendable, Hashable {
         case .breakDue:
             text = "time to stretch"
             shortText = "stretch"
+        case .deferred:
+            text = "break waits" + (status.deferredBecause.map { ": \($0)" } ?? "")
+            shortText = "waits"
         case .working:
             text = next.map { "next break \($0)" } ?? "no break scheduled"
             shortText = next ?? "-"
@@ -61,6 +65,7 @@ public struct StatusText: Sendable, Hashable {
         }
         if let nextBreak = status.nextBreak { lines.append("Next break: \(nextBreak)") }
         if let until = status.pausedUntil { lines.append("Paused until: \(until)") }
+        if let why = status.deferredBecause { lines.append("Break waits: \(why)") }
         lines.append("Breaks today: \(status.breaksToday)")
         tooltip = lines.joined(separator: "\n")
     }

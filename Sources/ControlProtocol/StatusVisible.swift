@@ -8,6 +8,7 @@ extension StatusReport {
         public var state: State
         public var nextBreak: String?
         public var pausedUntil: String?
+        public var deferredBecause: String?
         public var breaksToday: Int
         public var session: Session?
 
@@ -25,7 +26,8 @@ extension StatusReport {
 
     public var visible: Visible {
         Visible(
-            state: state, nextBreak: nextBreak, pausedUntil: pausedUntil, breaksToday: breaksToday,
+            state: state, nextBreak: nextBreak, pausedUntil: pausedUntil, deferredBecause: deferredBecause,
+            breaksToday: breaksToday,
             session: session.map {
                 Visible.Session(
                     routine: $0.routine, step: $0.step, steps: $0.steps, stepName: $0.stepName, side: $0.side,

@@ -13,8 +13,14 @@ public struct DaemonConfig: Sendable, Hashable {
     public var routines: [String]
     /// Lead-in from the reminder to the session; nil waits for `stretchctl start`.
     public var autostart: Duration?
+    /// After a reminder, the session starts once the user has been idle this long; nil: only `autostart` starts it.
+    public var startWhenIdle: Duration?
     public var snooze: Duration
     public var notify: Bool
+    /// A break due while the desktop's do-not-disturb is on waits until it is off.
+    public var respectDoNotDisturb: Bool
+    /// A break due during a call (a microphone in use) waits until it ends.
+    public var deferDuringCalls: Bool
     public var device: String
     public var volume: Float
     /// Breaks taken per work day that count toward the streak.
@@ -22,8 +28,13 @@ public struct DaemonConfig: Sendable, Hashable {
 
     public static let defaults = DaemonConfig(
         schedule: .standard, every: .seconds(50 * 60), naturalBreak: .seconds(5 * 60),
-        routines: ["hips-for-back", "desk-basics"], autostart: .seconds(30), snooze: .seconds(10 * 60), notify: true,
+        routines: ["hips-for-back", "desk-basics"], autostart: .seconds(30), startWhenIdle: .seconds(5),
+        snooze: .seconds(10 * 60), notify: true, respectDoNotDisturb: true, deferDuringCalls: true,
         device: "default", volume: 0.8, dailyGoal: 4)
+
+    /// The shortest `start_when_idle`: the desktop's idle watch fires after this much idleness (a shorter one
+    /// would wake the daemon at every pause in typing).
+    public static let shortestStartWhenIdle = Duration.seconds(5)
 
     /// The break timer's settings.
     public var timerSettings: BreakTimer.Settings {
@@ -100,11 +111,18 @@ public struct DaemonConfig: Sendable, Hashable {
             } else if let leadIn = session.duration("autostart", in: .zero...(.seconds(3600))) {
                 config.autostart = leadIn
             }
+            if session.value("start_when_idle")?.string == "off" {
+                config.startWhenIdle = nil
+            } else if let idle = session.duration("start_when_idle", in: shortestStartWhenIdle...(.seconds(3600))) {
+                config.startWhenIdle = idle
+            }
             session.finish()
         }
         if let reminder = reader.table("reminder") {
             if let snooze = reminder.duration("snooze", in: .seconds(1)...(.seconds(24 * 3600))) { config.snooze = snooze }
             if let notify = reminder.bool("notify") { config.notify = notify }
+            if let respect = reminder.bool("respect_do_not_disturb") { config.respectDoNotDisturb = respect }
+            if let deferring = reminder.bool("defer_during_calls") { config.deferDuringCalls = deferring }
             reminder.finish()
         }
         if let audio = reader.table("audio") {
@@ -145,12 +163,20 @@ public struct DaemonConfig: Sendable, Hashable {
         routines = ["hips-for-back", "desk-basics"]
         # Lead-in from the reminder chime to the session's first countdown; "off" waits for `stretchctl start`.
         autostart = "30s"
+        # After the reminder, start as soon as you have not touched keyboard or mouse for this long (you got up),
+        # at the latest when `autostart` runs out. Needs the desktop's idle time (GNOME, or logind's IdleHint);
+        # "off" waits for `autostart` alone. At least "5s".
+        start_when_idle = "5s"
 
         [reminder]
         # How much more work time `stretchctl snooze` waits before reminding again.
         snooze = "10m"
-        # Also show a desktop notification (through notify-send, where a desktop session is there).
+        # Also show a desktop notification with Start now, Snooze and Skip buttons, where a desktop session is there.
         notify = true
+        # A break that comes due while the desktop's do-not-disturb is on (GNOME, KDE, dunst) waits until it is off.
+        respect_do_not_disturb = true
+        # A break that comes due during a call (a microphone in use, or GNOME's idle inhibited) waits until it ends.
+        defer_during_calls = true
 
         [audio]
         # ALSA device: "default", "hw:1,0", "plughw:1,0", "pipewire", "pulse", "null", or "file:'/path/out.wav',wav".

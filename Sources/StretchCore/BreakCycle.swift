@@ -27,10 +27,18 @@ public struct BreakCycle: Sendable, Hashable {
         public var notify: Bool
         public var schedule: WorkSchedule
         public var timer: BreakTimer.Settings
+        /// During a lead-in, the session starts once the user has been idle this long since the reminder (they got
+        /// up); nil: only the lead-in's end starts it.
+        public var startWhenIdle: Duration?
+        /// A break that comes due while do-not-disturb is on waits until it is off.
+        public var respectDoNotDisturb: Bool
+        /// A break that comes due during a call waits until it ends.
+        public var deferDuringCalls: Bool
 
         public init(
             routines: [Routine], leadIn: Duration?, snooze: Duration, notify: Bool, schedule: WorkSchedule,
-            timer: BreakTimer.Settings
+            timer: BreakTimer.Settings, startWhenIdle: Duration? = nil, respectDoNotDisturb: Bool = true,
+            deferDuringCalls: Bool = true
         ) {
             precondition(!routines.isEmpty, "a break cycle needs at least one routine")
             self.routines = routines
@@ -39,6 +47,9 @@ public struct BreakCycle: Sendable, Hashable {
             self.notify = notify
             self.schedule = schedule
             self.timer = timer
+            self.startWhenIdle = startWhenIdle
+            self.respectDoNotDisturb = respectDoNotDisturb
+            self.deferDuringCalls = deferDuringCalls
         }
     }
 
@@ -75,9 +86,7 @@ public struct BreakCycle: Sendable, Hashable {
         case unavailable(String)
     }
 
-    /// Something that happened, for the cycle to act on. New sources of input are new cases: "screen locked"
-    /// / "unlocked", "user idle" / "active", "do-not-disturb on" / "off", "a notification button was pressed"
-    /// and "about to sleep" each become one case here and one `switch` arm in `handle`, with their effects.
+    /// Something that happened, for the cycle to act on.
     public enum Input: Sendable, Hashable {
         case command(Command)
         /// The owner's wake-up: time has passed (a break may be due, a lead-in or a pause over, work hours begun).
@@ -96,6 +105,12 @@ public struct BreakCycle: Sendable, Hashable {
         case reminderHadNoSound
         /// New settings (config reloaded); work time done so far is kept.
         case reconfigured(Settings)
+        /// The desktop's view of the user changed (lock, idle, do-not-disturb, calls): the whole of it, as now.
+        case desktop(DesktopState)
+        /// A button of the break notification was pressed (or it was clicked, or dismissed).
+        case notificationAnswered(NotificationAnswer)
+        /// The machine is about to sleep: a session stops now, recorded as stopped by the suspend.
+        case aboutToSleep
     }
 
     /// What the owner does, in order.
@@ -104,9 +119,14 @@ public struct BreakCycle: Sendable, Hashable {
         case chime(Routine)
         /// Show "time to stretch" for this routine.
         case notify(Routine)
+        /// The break is no longer offered (started, snoozed, skipped, or taken away from the desk): close its
+        /// notification.
+        case withdrawNotification
         /// Start a session of this plan; then feed `.sessionStarted` or `.sessionCouldNotStart`.
         case startSession(Routine, SessionPlan)
         case stopSession
+        /// Stop the session because the machine is about to sleep; it ends as `.interrupted`.
+        case stopSessionForSleep
         case pauseSession
         case resumeSession
         case skipStep
@@ -133,6 +153,8 @@ public struct BreakCycle: Sendable, Hashable {
     public enum Note: Sendable, Hashable {
         case timer(BreakTimer.Event)
         case breakDue(routine: String, worked: Duration)
+        /// A break came due and waits: no chime, no notification until the reason is gone.
+        case breakDeferred(DeferReason)
         case sessionCouldNotStart(reason: String)
         case sessionStarted(routine: String, length: Duration)
         case sessionEnded(routine: String, SessionOutcome, played: Duration)
@@ -143,6 +165,8 @@ public struct BreakCycle: Sendable, Hashable {
         case sessionPaused(routine: String)
         case sessionResumed(routine: String)
         case movedOn(routine: String)
+        /// The break on offer was taken away from the desk (locked or idle long enough).
+        case takenAwayFromDesk(routine: String)
         case remindersPaused(until: CivilTime?)
         case remindersResumed
     }
@@ -190,13 +214,14 @@ public struct BreakCycle: Sendable, Hashable {
     public enum Summary: Sendable, Hashable {
         case session(routine: String)
         case breakDue(routine: String)
+        case deferred(DeferReason)
         case paused
         case nextBreak(CivilTime?)
     }
 
     /// What `status` reports, in the core's terms.
     public enum State: Sendable, Hashable {
-        case working, breakDue, inSession, snoozed, paused, offHours
+        case working, breakDue, deferred, inSession, snoozed, paused, offHours
     }
 
     public private(set) var settings: Settings
@@ -208,6 +233,14 @@ public struct BreakCycle: Sendable, Hashable {
     private var starting: Starting?
     /// A break came due; the reminder follows once the input is handled.
     private var remindPending = false
+    /// A break came due while deferred (`deferral`); the reminder follows once the reason is gone.
+    private var deferredDue = false
+    /// What the desktop says of the user.
+    public private(set) var desktop = DesktopState()
+    /// The awake time the screen was locked at.
+    private var lockedSince: Duration?
+    /// The awake time of the last reminder: polite start counts idleness from then.
+    private var remindedAt: Duration?
     private var lastSummary: Summary
 
     private struct Starting: Sendable, Hashable {
@@ -228,6 +261,7 @@ public struct BreakCycle: Sendable, Hashable {
     /// Acts on `input`, which happened at `now`, and returns what the owner should do, in order.
     public mutating func handle(_ input: Input, now: Moment) -> [Effect] {
         var effects: [Effect] = []
+        let wasOffered = offered != nil
         switch input {
         case .timePassed, .wallClockChanged, .slept:
             catchUp(now: now, &effects)
@@ -249,12 +283,37 @@ public struct BreakCycle: Sendable, Hashable {
             self.settings = settings
             nextRoutine %= settings.routines.count
             timerEvents(timer.reconfigure(schedule: settings.schedule, settings: settings.timer, now: now), &effects)
+        case .desktop(let desktop):
+            desktopChanged(desktop, now: now, &effects)
+        case .notificationAnswered(let answer):
+            // Only the break on offer is answered: a click on a notification that is being withdrawn does nothing.
+            guard offered != nil else { break }
+            switch answer {
+            case .start: command(.start(.offeredOrNext), now: now, &effects)
+            case .snooze: command(.snooze(nil), now: now, &effects)
+            case .skip: command(.skip, now: now, &effects)
+            case .dismissed: break
+            }
+        case .aboutToSleep:
+            if case .session = phase { effects.append(.stopSessionForSleep) }
         }
-        // A break came due: remind, unless the input already dealt with it (skipped, or a session started).
-        if remindPending, starting == nil {
+        // A break came due (or waited, and its reason is gone): remind, unless the input already dealt with it
+        // (skipped, or a session started), or say why it waits.
+        if starting == nil, remindPending || deferredDue {
             remindPending = false
-            if phase == .idle, timer.state == .due { remind(now: now, &effects) }
+            if phase == .idle, timer.state == .due {
+                if let reason = deferral {
+                    if !deferredDue { effects.append(.log(.breakDeferred(reason))) }
+                    deferredDue = true
+                } else {
+                    deferredDue = false
+                    remind(now: now, &effects)
+                }
+            } else {
+                deferredDue = false
+            }
         }
+        if wasOffered, offered == nil, settings.notify { effects.append(.withdrawNotification) }
         if summary != lastSummary {
             lastSummary = summary
             effects.append(.systemdStatus(summary))
@@ -262,15 +321,60 @@ public struct BreakCycle: Sendable, Hashable {
         return effects
     }
 
-    /// Brings everything up to now: a pause running out, the timer's events, a lead-in ending.
+    /// Brings everything up to now: a pause running out, the timer's events, time away becoming a break, a
+    /// lead-in ending (or, politely, the user getting up).
     private mutating func catchUp(now: Moment, _ effects: inout [Effect]) {
         if timer.state == .paused, let end = timer.pausedUntil, now.local >= end {
             timerEvents(timer.resume(now: now), &effects)
             effects.append(.log(.remindersResumed))
         }
         timerEvents(timer.process(now: now), &effects)
-        if case .leadIn(let routine, let startsAt) = phase, now.awake >= startsAt {
+        if timer.restedWhileAway, let routine = offered, starting == nil {
+            // The break was taken away from the desk: the offer is over.
+            phase = .idle
+            effects.append(.log(.takenAwayFromDesk(routine: routine.id)))
+        }
+        if case .leadIn(let routine, _) = phase, starting == nil, let startsAt = leadInEnd, now.awake >= startsAt {
             askToStart(routine, byCommand: false, &effects)
+        }
+    }
+
+    /// When the lead-in ends: at its end, or once the user has been idle for `startWhenIdle` since the reminder;
+    /// nil while a lead-in is held (locked, do-not-disturb, a call: a session does not start into them) or none runs.
+    private var leadInEnd: Duration? {
+        guard case .leadIn(_, let startsAt) = phase, deferral == nil else { return nil }
+        guard let startWhenIdle = settings.startWhenIdle, let idleSince = desktop.idleSince else { return startsAt }
+        return min(startsAt, max(idleSince, remindedAt ?? idleSince) + startWhenIdle)
+    }
+
+    /// The desktop's view of the user changed: time away starts or ends, a reason to wait comes or goes.
+    private mutating func desktopChanged(_ new: DesktopState, now: Moment, _ effects: inout [Effect]) {
+        let wasHeld = deferral != nil
+        if new.locked, !desktop.locked { lockedSince = now.awake }
+        if !new.locked { lockedSince = nil }
+        desktop = new
+        let awaySince = [lockedSince, new.idleSince].compactMap { $0 }.min()
+        timerEvents(timer.away(since: awaySince, now: now), &effects)
+        if wasHeld, deferral == nil, case .leadIn(let routine, let startsAt) = phase {
+            // Back from a hold: the lead-in gets its full length again, not a session out of the blue.
+            phase = .leadIn(routine, startsAt: max(startsAt, now.awake + (settings.leadIn ?? .zero)))
+        }
+        catchUp(now: now, &effects)
+    }
+
+    /// Why a break that comes due now would wait, if it would.
+    public var deferral: DeferReason? {
+        if desktop.locked { return .locked }
+        if settings.respectDoNotDisturb, let source = desktop.doNotDisturb.min() { return .doNotDisturb(source: source) }
+        if settings.deferDuringCalls, let source = desktop.calls.min() { return .call(source: source) }
+        return nil
+    }
+
+    /// The routine of the break on offer (reminded, not yet started, snoozed or skipped).
+    private var offered: Routine? {
+        switch phase {
+        case .leadIn(let routine, _), .waiting(let routine): routine
+        case .idle, .session: nil
         }
     }
 
@@ -290,6 +394,7 @@ public struct BreakCycle: Sendable, Hashable {
         effects.append(.log(.breakDue(routine: routine.id, worked: timer.worked)))
         effects.append(.record(.reminded(routine: routine.id)))
         if settings.notify { effects.append(.notify(routine)) }
+        remindedAt = now.awake
         if let leadIn = settings.leadIn {
             phase = .leadIn(routine, startsAt: now.awake + leadIn)
         } else {
@@ -489,7 +594,7 @@ public struct BreakCycle: Sendable, Hashable {
     /// whichever comes first; neither: nothing is scheduled (no work hours at all).
     public func nextWake() -> BreakTimer.Wake {
         var wake = timer.nextWake()
-        if case .leadIn(_, let startsAt) = phase {
+        if let startsAt = leadInEnd {
             let left = max(.zero, startsAt - timer.lastReading.awake)
             wake.after = min(wake.after ?? left, left)
         }
@@ -504,7 +609,7 @@ public struct BreakCycle: Sendable, Hashable {
         case .idle:
             switch timer.state {
             case .offHours: return .offHours
-            case .due: return .breakDue
+            case .due: return deferredDue ? .deferred : .breakDue
             case .inSession: return .inSession
             case .paused: return .paused
             case .working: return timer.snoozed ? .snoozed : .working
@@ -517,7 +622,10 @@ public struct BreakCycle: Sendable, Hashable {
         switch phase {
         case .session(let routine, _, _): .session(routine: routine.id)
         case .leadIn(let routine, _), .waiting(let routine): .breakDue(routine: routine.id)
-        case .idle: timer.state == .paused ? .paused : .nextBreak(timer.nextBreak())
+        case .idle:
+            if deferredDue, let reason = deferral { .deferred(reason) }
+            else if timer.state == .paused { .paused }
+            else { .nextBreak(timer.nextBreak()) }
         }
     }
 

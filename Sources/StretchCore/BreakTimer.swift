@@ -17,8 +17,10 @@ public struct Moment: Sendable, Hashable {
 /// Decides when breaks are due, as a passive state machine: feed it `Moment`s, it returns what happened.
 ///
 /// Breaks come after `interval` of work time: time awake inside the work windows. Time outside them pauses the
-/// interval. Time away, a suspend or a stretch of off-hours at least `naturalBreak` long, counts as a break and
-/// restarts the interval, so nobody is reminded right after lunch or right after opening the laptop.
+/// interval. Time away (a suspend, a stretch of off-hours, or time away from the desk: locked or idle, as the
+/// desktop says) at least `naturalBreak` long counts as a break and restarts the interval, so nobody is reminded
+/// right after lunch or right after opening the laptop. Time away from the desk counts as work until it reaches
+/// `naturalBreak` (someone reading is idle, not resting); from then on it is the break.
 /// The owner sleeps until `nextWake()` and calls `process(now:)` again; nothing polls.
 public struct BreakTimer: Sendable, Hashable {
     public struct Settings: Sendable, Hashable {
@@ -85,6 +87,10 @@ public struct BreakTimer: Sendable, Hashable {
     private var last: Moment
     /// `elapsed` when work hours last ended, to tell whether the time off was long enough to be a break.
     private var leftWorkAt: Duration?
+    /// `elapsed` when the user left the desk (locked the screen or stopped giving input); nil while they are there.
+    public private(set) var awaySince: Duration?
+    /// The time away has reached `naturalBreak`: it counted as a break, and work time stops until they are back.
+    public private(set) var restedWhileAway = false
 
     /// The reading the timer was last brought up to.
     public var lastReading: Moment { last }
@@ -111,12 +117,19 @@ public struct BreakTimer: Sendable, Hashable {
         if jumped { events.append(.clockJumped(by: jump)) }
 
         if state != .inSession && state != .paused {
-            if away >= settings.naturalBreak {
+            if let awaySince, !restedWhileAway, now.elapsed - awaySince >= settings.naturalBreak {
+                restedWhileAway = true
+                restartInterval()
+                events.append(.naturalBreak(away: now.elapsed - awaySince))
+                if state == .due { state = .working }
+            } else if away >= settings.naturalBreak, !restedWhileAway {
                 restartInterval()
                 events.append(.naturalBreak(away: away))
                 if state == .due { state = .working }
             }
-            worked += min(awake, workTime(from: last.local, to: now.local, jumped: jumped))
+            if !restedWhileAway {
+                worked += min(awake, workTime(from: last.local, to: now.local, jumped: jumped))
+            }
         }
         last = now
         updateState(now: now, events: &events)
@@ -190,6 +203,11 @@ public struct BreakTimer: Sendable, Hashable {
     public mutating func finishSession(now: Moment) -> [Event] {
         let events = process(now: now)
         restartInterval()
+        // Still away after the session: the time away counts from its end.
+        if awaySince != nil {
+            awaySince = now.elapsed
+            restedWhileAway = false
+        }
         if schedule.isWorking(at: now.local) {
             state = .working
         } else {
@@ -236,6 +254,22 @@ public struct BreakTimer: Sendable, Hashable {
         return events
     }
 
+    /// The user left the desk at `since` (a time of the awake clock, as `Moment.awake`; it may be earlier than
+    /// now, as idleness is known only after a while), or is back (nil). Time away counts as a break once it reaches
+    /// `naturalBreak`; `nextWake()` wakes the owner then.
+    public mutating func away(since: Duration?, now: Moment) -> [Event] {
+        let events = process(now: now)
+        guard let since else {
+            awaySince = nil
+            restedWhileAway = false
+            return events
+        }
+        guard awaySince == nil else { return events }
+        awaySince = now.elapsed - max(.zero, now.awake - since)
+        // Away long enough already (a late report): the break is taken now.
+        return events + process(now: now)
+    }
+
     /// Work time left before the next reminder.
     public var remaining: Duration { max(.zero, dueAt - worked) }
 
@@ -253,10 +287,12 @@ public struct BreakTimer: Sendable, Hashable {
     /// When `process(now:)` should next be called for anything to change.
     public func nextWake() -> Wake {
         switch state {
-        case .working:
-            Wake(after: remaining, at: schedule.window(containing: last.local)?.end)
-        case .due:
+        case .working where restedWhileAway:
             Wake(after: nil, at: schedule.window(containing: last.local)?.end)
+        case .working:
+            Wake(after: min(remaining, restedAfter ?? remaining), at: schedule.window(containing: last.local)?.end)
+        case .due:
+            Wake(after: restedAfter, at: schedule.window(containing: last.local)?.end)
         case .offHours:
             Wake(after: nil, at: schedule.nextWindowStart(after: last.local))
         case .paused:
@@ -264,6 +300,12 @@ public struct BreakTimer: Sendable, Hashable {
         case .inSession:
             Wake(after: nil, at: nil)
         }
+    }
+
+    /// Real time until time away reaches `naturalBreak`, while the user is away and it has not yet.
+    private var restedAfter: Duration? {
+        guard let awaySince, !restedWhileAway else { return nil }
+        return max(.zero, awaySince + settings.naturalBreak - last.elapsed)
     }
 
     /// When the next reminder is expected if work goes on as scheduled.

@@ -318,6 +318,14 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
         interrupt()
     }
 
+    /// Stops the session because the machine is about to sleep: it fades out like a stopped one and ends as
+    /// `.interrupted`, as one the suspend cut short would.
+    public func stopForSleep() {
+        guard !stopped else { return }
+        interrupted = true
+        stop()
+    }
+
     /// Where the session is now.
     public var progress: SessionProgress {
         let now = clock.now

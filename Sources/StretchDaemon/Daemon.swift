@@ -6,6 +6,7 @@ import ServiceLifecycle
 import StretchAudio
 import StretchConfig
 import StretchCore
+import StretchDesktop
 import StretchHistory
 import StretchSettings
 import StretchSystem
@@ -55,11 +56,12 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     private let activitySink: AsyncStream<Activity>.Continuation
     private let clock: C
     private let time: any TimeSource
-    private let logger: Logger
+    let logger: Logger
     private let history: HistoryStore
     private let loadSettings: @Sendable () -> Result<DaemonSettings, ConfigError>
     private let makeAudio: @Sendable (DaemonConfig) -> any BreakAudio
     private let notifier: (any DesktopNotifier)?
+    private let sleepLock: (any SleepLock)?
     private let systemd: SystemdNotifier?
 
     /// Yields each time what a person would see changes (`statusChanged()`); holds only the newest.
@@ -70,9 +72,11 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     private var audio: any BreakAudio
     /// The break cycle: every decision; this actor feeds it and carries out what it says.
     private var cycle: BreakCycle
-    private var session: Session?
+    var session: Session?
     private var sleeper: Task<Void, any Error>?
     private var visible: VisibleStatus?
+    /// What the desktop's sources last said of the user, each kept up to date by `DesktopEvents`.
+    var desktop = DesktopState()
     /// The last `STATUS=` sent to systemd, so it is sent again only when it changes.
     private var sentStatus: String?
     /// Today's counts from the history, once read, and every record appended since: `status` answers from it,
@@ -90,8 +94,10 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     public init(
         settings: DaemonSettings, loadSettings: @escaping @Sendable () -> Result<DaemonSettings, ConfigError>,
         makeAudio: @escaping @Sendable (DaemonConfig) -> any BreakAudio, clock: C, time: any TimeSource,
-        history: HistoryStore, notifier: (any DesktopNotifier)?, systemd: SystemdNotifier?, logger: Logger
+        history: HistoryStore, notifier: (any DesktopNotifier)?, sleepLock: (any SleepLock)? = nil,
+        systemd: SystemdNotifier?, logger: Logger
     ) {
+        self.sleepLock = sleepLock
         self.settings = settings
         self.loadSettings = loadSettings
         self.makeAudio = makeAudio
@@ -145,7 +151,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     }
 
     /// Wakes the loop to look at the state again: a command changed it, or the wall clock moved.
-    private func poke() {
+    func poke() {
         sleeper?.cancel()
     }
 
@@ -215,7 +221,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     /// could not start, a chime without sound); returns the reply to a command. The cycle's own steps run without
     /// a suspension in between; the steps that wait on the session or the sound card come after them.
     @discardableResult
-    private func feed(_ input: BreakCycle.Input) async -> BreakCycle.Outcome? {
+    func feed(_ input: BreakCycle.Input) async -> BreakCycle.Outcome? {
         var reply: BreakCycle.Outcome?
         var inputs = [input]
         while !inputs.isEmpty {
@@ -226,9 +232,11 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
                     switch effect {
                     case .reply(let outcome): reply = outcome
                     case .startSession(let routine, let plan): inputs.append(startSession(routine, plan: plan))
-                    case .chime, .stopSession, .pauseSession, .resumeSession, .skipStep: waiting.append(effect)
+                    case .chime, .stopSession, .stopSessionForSleep, .pauseSession, .resumeSession, .skipStep:
+                        waiting.append(effect)
                     case .notify(let routine):
-                        notifier?.notify(title: "Time to stretch", body: "\(routine.name): \(routine.steps.count) stretches")
+                        notifier?.show(title: "Time to stretch", body: "\(routine.name): \(routine.steps.count) stretches")
+                    case .withdrawNotification: notifier?.withdraw()
                     case .record(let record): records.append(record)
                     case .log(let note): log(note)
                     case .systemdStatus(let summary): sendStatus(summary)
@@ -257,6 +265,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
                 return .reminderHadNoSound
             }
         case .stopSession: await session?.scheduler.stop()
+        case .stopSessionForSleep: await session?.scheduler.stopForSleep()
         case .pauseSession: await session?.scheduler.pause()
         case .resumeSession: await session?.scheduler.resume()
         case .skipStep: await session?.scheduler.skipStep()
@@ -303,6 +312,10 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         case .timer(.clockJumped(let jump)):
             logger.notice("wall clock jumped; work hours recomputed", metadata: ["by": "\(DurationText.format(jump))"])
         case .timer(.breakDue): break
+        case .breakDeferred(let reason):
+            logger.notice("break due; it waits, as \(reason)", metadata: ["worked": "\(DurationText.format(cycle.timer.worked))"])
+        case .takenAwayFromDesk(let routine):
+            logger.info("the break on offer was taken away from the desk", metadata: ["routine": "\(routine)"])
         case .breakDue(let routine, let worked):
             logger.notice("break due: time to stretch",
                           metadata: ["routine": "\(routine)", "worked": "\(DurationText.format(worked))"])
@@ -355,6 +368,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
             await self.sessionEnded(scheduler, outcome: outcome)
         }
         session = Session(routine: routine, scheduler: scheduler, logger: sessionLogger, task: task)
+        sleepLock?.holdSleepLock(true)
         return .sessionStarted
     }
 
@@ -364,6 +378,8 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         let played = await scheduler.timePlayed
         self.session = nil
         await feed(.sessionEnded(outcome, played: played))
+        // Recorded: the machine may sleep now.
+        sleepLock?.holdSleepLock(false)
         activitySink.yield(.sessionEnded(outcome))
         poke()
     }
@@ -473,6 +489,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         switch cycle.state {
         case .working: state = .working
         case .breakDue: state = .breakDue
+        case .deferred: state = .deferred
         case .inSession: state = .inSession
         case .snoozed: state = .snoozed
         case .paused: state = .paused
@@ -487,7 +504,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
             nextBreakIn: next.map { $0.timeUntil(time.duration(until:)).inSeconds },
             pausedUntil: cycle.timer.state == .paused ? cycle.timer.pausedUntil?.description : nil,
             session: report, breaksToday: today.taken, worked: current.worked.inSeconds,
-            process: processReport())
+            process: processReport(), deferredBecause: cycle.state == .deferred ? cycle.deferral?.description : nil)
     }
 
     private func sessionReport(_ session: Session) async -> SessionReport {
@@ -514,6 +531,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         switch summary ?? cycle.summary {
         case .session(let routine): "In a session of \(routine)"
         case .breakDue(let routine): "Break due: \(routine)"
+        case .deferred(let reason): "Break due; it waits, as \(reason)"
         case .paused: "Reminders paused"
         case .nextBreak(let next): "Next break \(ControlReplies.nextBreak(next))"
         }
@@ -527,6 +545,7 @@ extension DaemonSettings {
     var cycleSettings: BreakCycle.Settings {
         BreakCycle.Settings(
             routines: routines, leadIn: config.autostart, snooze: config.snooze, notify: config.notify,
-            schedule: config.schedule, timer: config.timerSettings)
+            schedule: config.schedule, timer: config.timerSettings, startWhenIdle: config.startWhenIdle,
+            respectDoNotDisturb: config.respectDoNotDisturb, deferDuringCalls: config.deferDuringCalls)
     }
 }

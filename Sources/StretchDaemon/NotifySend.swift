@@ -6,11 +6,6 @@ import Logging
 import Glibc
 #endif
 
-/// Shows a desktop notification, where a desktop session is there.
-public protocol DesktopNotifier: Sendable {
-    func notify(title: String, body: String)
-}
-
 /// Runs `notify-send` (libnotify) without waiting for it; does nothing outside a desktop session.
 public struct NotifySend: DesktopNotifier {
     private let logger: Logger
@@ -23,7 +18,10 @@ public struct NotifySend: DesktopNotifier {
         self.loop = loop
     }
 
-    public func notify(title: String, body: String) {
+    /// notify-send cannot close what it showed.
+    public func withdraw() {}
+
+    public func show(title: String, body: String) {
         let arguments = ["notify-send", "--app-name=stretchd", "--icon=preferences-desktop", title, body]
         var pid: pid_t = 0
         var argv = arguments.map { strdup($0) } + [nil]

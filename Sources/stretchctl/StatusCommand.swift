@@ -7,7 +7,8 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Show what the daemon is doing and when the next break is.",
         discussion: """
-            States: working, break-due, in-session, snoozed, paused, off-hours. Exit status: 0 when the daemon \
+            States: working, break-due, deferred (due, but waiting: screen locked, do-not-disturb, a call), \
+            in-session, snoozed, paused, off-hours. Exit status: 0 when the daemon \
             answered, 2 when it cannot be reached.
             """
     )
@@ -23,6 +24,7 @@ struct StatusCommand: ParsableCommand {
             print("Next break: \(next)\(inText)")
         }
         if let until = status.pausedUntil { print("Paused until: \(until)") }
+        if let why = status.deferredBecause { print("Break waits: \(why); it is announced once that ends") }
         print("Worked since the last break: \(DurationText.format(.seconds(Int(status.worked))))")
         print("Breaks today: \(status.breaksToday)")
         if let session = status.session {

@@ -21,9 +21,12 @@ import Testing
             [session]
             routines = ["desk-basics"]
             autostart = "off"
+            start_when_idle = "20s"
             [reminder]
             snooze = "5m"
             notify = false
+            respect_do_not_disturb = false
+            defer_during_calls = false
             [audio]
             device = "plughw:1,0"
             volume = 1
@@ -35,7 +38,17 @@ import Testing
         #expect(config.every == .seconds(25 * 60) && config.naturalBreak == .seconds(600))
         #expect(config.routines == ["desk-basics"] && config.autostart == nil)
         #expect(config.snooze == .seconds(300) && !config.notify)
+        #expect(config.startWhenIdle == .seconds(20) && !config.respectDoNotDisturb && !config.deferDuringCalls)
         #expect(config.device == "plughw:1,0" && config.volume == 1 && config.dailyGoal == 6)
+    }
+
+    @Test func startWhenIdleIsOffOrAtLeastTheIdleWatch() throws {
+        #expect(try DaemonConfig.parse("[session]\nstart_when_idle = \"off\"\n", file: "c.toml").get().startWhenIdle == nil)
+        guard case .failure(let error) = DaemonConfig.parse("[session]\nstart_when_idle = \"2s\"\n", file: "c.toml") else {
+            Issue.record("2s accepted")
+            return
+        }
+        #expect(error.problems.map(\.description).joined().contains("session.start_when_idle"))
     }
 
     @Test func problemsNameTheFileLineKeyAndWhatWasExpected() throws {

@@ -74,6 +74,8 @@ struct CycleTimeline {
         case .notify(let routine): "notify(\(routine.id))"
         case .startSession(let routine, _): "startSession(\(routine.id))"
         case .stopSession: "stopSession"
+        case .stopSessionForSleep: "stopSessionForSleep"
+        case .withdrawNotification: "withdrawNotification"
         case .pauseSession: "pauseSession"
         case .resumeSession: "resumeSession"
         case .skipStep: "skipStep"
@@ -155,7 +157,7 @@ struct CycleTimeline {
         timeline.feed(.timePassed)
         #expect(timeline.last == ["startSession(hips)"])
         timeline.feed(.sessionStarted)
-        #expect(timeline.last == [#"record(started(routine: "hips"))"#], "no reply: no command asked")
+        #expect(timeline.last == [#"record(started(routine: "hips"))"#, "withdrawNotification"], "no reply: no command asked")
         #expect(timeline.cycle.nextWake() == BreakTimer.Wake(after: nil, at: nil), "the session's end wakes the owner")
         timeline.elapsed += .seconds(34)
         timeline.feed(.sessionEnded(.completed, played: .seconds(34)))
@@ -300,29 +302,29 @@ struct CycleTimeline {
         (.idle, .resume, ["reply(nothingPaused)"], .working),
         (.idle, .next, ["reply(noSession)"], .working),
         // leadIn
-        (.leadIn, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds))"#], .inSession),
-        (.leadIn, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds))"#], .inSession),
+        (.leadIn, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds))"#, "withdrawNotification"], .inSession),
+        (.leadIn, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds))"#, "withdrawNotification"], .inSession),
         (.leadIn, .startUnavailable, [#"reply(routineUnavailable(reason: "no routine \"nope\""))"#], .breakDue),
-        (.leadIn, .stop, [#"record(skipped(routine: Optional("hips")))"#, #"reply(cancelled(routine: "hips"))"#], .working),
-        (.leadIn, .skip, [#"record(skipped(routine: Optional("hips")))"#, "reply(skipped(nextBreak: Optional(2026-11-23 10:40)))"], .working),
-        (.leadIn, .snooze, [#"record(snoozed(routine: "hips"))"#, "reply(snoozed(600.0 seconds))"], .snoozed),
-        (.leadIn, .snooze15m, [#"record(snoozed(routine: "hips"))"#, "reply(snoozed(900.0 seconds))"], .snoozed),
-        (.leadIn, .pause, ["reply(remindersPaused(until: nil))"], .paused),
-        (.leadIn, .pause1h, ["reply(remindersPaused(until: Optional(2026-11-23 10:50)))"], .paused),
-        (.leadIn, .pauseTomorrow, ["reply(remindersPaused(until: Optional(2026-11-24 00:00)))"], .paused),
+        (.leadIn, .stop, [#"record(skipped(routine: Optional("hips")))"#, #"reply(cancelled(routine: "hips"))"#, "withdrawNotification"], .working),
+        (.leadIn, .skip, [#"record(skipped(routine: Optional("hips")))"#, "reply(skipped(nextBreak: Optional(2026-11-23 10:40)))", "withdrawNotification"], .working),
+        (.leadIn, .snooze, [#"record(snoozed(routine: "hips"))"#, "reply(snoozed(600.0 seconds))", "withdrawNotification"], .snoozed),
+        (.leadIn, .snooze15m, [#"record(snoozed(routine: "hips"))"#, "reply(snoozed(900.0 seconds))", "withdrawNotification"], .snoozed),
+        (.leadIn, .pause, ["reply(remindersPaused(until: nil))", "withdrawNotification"], .paused),
+        (.leadIn, .pause1h, ["reply(remindersPaused(until: Optional(2026-11-23 10:50)))", "withdrawNotification"], .paused),
+        (.leadIn, .pauseTomorrow, ["reply(remindersPaused(until: Optional(2026-11-24 00:00)))", "withdrawNotification"], .paused),
         (.leadIn, .resume, ["reply(nothingPaused)"], .breakDue),
         (.leadIn, .next, ["reply(noSession)"], .breakDue),
         // waiting
-        (.waiting, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds))"#], .inSession),
-        (.waiting, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds))"#], .inSession),
+        (.waiting, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds))"#, "withdrawNotification"], .inSession),
+        (.waiting, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds))"#, "withdrawNotification"], .inSession),
         (.waiting, .startUnavailable, [#"reply(routineUnavailable(reason: "no routine \"nope\""))"#], .breakDue),
-        (.waiting, .stop, [#"record(skipped(routine: Optional("hips")))"#, #"reply(cancelled(routine: "hips"))"#], .working),
-        (.waiting, .skip, [#"record(skipped(routine: Optional("hips")))"#, "reply(skipped(nextBreak: Optional(2026-11-23 10:40)))"], .working),
-        (.waiting, .snooze, [#"record(snoozed(routine: "hips"))"#, "reply(snoozed(600.0 seconds))"], .snoozed),
-        (.waiting, .snooze15m, [#"record(snoozed(routine: "hips"))"#, "reply(snoozed(900.0 seconds))"], .snoozed),
-        (.waiting, .pause, ["reply(remindersPaused(until: nil))"], .paused),
-        (.waiting, .pause1h, ["reply(remindersPaused(until: Optional(2026-11-23 10:50)))"], .paused),
-        (.waiting, .pauseTomorrow, ["reply(remindersPaused(until: Optional(2026-11-24 00:00)))"], .paused),
+        (.waiting, .stop, [#"record(skipped(routine: Optional("hips")))"#, #"reply(cancelled(routine: "hips"))"#, "withdrawNotification"], .working),
+        (.waiting, .skip, [#"record(skipped(routine: Optional("hips")))"#, "reply(skipped(nextBreak: Optional(2026-11-23 10:40)))", "withdrawNotification"], .working),
+        (.waiting, .snooze, [#"record(snoozed(routine: "hips"))"#, "reply(snoozed(600.0 seconds))", "withdrawNotification"], .snoozed),
+        (.waiting, .snooze15m, [#"record(snoozed(routine: "hips"))"#, "reply(snoozed(900.0 seconds))", "withdrawNotification"], .snoozed),
+        (.waiting, .pause, ["reply(remindersPaused(until: nil))", "withdrawNotification"], .paused),
+        (.waiting, .pause1h, ["reply(remindersPaused(until: Optional(2026-11-23 10:50)))", "withdrawNotification"], .paused),
+        (.waiting, .pauseTomorrow, ["reply(remindersPaused(until: Optional(2026-11-24 00:00)))", "withdrawNotification"], .paused),
         (.waiting, .resume, ["reply(nothingPaused)"], .breakDue),
         (.waiting, .next, ["reply(noSession)"], .breakDue),
         // session
