@@ -203,7 +203,7 @@ let package = Package(
         ),
         // Runs the built binaries as a user would.
         .testTarget(
-            name: "EndToEndTests", dependencies: ["StretchCore", "StretchSystem", "TestSupport"],
+            name: "EndToEndTests", dependencies: ["StretchCore", "StretchSystem", "TestSupport", "DBus", "EpollExecutor"],
             swiftSettings: settings
         ),
     ],

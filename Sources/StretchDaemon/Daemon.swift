@@ -60,8 +60,9 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     private let history: HistoryStore
     private let loadSettings: @Sendable () -> Result<DaemonSettings, ConfigError>
     private let makeAudio: @Sendable (DaemonConfig) -> any BreakAudio
-    private let notifier: (any DesktopNotifier)?
-    private let sleepLock: (any SleepLock)?
+    /// The desktop's notification and sleep lock, once attached (`attach(notifier:sleepLock:)`).
+    private var notifier: (any DesktopNotifier)?
+    private var sleepLock: (any SleepLock)?
     private let systemd: SystemdNotifier?
 
     /// Yields each time what a person would see changes (`statusChanged()`); holds only the newest.
@@ -94,10 +95,8 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     public init(
         settings: DaemonSettings, loadSettings: @escaping @Sendable () -> Result<DaemonSettings, ConfigError>,
         makeAudio: @escaping @Sendable (DaemonConfig) -> any BreakAudio, clock: C, time: any TimeSource,
-        history: HistoryStore, notifier: (any DesktopNotifier)?, sleepLock: (any SleepLock)? = nil,
-        systemd: SystemdNotifier?, logger: Logger
+        history: HistoryStore, systemd: SystemdNotifier?, logger: Logger
     ) {
-        self.sleepLock = sleepLock
         self.settings = settings
         self.loadSettings = loadSettings
         self.makeAudio = makeAudio
@@ -105,7 +104,6 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         self.clock = clock
         self.time = time
         self.history = history
-        self.notifier = notifier
         self.systemd = systemd
         self.logger = logger
         self.cycle = BreakCycle(settings: settings.cycleSettings, now: time.now())
@@ -114,6 +112,13 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     }
 
     // MARK: Running
+
+    /// Gives the daemon the desktop's notification and sleep lock: they are services that report to the daemon,
+    /// so they are made after it, and attached before it runs.
+    public func attach(notifier: (any DesktopNotifier)?, sleepLock: (any SleepLock)?) {
+        self.notifier = notifier
+        self.sleepLock = sleepLock
+    }
 
     public func run() async throws {
         logger.info("started", metadata: ["state": "\(cycle.timer.state.rawValue)", "next_break": "\(nextBreakText())"])

@@ -40,8 +40,14 @@ final class DaemonProcess {
         """
 
     /// Starts the daemon with a test config: all-day hours, seconds-long intervals, a `file` sound device;
-    /// `prepare` gets the home folder to add files before the daemon starts.
-    init(every: String = "3s", autostart: String = "1s", prepare: (String) throws -> Void = { _ in }) throws {
+    /// `prepare` gets the home folder to add files before the daemon starts. Without `buses` (a desktop's
+    /// `DBUS_SESSION_BUS_ADDRESS` and `DBUS_SYSTEM_BUS_ADDRESS`), both point at nothing, so that no test talks to
+    /// the machine's own desktop; `options` are lines added to the config's sections (`"session": "..."`).
+    init(
+        every: String = "3s", autostart: String = "1s", naturalBreak: String = "1h", notify: Bool = false,
+        options: [String: String] = [:], buses: [String: String]? = nil, arguments: [String] = [],
+        prepare: (String) throws -> Void = { _ in }
+    ) throws {
         let root = try URLPath.temporaryDirectory()
         home = root + "/home"
         runtime = root + "/run"
@@ -57,13 +63,15 @@ final class DaemonProcess {
             days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
             hours = ["00:00-24:00"]
             every = "\(every)"
-            natural_break = "1h"
+            natural_break = "\(naturalBreak)"
             [session]
             routines = ["quick"]
             autostart = "\(autostart)"
+            \(options["session"] ?? "")
             [reminder]
             snooze = "2s"
-            notify = false
+            notify = \(notify)
+            \(options["reminder"] ?? "")
             [audio]
             device = "file:'\(capture)',wav"
             volume = 1.0
@@ -72,8 +80,13 @@ final class DaemonProcess {
             """
         try config.write(toFile: home + "/.config/stretchd/config.toml", atomically: true, encoding: .utf8)
         try prepare(home)
-        process = Binaries.process("stretchd", [], environment: [:])
-        process.environment = ["HOME": home, "XDG_RUNTIME_DIR": runtime, "PATH": "/usr/bin:/bin", "TZ": "UTC"]
+        process = Binaries.process("stretchd", arguments, environment: [:])
+        let nowhere = "unix:path=\(runtime)/no-bus-here"
+        process.environment = [
+            "HOME": home, "XDG_RUNTIME_DIR": runtime, "PATH": "/usr/bin:/bin", "TZ": "UTC",
+            "DBUS_SESSION_BUS_ADDRESS": buses?["DBUS_SESSION_BUS_ADDRESS"] ?? nowhere,
+            "DBUS_SYSTEM_BUS_ADDRESS": buses?["DBUS_SYSTEM_BUS_ADDRESS"] ?? nowhere,
+        ]
         let pipe = Pipe()
         process.standardError = pipe
         log = pipe.fileHandleForReading

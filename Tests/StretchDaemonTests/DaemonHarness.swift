@@ -172,7 +172,7 @@ struct DaemonHarness {
         let handler = log
         daemon = Daemon(
             settings: DaemonSettings(config: config, routines: routines, warnings: []), loadSettings: reload,
-            makeAudio: { _ in audio }, clock: clock, time: time, history: history, notifier: nil, systemd: nil,
+            makeAudio: { _ in audio }, clock: clock, time: time, history: history, systemd: nil,
             logger: Logger(label: "test") { _ in handler })
         activity = daemon.activity.makeAsyncIterator()
         running = Task { [daemon] in try await daemon.run() }
