@@ -49,6 +49,14 @@ final class AwaitedLog: Sendable {
     }
 }
 
+extension Task where Failure == Never {
+    /// The task's value; the task is cancelled when the waiting one is (a test past its time limit fails rather
+    /// than hangs).
+    var valueOrCancel: Success {
+        get async { await withTaskCancellationHandler { await value } onCancel: { cancel() } }
+    }
+}
+
 /// `BusConnections` for the session bus at `address`, on a loop of its own; each failed connection attempt is
 /// logged at debug as "open failed", so a test can wait until the bus was found missing.
 struct Reconnecting {
@@ -112,7 +120,7 @@ extension BusConnectionsTests {
 
         let bus = try PrivateBus(listen: "unix:path=\(folder)/bus")
         defer { bus.stop() }
-        let connection = try #require(await next.value)
+        let connection = try #require(await next.valueOrCancel)
         #expect(try await connection.nameOwner(of: "org.freedesktop.DBus") == "org.freedesktop.DBus")
         #expect(reconnecting.log.infos == [
             "D-Bus session bus unavailable; going on without it: No such file or directory (sd_bus_start)",
@@ -165,7 +173,7 @@ extension BusConnectionsTests {
         #expect(await reconnecting.log.next(containing: "open failed") != nil)
 
         try FileManager.default.removeItem(atPath: folder)
-        #expect(await next.value == nil)
+        #expect(await next.valueOrCancel == nil)
         #expect(reconnecting.log.infos.last
             == "D-Bus session bus: \(folder), the bus socket's folder, was removed; will not reconnect; restart "
             + "stretchd to use it again")
@@ -185,7 +193,7 @@ extension BusConnectionsTests {
         defer { other.stop() }
         let bus = try PrivateBus(listen: "unix:path=\(folder)/bus")
         defer { bus.stop() }
-        #expect(try await #require(await next.value).nameOwner(of: "org.freedesktop.DBus") == "org.freedesktop.DBus")
+        #expect(try await #require(await next.valueOrCancel).nameOwner(of: "org.freedesktop.DBus") == "org.freedesktop.DBus")
         // One try found no socket: the first, none for the other socket.
         #expect(reconnecting.log.count(containing: "open failed", "No such file or directory") == 1)
     }
