@@ -76,9 +76,10 @@ test: test-deps
 	$(SWIFT) test --skip-build --filter EndToEndTests
 
 # Benchmarks in a release build: every figure of the performance table, each with the command that reproduces it,
-# to stdout (about 3 minutes). `make bench ONLY="idle render"` measures only those; `make bench ONLY=help` lists them.
+# to stdout (about 4 minutes). `make bench ONLY="idle render"` measures only those; `make bench ONLY=help` lists them.
+# The idle figures with the buses connected need the test dependencies (dbus-daemon, python3-dbusmock, busctl).
 ONLY ?=
-bench: deps
+bench: test-deps
 	$(SWIFT) build $(RELEASE)
 	$$($(SWIFT) build $(RELEASE) --show-bin-path)/stretchd-bench $(ONLY)
 

@@ -8,18 +8,33 @@
 # asks `stretchctl status` once, and with `session` first plays a session for 5 s (`start`, then `stop`) and runs
 # `watch` for 2 s (the daemon's log is shown then). Then it counts for SECONDS. Threads that switched are
 # listed by name.
+#
+# With STRETCHD_BENCH_BUSES=1, the daemon has the desktop's buses: two private dbus-daemons (a session bus with
+# python-dbusmock's notification_daemon, a "system" bus with its logind; scripts/private-buses.sh) in
+# DBUS_SESSION_BUS_ADDRESS and DBUS_SYSTEM_BUS_ADDRESS, stopped afterwards; it says whether the daemon is on each.
 set -eu
 bin=$(cd "${1:-.build/release}" && pwd)
 seconds=${2:-60}
 warm=${3:-}
+scripts=$(cd "$(dirname "$0")" && pwd)
 root=$(mktemp -d /tmp/stretchd-idle-XXXXXX)
-. "$(dirname "$0")/bench-home.sh"
+pid=""
+buses=""
+trap '[ -z "$pid" ] || { kill $pid 2>/dev/null; wait $pid 2>/dev/null; }; [ -z "$buses" ] || "$scripts/private-buses.sh" stop "$buses"; rm -rf "$root"' EXIT
+trap 'exit 130' INT TERM
+. "$scripts/bench-home.sh"
 bench_home "$root"
 export HOME="$root/home" XDG_RUNTIME_DIR="$root/run"
 unset XDG_CONFIG_HOME XDG_STATE_HOME XDG_DATA_HOME
+if [ "${STRETCHD_BENCH_BUSES:-}" = 1 ]; then
+    buses="$root/buses"
+    "$scripts/private-buses.sh" start "$buses" >/dev/null
+    set -a
+    . "$buses/buses.env"
+    set +a
+fi
 "$bin/stretchd" 2>"$root/log" &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$root"' EXIT
 i=0
 while [ ! -S "$root/run/stretchd/control.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 "$bin/stretchctl" status >/dev/null
@@ -45,4 +60,5 @@ total=$(awk 'NR == FNR { before[$1] = $2; next } { d = $2 - before[$1]; s += d; 
 echo "threads: $(ls /proc/$pid/task | wc -l)  context switches in ${seconds} s: $total"
 grep -E '^(Rss|Pss):' /proc/$pid/smaps_rollup | tr -s ' ' | tr '\n' ' '
 echo
+if [ -n "$buses" ]; then echo "stretchd on the buses: $("$scripts/private-buses.sh" clients "$buses" $pid | paste -sd, - | sed 's/,/, /g')"; fi
 if [ -n "$warm" ]; then echo "daemon's log:" >&2; cat "$root/log" >&2; fi

@@ -15,7 +15,7 @@ import Glibc
 struct Benchmark {
     static let figures: [(name: String, what: String)] = [
         ("startup", "start to READY=1"),
-        ("idle", "idle wakeups over STRETCHD_BENCH_IDLE seconds (default 60), idle RSS and PSS"),
+        ("idle", "idle wakeups over STRETCHD_BENCH_IDLE seconds (default 60), idle RSS and PSS; without, then with the buses"),
         ("live", "CPU per minute of a live session, and where its cues land"),
         ("render", "stretchctl render of a 2.5 h routine: peak RSS, real-time factor"),
         ("status", "status with a 200 MB history"),

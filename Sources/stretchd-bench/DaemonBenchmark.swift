@@ -26,29 +26,17 @@ enum DaemonBenchmark {
     }
 
     /// Context switches of all the daemon's threads over `seconds` after one `stretchctl status`, then its RSS and
-    /// PSS. The watch starts once libdispatch's start-up worker threads are gone (swift-service-lifecycle's signal
-    /// sources wake one at start, and an idle worker exits after 5 s); a thread that exits during the watch counts
-    /// as a wake-up.
+    /// PSS: without buses, then with two private buses connected (`idleWithBuses`).
     static func idle(seconds: Int) throws {
         let daemon = try RunningDaemon.start()
         defer { daemon.stop() }
-        _ = try run(siblingPath("stretchctl"), ["status"], environment: daemon.environment)
-        sleep(6)
-        let before = contextSwitches(daemon.pid), cpuBefore = threadCPUTime(daemon.pid)
-        print("(watching the idle daemon for \(seconds) s)")
-        sleep(UInt32(seconds))
-        let after = contextSwitches(daemon.pid), cpuAfter = threadCPUTime(daemon.pid)
-        let memory = smapsRollup(daemon.pid)
-        let exited = before.keys.filter { after[$0] == nil }.count
-        let switches = after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) } + exited
-        figure("idle wakeups",
-               "\(switches) context switches in \(seconds) s (voluntary + involuntary, "
-                   + "all \(after.count) threads, \(exited) exited, after one stretchctl status); CPU \(ms(cpuAfter - cpuBefore, 0)) ms",
+        let watched = try watchIdle(daemon, seconds: seconds)
+        figure("idle wakeups", watched.wakeups,
                target: "0 in 60 s",
                reproduce: "make bench ONLY=idle (STRETCHD_BENCH_IDLE=seconds to watch longer); by hand, on a running "
                    + "stretchd: stretchctl status; sleep 6; n() { cat /proc/$(pidof stretchd)/task/*/status | awk "
                    + "'/ctxt_switches/ {s += $2} END {print s}'; }; a=$(n); sleep 60; echo $(($(n) - a))")
-        figure("idle RSS", "\(mib(memory.rss)) MiB, PSS \(mib(memory.pss)) MiB",
+        figure("idle RSS", "\(mib(watched.memory.rss)) MiB, PSS \(mib(watched.memory.pss)) MiB",
                target: "<= 12 MiB",
                reproduce: "make bench ONLY=idle; by hand: grep -E '^(Rss|Pss):' /proc/$(pidof stretchd)/smaps_rollup")
 
@@ -64,6 +52,72 @@ enum DaemonBenchmark {
         roundTrips.sort()
         print("  (status round trip over one connection, 500 requests: median \(µs(roundTrips[250])) µs, "
             + "p99 \(µs(roundTrips[495])) µs)")
+
+        try idleWithBuses(seconds: seconds, without: watched.memory)
+    }
+
+    /// The idle figures again with the desktop's buses connected: two private `dbus-daemon`s (a session bus with
+    /// python-dbusmock's `notification_daemon`, a "system" bus with its `logind`; scripts/private-buses.sh) in
+    /// `DBUS_SESSION_BUS_ADDRESS` and `DBUS_SYSTEM_BUS_ADDRESS`, stopped afterwards. Says whether the daemon is
+    /// on each bus, and what the buses cost in RSS over `without`. Skipped, with the reason, when dbus-daemon or
+    /// dbusmock is missing.
+    static func idleWithBuses(seconds: Int, without: (rss: Int, pss: Int)) throws {
+        let root = temporaryFolder()
+        let buses = root + "/buses"
+        defer {
+            _ = try? run("/bin/sh", ["scripts/private-buses.sh", "stop", buses], environment: ["PATH=/usr/bin:/bin"])
+            removeFolder(root)
+        }
+        let started = try run("/bin/sh", ["scripts/private-buses.sh", "start", buses], environment: ["PATH=/usr/bin:/bin"],
+                              errors: root + "/errors")
+        guard started.status == 0 else {
+            let why = readText(root + "/errors").split(separator: "\n").joined(separator: "; ")
+            guard started.status == 2 else { throw BenchmarkError("scripts/private-buses.sh start failed: \(why)") }
+            print("idle with the buses connected: skipped: \(why)")
+            return
+        }
+        let addresses = readText(buses + "/buses.env").split(separator: "\n").map(String.init)
+        let daemon = try RunningDaemon.start(environment: addresses)
+        defer { daemon.stop() }
+        let watched = try watchIdle(daemon, seconds: seconds)
+        let clients = try run("/bin/sh", ["scripts/private-buses.sh", "clients", buses, String(daemon.pid)],
+                              environment: ["PATH=/usr/bin:/bin"], output: root + "/clients")
+        let on = clients.status == 0 ? readText(root + "/clients").split(separator: "\n").joined(separator: ", ") : "unknown"
+        let reproduce = "make bench ONLY=idle; by hand: STRETCHD_BENCH_BUSES=1 scripts/idle-wakeups.sh .build/release 60"
+        figure("idle wakeups, buses connected", watched.wakeups + " (stretchd on the buses: \(on))",
+               target: "0 in 60 s", reproduce: reproduce)
+        let cost = "\(signed(mib(watched.memory.rss - without.rss))) MiB RSS, \(signed(mib(watched.memory.pss - without.pss))) MiB PSS"
+        figure("idle RSS, buses connected",
+               "\(mib(watched.memory.rss)) MiB, PSS \(mib(watched.memory.pss)) MiB (the buses cost \(cost) over the "
+                   + "idle daemon without them)",
+               target: "<= 12 MiB; say the buses' cost", reproduce: reproduce)
+    }
+
+    /// What `watchIdle` saw.
+    struct IdleWatch {
+        /// The wake-ups, as the figure says them.
+        var wakeups: String
+        var memory: (rss: Int, pss: Int)
+    }
+
+    /// One `stretchctl status`, then the context switches of all the daemon's threads over `seconds`, then its RSS
+    /// and PSS. The watch starts once libdispatch's start-up worker threads are gone (swift-service-lifecycle's
+    /// signal sources wake one at start, and an idle worker exits after 5 s); a thread that exits during the watch
+    /// counts as a wake-up.
+    static func watchIdle(_ daemon: RunningDaemon, seconds: Int) throws -> IdleWatch {
+        _ = try run(siblingPath("stretchctl"), ["status"], environment: daemon.environment)
+        sleep(6)
+        let before = contextSwitches(daemon.pid), cpuBefore = threadCPUTime(daemon.pid)
+        print("(watching the idle daemon for \(seconds) s)")
+        sleep(UInt32(seconds))
+        let after = contextSwitches(daemon.pid), cpuAfter = threadCPUTime(daemon.pid)
+        let memory = smapsRollup(daemon.pid)
+        let exited = before.keys.filter { after[$0] == nil }.count
+        let switches = after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) } + exited
+        return IdleWatch(
+            wakeups: "\(switches) context switches in \(seconds) s (voluntary + involuntary, all \(after.count) "
+                + "threads, \(exited) exited, after one stretchctl status); CPU \(ms(cpuAfter - cpuBefore, 0)) ms",
+            memory: memory)
     }
 
     /// CPU time of the daemon's threads while it runs a session on the `null` device, per minute of session.
@@ -218,6 +272,10 @@ enum DaemonBenchmark {
     static func ms(_ duration: Duration, _ decimals: Int = 1) -> String { format(duration.inSeconds * 1000, decimals) }
     static func µs(_ duration: Duration) -> String { format(duration.inSeconds * 1_000_000, 0) }
     static func mib(_ kib: Int) -> String { format(Double(kib) / 1024, 1) }
+    /// A figure with its sign: "+0.4", "-0.1" ("+0.0" for what rounds to nothing).
+    static func signed(_ figure: String) -> String {
+        figure.hasPrefix("-") && figure.contains(where: { "123456789".contains($0) }) ? figure : "+" + figure.drop { $0 == "-" }
+    }
 
     // MARK: The daemon, from outside
 
@@ -230,9 +288,12 @@ enum DaemonBenchmark {
         var home: String { root + "/home" }
         var runtime: String { root + "/run" }
         var socket: String { runtime + "/stretchd/control.sock" }
-        var environment: [String] { ["HOME=\(home)", "XDG_RUNTIME_DIR=\(runtime)", "PATH=/usr/bin:/bin"] }
+        /// What the daemon was started with besides its home (the buses' addresses).
+        var extra: [String] = []
+        var environment: [String] { ["HOME=\(home)", "XDG_RUNTIME_DIR=\(runtime)", "PATH=/usr/bin:/bin"] + extra }
 
-        static func start(history: (String) -> Void = { _ in }) throws -> RunningDaemon {
+        /// `environment`: more variables for the daemon (`NAME=value`).
+        static func start(environment extra: [String] = [], history: (String) -> Void = { _ in }) throws -> RunningDaemon {
             let root = temporaryFolder()
             let home = root + "/home"
             for folder in [home, home + "/.config", home + "/.config/stretchd", home + "/.local", home + "/.local/state",
@@ -247,7 +308,7 @@ enum DaemonBenchmark {
             let started = clockNow()
             let pid = spawn(siblingPath("stretchd"), [], environment: [
                 "HOME=\(home)", "XDG_RUNTIME_DIR=\(root)/run", "NOTIFY_SOCKET=\(notify)", "PATH=/usr/bin:/bin", "TZ=UTC",
-            ])
+            ] + extra)
             var message = [UInt8](repeating: 0, count: 512)
             while true {
                 let count = recv(notifyFD, &message, message.count, 0)
@@ -257,7 +318,7 @@ enum DaemonBenchmark {
                 }
                 if String(decoding: message[0..<count], as: UTF8.self).contains("READY=1") { break }
             }
-            return RunningDaemon(root: root, pid: pid, ready: clockNow() - started)
+            return RunningDaemon(root: root, pid: pid, ready: clockNow() - started, extra: extra)
         }
 
         func stop() {
@@ -348,10 +409,13 @@ enum DaemonBenchmark {
         var maxRSSKiB: Int
     }
 
-    /// Runs a program to its end (output discarded): its exit status, wall time and peak RSS (wait4's ru_maxrss).
-    static func run(_ path: String, _ arguments: [String], environment: [String]) throws -> Child {
+    /// Runs a program to its end (output discarded, or written to the files `output` and `errors`): its exit status,
+    /// wall time and peak RSS (wait4's ru_maxrss).
+    static func run(
+        _ path: String, _ arguments: [String], environment: [String], output: String? = nil, errors: String? = nil
+    ) throws -> Child {
         let started = clockNow()
-        let pid = spawn(path, arguments, environment: environment)
+        let pid = spawn(path, arguments, environment: environment, output: output, errors: errors)
         guard pid > 0 else { throw BenchmarkError("cannot run \(path)") }
         var status: Int32 = 0
         var usage = rusage()
@@ -359,15 +423,17 @@ enum DaemonBenchmark {
         return Child(status: (status >> 8) & 0xff, wall: clockNow() - started, maxRSSKiB: usage.ru_maxrss)
     }
 
-    static func spawn(_ path: String, _ arguments: [String], environment: [String]) -> pid_t {
+    static func spawn(
+        _ path: String, _ arguments: [String], environment: [String], output: String? = nil, errors: String? = nil
+    ) -> pid_t {
         var pid: pid_t = 0
         var argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errors ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let result = posix_spawn(&pid, path, &actions, nil, &argv, &envp)
         posix_spawn_file_actions_destroy(&actions)
         return result == 0 ? pid : -1
@@ -380,6 +446,12 @@ enum DaemonBenchmark {
 
     static func removeFolder(_ path: String) {
         _ = try? run("/bin/rm", ["-rf", path], environment: [])
+    }
+
+    /// A small file's text; empty when it cannot be read.
+    static func readText(_ path: String) -> String {
+        guard case .success(let text) = Files.readText(path) else { return "" }
+        return text
     }
 
     static func fileSize(_ path: String) -> Int {

@@ -7,16 +7,19 @@ import Glibc
 /// A private `dbus-daemon` in a temporary folder, and python-dbusmock peers on it, for tests that talk to a real
 /// bus. Stop it with `stop()` (the daemon and every mock are terminated and the folder removed).
 ///
+/// It listens in its own folder, or at a given address (`unix:path=...` to be started again at the same socket
+/// with `restart()`, as a bus that comes back; `unix:abstract=...` for one with no socket file).
+///
 /// The configuration is the one that worked in the spike (../shared/DESIGN.md): a `unix:dir=` listener, EXTERNAL
 /// authentication, and a policy that allows everything, including a bare `<allow eavesdrop="true"/>` (without it
 /// even the reply to `Hello` is refused).
 public final class PrivateBus: @unchecked Sendable {
-    // @unchecked: `mocks` is only appended to by the test that owns the bus, and read by its `stop()`.
+    // @unchecked: `mocks`, `daemon` and `address` are only changed by the test that owns the bus.
 
-    /// The bus's address, e.g. `unix:path=/tmp/.../dbus-abc,guid=...`.
-    public let address: String
+    /// The bus's address, e.g. `unix:path=/tmp/.../dbus-abc,guid=...` (a new guid after `restart()`).
+    public private(set) var address: String
     public let directory: String
-    private let daemon: Process
+    private var daemon: Process
     private var mocks: [Process] = []
 
     /// Why D-Bus tests cannot run here, or nil: no `dbus-daemon` on the PATH, or no Python with `dbusmock`.
@@ -45,17 +48,16 @@ public final class PrivateBus: @unchecked Sendable {
     }
 
     /// Starts a bus and returns once it listens (its address is read from `--print-address`, which it prints when
-    /// ready).
-    public init() throws {
-        guard let dbusDaemon = Self.dbusDaemon else { throw Unavailable(reason: Self.unavailable ?? "no dbus-daemon") }
+    /// ready): at `listen`, a D-Bus listening address, or in a new socket in its folder when nil.
+    public init(listen: String? = nil) throws {
+        guard Self.dbusDaemon != nil else { throw Unavailable(reason: Self.unavailable ?? "no dbus-daemon") }
         directory = try URLPath.temporaryDirectory()
-        let config = directory + "/bus.conf"
         try """
             <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
              "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
             <busconfig>
               <type>session</type>
-              <listen>unix:dir=\(directory)</listen>
+              <listen>\(listen ?? "unix:dir=\(directory)")</listen>
               <auth>EXTERNAL</auth>
               <policy context="default">
                 <allow send_destination="*" eavesdrop="true"/>
@@ -63,8 +65,26 @@ public final class PrivateBus: @unchecked Sendable {
                 <allow own="*"/>
               </policy>
             </busconfig>
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-        daemon = Process()
+            """.write(toFile: directory + "/bus.conf", atomically: true, encoding: .utf8)
+        do {
+            (daemon, address) = try Self.launch(config: directory + "/bus.conf")
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+    }
+
+    /// Starts the daemon again after `killDaemon()`, with the same configuration (so at the same socket path, for
+    /// a `unix:path=` bus), and returns once it listens.
+    public func restart() throws {
+        killDaemon()
+        (daemon, address) = try Self.launch(config: directory + "/bus.conf")
+    }
+
+    /// Runs `dbus-daemon` with `config`; returns once it printed its address.
+    private static func launch(config: String) throws -> (Process, String) {
+        guard let dbusDaemon else { throw Unavailable(reason: unavailable ?? "no dbus-daemon") }
+        let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: dbusDaemon)
         daemon.arguments = ["--config-file=\(config)", "--nofork", "--nopidfile", "--print-address"]
         let output = Pipe()
@@ -73,11 +93,12 @@ public final class PrivateBus: @unchecked Sendable {
         try daemon.run()
         // One line, written once the socket listens; end of file if the daemon failed to start.
         let line = output.fileHandleForReading.readFirstLine()
-        address = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let address = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !address.isEmpty else {
-            Self.kill(daemon)
+            kill(daemon)
             throw Unavailable(reason: "dbus-daemon did not start (status \(daemon.terminationStatus))")
         }
+        return (daemon, address)
     }
 
     /// Starts `python3 -m dbusmock` on this bus (as its session bus, and as its system bus too) with `arguments`,
