@@ -55,6 +55,7 @@ extension PresenceWatch {
                 throw BusError(function: "org.gnome.Mutter.IdleMonitor", code: EBADMSG)
             }
             // The active watch is added before idle is reported, so an input right after the report is heard.
+            notes.forget("mutter-failed")
             var activeID: UInt32?
             if UInt64(idletime) >= interval {
                 activeID = try await addUserActiveWatch(on: connection)

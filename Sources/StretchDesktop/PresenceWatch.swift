@@ -163,6 +163,7 @@ public final class PresenceWatch: Service, Sendable {
             let changes = try await connection.signals(
                 .propertiesChanged(sender: owner, path: userPath, interface: Self.userInterface))
             let display = try await displaySession(of: userPath, on: connection)
+            notes.forget("logind-user")
             var iterator = changes.makeAsyncIterator()
             try await Self.following(
                 display,
@@ -242,6 +243,7 @@ public final class PresenceWatch: Service, Sendable {
             hints.update(
                 try await connection.properties(destination: Self.login1, path: path, interface: Self.sessionInterface))
             observe.yield(hints.observation(fresh: true))
+            notes.forget("logind-session")
             for try await message in changes {
                 guard let change = PropertiesChange(message) else { continue }
                 hints.update(change.changed)
@@ -347,7 +349,8 @@ struct PropertiesChange {
     }
 }
 
-/// Messages logged once at info until forgotten (when what they said is no longer so).
+/// Messages logged once at info until forgotten (when what they said is no longer so): a failure that lasts, or
+/// comes back at every try, is logged once until things work again.
 final class LoggedOnce: Sendable {
     private let logged = Mutex<Set<String>>([])
 
