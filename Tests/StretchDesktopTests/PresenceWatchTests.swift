@@ -104,7 +104,9 @@ final class PresenceDesk: @unchecked Sendable {
         var parameters: [String: Any] = ["uid": Self.uid, "sessions": sessions, "unknown_user": unknownUser]
         if let display { parameters["display"] = display }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: parameters), as: UTF8.self)
-        try await start(Self.login1, on: system, client: systemClient, ["--template", system.directory + "/stretchd_logind.py", "-p", json])
+        try await start(
+            Self.login1, on: system, client: systemClient,
+            ["--template", system.directory + "/stretchd_logind.py", "-p", json])
     }
 
     /// Mutter's idle monitor on the session bus, whose `GetIdletime` says `idletime` ms; returns once it owns its
@@ -173,7 +175,8 @@ final class PresenceDesk: @unchecked Sendable {
         try await sessionClient.call(
             MethodCall(
                 destination: Self.mutter, path: Self.mutterPath, interface: "org.freedesktop.DBus.Mock",
-                member: "EmitSignal", arguments: [.string(Self.mutter), "WatchFired", "u", .array(.variant, [.variant(.uint32(id))])]))
+                member: "EmitSignal",
+                arguments: [.string(Self.mutter), "WatchFired", "u", .array(.variant, [.variant(.uint32(id))])]))
     }
 
     /// The methods called on Mutter's mock so far, with their arguments.
@@ -271,7 +274,8 @@ struct PresenceWatchTests {
             try await desk.update(PresenceDesk.sessionPath("c1"), ["LockedHint": false])
             #expect(await desk.events.next() == .locked(false))
             // A change that is only announced as invalidated is read.
-            try await desk.invalidate(PresenceDesk.sessionPath("c1"), interface: "org.freedesktop.login1.Session", ["LockedHint": true])
+            try await desk.invalidate(
+                PresenceDesk.sessionPath("c1"), interface: "org.freedesktop.login1.Session", ["LockedHint": true])
             #expect(await desk.events.next() == .locked(true))
         }
     }
@@ -340,7 +344,9 @@ struct PresenceWatchTests {
             #expect(try await desk.logged("logind does not know user 4242 yet"))
             try await desk.logind("/org/freedesktop/login1", "EmitSignal", [
                 "org.freedesktop.login1.Manager", "UserNew", "uo",
-                .array(.variant, [.variant(.uint32(PresenceDesk.uid + 1)), .variant(.objectPath("/org/freedesktop/login1/user/1"))]),
+                .array(.variant, [
+                    .variant(.uint32(PresenceDesk.uid + 1)), .variant(.objectPath("/org/freedesktop/login1/user/1")),
+                ]),
             ])
             try await desk.logind("/org/freedesktop/login1", "EmitSignal", [
                 "org.freedesktop.login1.Manager", "UserNew", "uo",
@@ -411,7 +417,8 @@ struct PresenceWatchTests {
             try await desk.startMutter(idletime: 0)
             #expect(await desk.events.next() == .idle(since: nil))
             #expect(desk.infos.filter { $0.hasPrefix("logind is not on the system bus") }.count == 1)
-            #expect(desk.infos.filter { $0.hasPrefix("GNOME's idle monitor (org.gnome.Mutter.IdleMonitor) is not on the session bus") }.count == 1)
+            let noMutter = "GNOME's idle monitor (org.gnome.Mutter.IdleMonitor) is not on the session bus"
+            #expect(desk.infos.filter { $0.hasPrefix(noMutter) }.count == 1)
 
             // logind leaves: nothing known about the lock any more.
             desk.system.stopMocks()
