@@ -479,3 +479,37 @@ struct PresenceMergeTests {
         #expect(PresenceWatch.milliseconds(.seconds(-3)) == 1)
     }
 }
+
+/// Not a test but a measurement, run by hand: `STRETCHD_MEASURE_PRESENCE_IDLE=60 swift test --skip-build --filter
+/// aWatchingPresenceWatchIdles` prints how often the bus loop's thread woke over that many seconds while the service
+/// followed logind and Mutter (both mocks up, nothing changing); 0 means no timer and no polling.
+@Suite(
+    .disabled(
+        if: PrivateBus.unavailable != nil
+            || ProcessInfo.processInfo.environment["STRETCHD_MEASURE_PRESENCE_IDLE"] == nil))
+struct PresenceIdleMeasurement {
+    @Test func aWatchingPresenceWatchIdles() async throws {
+        let seconds = Int(ProcessInfo.processInfo.environment["STRETCHD_MEASURE_PRESENCE_IDLE"] ?? "") ?? 60
+        try await PresenceDesk.with { desk in
+            try await desk.startLogind(sessions: ["c1": [:]], display: "c1")
+            try await desk.startMutter()
+            desk.start()
+            // Both sources read: lock and idle from logind, then idle from Mutter (in either order).
+            for _ in 0..<3 { _ = await desk.events.next() }
+            let thread = try await Task(executorPreference: desk.loop.taskExecutor) {
+                try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")
+            }.value
+            func switches() throws -> Int {
+                let status = try String(contentsOfFile: "/proc/\(thread)/status", encoding: .utf8)
+                return status.split(separator: "\n").filter { $0.contains("ctxt_switches:") }.reduce(0) { total, line in
+                    total + (Int(line.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0)
+                }
+            }
+            try await Task.sleep(for: .seconds(1))
+            let before = try switches()
+            try await Task.sleep(for: .seconds(seconds))
+            let after = try switches()
+            print("presence idle: the bus loop thread was switched to \(after - before) times in \(seconds) s")
+        }
+    }
+}
