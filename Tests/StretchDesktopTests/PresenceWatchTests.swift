@@ -379,6 +379,7 @@ struct PresenceWatchTests {
             #expect(try await desk.mutterCalls().map(\.0) == ["AddIdleWatch", "GetIdletime", "AddUserActiveWatch"])
             try await desk.fire(2)
             #expect(await desk.events.next() == .idle(since: nil))
+            #expect(try await desk.logged("logind is not on the system bus"))
             #expect(desk.infos.filter { $0.hasPrefix("logind is not on the system bus") }.count == 1)
         }
     }
@@ -410,14 +411,17 @@ struct PresenceWatchTests {
 
     @Test func withoutLogindOrMutterItLogsOnceEachAndFollowsThemWhenTheyStart() async throws {
         try await PresenceDesk.with { desk in
+            let noLogind = "logind is not on the system bus"
+            let noMutter = "GNOME's idle monitor (org.gnome.Mutter.IdleMonitor) is not on the session bus"
             desk.start()
+            #expect(try await desk.logged(noLogind))
+            #expect(try await desk.logged(noMutter))
             try await desk.startLogind(sessions: ["c1": ["LockedHint": true]], display: "c1")
             #expect(await desk.events.next() == .locked(true))
             #expect(await desk.events.next() == .idle(since: nil))
             try await desk.startMutter(idletime: 0)
             #expect(await desk.events.next() == .idle(since: nil))
-            #expect(desk.infos.filter { $0.hasPrefix("logind is not on the system bus") }.count == 1)
-            let noMutter = "GNOME's idle monitor (org.gnome.Mutter.IdleMonitor) is not on the session bus"
+            #expect(desk.infos.filter { $0.hasPrefix(noLogind) }.count == 1)
             #expect(desk.infos.filter { $0.hasPrefix(noMutter) }.count == 1)
 
             // logind leaves: nothing known about the lock any more.
@@ -437,6 +441,7 @@ struct PresenceWatchTests {
                 return
             }
             #expect(since <= monotonicNow() - .seconds(9))
+            #expect(try await desk.logged("D-Bus system bus unavailable"))
             #expect(desk.infos.filter { $0.hasPrefix("D-Bus system bus unavailable") }.count == 1)
             let result = await desk.stopService()
             #expect(result.map { (try? $0.get()) != nil } == true)
