@@ -3,6 +3,7 @@ import DBus
 import Foundation
 import InMemoryLogging
 import Logging
+import ServiceLifecycle
 import StretchCore
 @testable import StretchDesktop
 import Testing
@@ -25,8 +26,9 @@ private struct NotificationsHarness {
     /// Every method called on the mocks (any of them, one after another): `MethodCalled(s name, av args)`.
     let calls: AsyncThrowingStream<BusMessage, any Error>
 
-    /// `capabilities`: the server's, space-separated; nil for no server.
-    init(capabilities: String? = "actions body") async throws {
+    /// `capabilities`: the server's, space-separated; nil for no server. `running`: false when the test runs the
+    /// service itself.
+    init(capabilities: String? = "actions body", running runs: Bool = true) async throws {
         bus = try PrivateBus()
         loop = EpollLoop()
         loop.startThread()
@@ -38,7 +40,7 @@ private struct NotificationsHarness {
             try BusConnection.connect(address: address, loop: loop)
         }
         service = DesktopNotifications(buses: buses, events: events, logger: logger)
-        running = Task(executorPreference: loop.taskExecutor) { [service] in try await service.run() }
+        running = Task(executorPreference: loop.taskExecutor) { [service] in if runs { try await service.run() } }
     }
 
     /// Starts a notification daemon mock and returns once it owns its name.
@@ -292,6 +294,20 @@ struct DesktopNotificationsTests {
         await harness.service.settled()
         #expect(harness.infos.last == "desktop notification server found")
         #expect(harness.infos.count == 2)
+        await harness.stop()
+    }
+
+    @Test func aGracefulShutdownWithdrawsTheNotificationAndEnds() async throws {
+        let harness = try await NotificationsHarness(running: false)
+        var calls = harness.calls.makeAsyncIterator()
+        let group = ServiceGroup(services: [harness.service], logger: Logger(label: "test"))
+        let running = Task { try await group.run() }
+        harness.service.show(title: "Time to stretch", body: "")
+        _ = try Notify(await harness.next("Notify", in: &calls))
+        await group.triggerGracefulShutdown()
+        // Its buttons would reach nobody once the daemon is gone.
+        #expect(try await harness.next("CloseNotification", in: &calls).map(\.integer) == [1])
+        try await running.value
         await harness.stop()
     }
 }

@@ -2,6 +2,7 @@ import DBus
 @testable import EpollExecutor
 import InMemoryLogging
 import Logging
+import ServiceLifecycle
 import StretchCore
 @testable import StretchDesktop
 import Synchronization
@@ -60,7 +61,8 @@ private struct SleepHarness {
     let service: SleepWatch
     let running: Task<Void, any Error>
 
-    init(logind: Bool = true) async throws {
+    /// `running`: false when the test runs the service itself.
+    init(logind: Bool = true, running runs: Bool = true) async throws {
         bus = try PrivateBus()
         loop = EpollLoop()
         loop.startThread()
@@ -72,7 +74,7 @@ private struct SleepHarness {
             try BusConnection.connect(address: address, loop: loop)
         }
         service = SleepWatch(buses: buses, events: events, logger: logger)
-        running = Task(executorPreference: loop.taskExecutor) { [service] in try await service.run() }
+        running = Task(executorPreference: loop.taskExecutor) { [service] in if runs { try await service.run() } }
     }
 
     /// Starts dbusmock's logind template and returns once it owns its name.
@@ -233,6 +235,21 @@ struct SleepWatchTests {
         #expect(harness.infos.last?.hasPrefix("logind found") == true)
         try await harness.emitPrepareForSleep(true)
         #expect(await harness.events.recorded.next() == .aboutToSleep)
+        await harness.stop()
+    }
+}
+
+extension SleepWatchTests {
+    @Test func aGracefulShutdownReleasesTheLockAndEnds() async throws {
+        let harness = try await SleepHarness(running: false)
+        let group = ServiceGroup(services: [harness.service], logger: Logger(label: "test"))
+        let running = Task { try await group.run() }
+        harness.service.holdSleepLock(true)
+        await harness.service.settled()
+        #expect(try await harness.inhibitors() == [ourLock])
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(try await harness.inhibitors().isEmpty)
         await harness.stop()
     }
 }
