@@ -18,8 +18,10 @@ public final class SleepWatch: Service, Sendable {
     enum Input: Sendable {
         case hold(Bool)
         case peer(PeerEvent, generation: Int)
-        /// Resumed once every input before it was handled (`settled()`).
+        /// `settled()`: a round trip to the bus, so that the signals it sent before are queued; then `settled`.
         case barrier(CheckedContinuation<Void, Never>)
+        /// Resumed once every input before it was handled.
+        case settled(CheckedContinuation<Void, Never>)
         case shutdown
     }
 
@@ -41,7 +43,8 @@ public final class SleepWatch: Service, Sendable {
         input.yield(.hold(hold))
     }
 
-    /// Returns once every request made before has been carried out (while `run()` runs): for tests.
+    /// Returns once every request made before, and every signal the bus sent before, has been handled (while
+    /// `run()` runs): for tests.
     func settled() async {
         await withCheckedContinuation { input.yield(.barrier($0)) }
     }
@@ -132,6 +135,9 @@ private final class SleepWatcher {
             guard generation == self.generation else { break }
             await handle(event)
         case .barrier(let continuation):
+            await link?.sync()
+            self.input.yield(.settled(continuation))
+        case .settled(let continuation):
             continuation.resume()
         case .shutdown:
             release()

@@ -137,6 +137,28 @@ private struct SleepHarness {
                 arguments: [.string(Self.manager), "PrepareForSleep", "b", .array(.variant, [.variant(.boolean(starting))])]))
     }
 
+    /// What the service reported since the last time, once it handled everything asked of it and everything the
+    /// bus sent it before (never waits for an event that might not come). Not while `aboutToSleep` is held up.
+    func reported() async -> [RecordedEvents.Event] {
+        await service.settled()
+        var taken: [RecordedEvents.Event] = []
+        for _ in await events.recorded.pending() { taken.append(await events.recorded.next()) }
+        return taken
+    }
+
+    /// Whether the service called `aboutToSleep` (held up at the gate), asked again until it did, at most for
+    /// 10 s (the test cannot settle the service while it is held up).
+    func enteredAboutToSleep() async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if await events.recorded.pending().contains(.aboutToSleep) {
+                return await events.recorded.next() == .aboutToSleep
+            }
+            await Task.yield()
+        }
+        return false
+    }
+
     var infos: [String] { log.entries.filter { $0.level == .info }.map(\.message.description) }
 }
 
@@ -173,7 +195,7 @@ struct SleepWatchTests {
         #expect(try await harness.inhibitors() == [ourLock])
 
         try await harness.emitPrepareForSleep(true)
-        #expect(await harness.events.recorded.next() == .aboutToSleep)
+        #expect(await harness.enteredAboutToSleep())
         // The daemon is still stopping the session: logind still waits.
         #expect(try await harness.inhibitors() == [ourLock])
         harness.events.open()
@@ -182,7 +204,7 @@ struct SleepWatchTests {
         #expect(try await harness.inhibitors().isEmpty)
 
         try await harness.emitPrepareForSleep(false)
-        #expect(await harness.events.recorded.next() == .wokeUp)
+        #expect(await harness.reported() == [.wokeUp])
         await harness.service.settled()
         // The session still runs (nobody said otherwise): locked again.
         #expect(try await harness.inhibitors() == [ourLock])
@@ -192,18 +214,20 @@ struct SleepWatchTests {
     @Test func aSessionStoppedForSleepIsNotLockedAgainOnWaking() async throws {
         let harness = try await SleepHarness()
         harness.service.holdSleepLock(true)
+        // Subscribed (run() starts by subscribing), and locked.
+        await harness.service.settled()
         try await harness.emitPrepareForSleep(true)
-        #expect(await harness.events.recorded.next() == .aboutToSleep)
+        #expect(await harness.enteredAboutToSleep())
         // What the daemon does while it stops the session.
         harness.service.holdSleepLock(false)
         harness.events.open()
         try await harness.emitPrepareForSleep(false)
-        #expect(await harness.events.recorded.next() == .wokeUp)
+        #expect(await harness.reported() == [.wokeUp])
         await harness.service.settled()
         #expect(try await harness.inhibitors().isEmpty)
         // Without a session running, sleep is still reported, and nothing is locked.
         try await harness.emitPrepareForSleep(true)
-        #expect(await harness.events.recorded.next() == .aboutToSleep)
+        #expect(await harness.reported() == [.aboutToSleep])
         #expect(try await harness.inhibitors().isEmpty)
         await harness.stop()
     }
@@ -234,7 +258,7 @@ struct SleepWatchTests {
         #expect(harness.infos.count == 2)
         #expect(harness.infos.last?.hasPrefix("logind found") == true)
         try await harness.emitPrepareForSleep(true)
-        #expect(await harness.events.recorded.next() == .aboutToSleep)
+        #expect(await harness.enteredAboutToSleep())
         await harness.stop()
     }
 }
