@@ -162,6 +162,7 @@ let package = Package(
                 "StretchDesktop", "DBus", "EpollExecutor", "StretchCore", "TestSupport",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: settings
         ),

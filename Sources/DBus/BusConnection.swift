@@ -105,6 +105,23 @@ public final class BusConnection: Sendable {
         try await core.subscribe(match) { $0 }
     }
 
+    /// Subscribes to the signals `match` selects and hands each to `receive` as the connection reads it: in the
+    /// bus's order with the replies to calls, so a caller resumed by a reply read after a signal finds that signal
+    /// already received (a stream of `signals(_:)` would hand it over on another task, in no fixed order with the
+    /// caller). `receive` runs while the connection is being processed and must not use the connection; it should
+    /// only queue the signal (yield it to a stream). Returns once the match is installed.
+    ///
+    /// The subscription lasts as long as the returned stream is held; the stream never yields, and ends (with a
+    /// `BusError` when the connection is lost) when the connection does.
+    public func signals(_ match: SignalMatch, receive: @escaping @Sendable (BusMessage) -> Void) async throws(BusError)
+        -> AsyncThrowingStream<Never, any Error>
+    {
+        try await core.subscribe(match) { message -> Never? in
+            receive(message)
+            return nil
+        }
+    }
+
     /// One property's value (the variant unwrapped).
     ///
     /// The corresponding D-Bus method is `org.freedesktop.DBus.Properties.Get`.

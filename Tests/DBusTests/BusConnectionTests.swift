@@ -151,6 +151,25 @@ struct BusConnectionTests {
         #expect(signal?.arguments == [.uint32(7), "snooze"])
     }
 
+    @Test func aSignalHandedOverAsReadIsThereBeforeTheReplyThatFollowsIt() async throws {
+        let peer = try await Peer()
+        defer { peer.stop() }
+        let received = Mutex<[BusMessage]>([])
+        var subscription: AsyncThrowingStream<Never, any Error>? = try await peer.connection.signals(
+            SignalMatch(sender: Peer.notifications, path: Peer.path, interface: Peer.notifications, member: "ActionInvoked")
+        ) { signal in received.withLock { $0.append(signal) } }
+        // The mock emits the signal before it replies: when the reply is back, the signal was handed over.
+        try await peer.connection.call(
+            peer.mock("EmitSignal", [
+                .string(Peer.notifications), "ActionInvoked", "us", .array(.variant, [.variant(.uint32(7)), .variant("snooze")]),
+            ]))
+        #expect(received.withLock { $0.map(\.arguments) } == [[.uint32(7), "snooze"]])
+        #expect(peer.connection.core.subscriptionCount == 1)
+        subscription = nil
+        #expect(subscription == nil)
+        #expect(peer.connection.core.subscriptionCount == 0)
+    }
+
     @Test func aSubscriptionEndsWhenItsStreamIsDroppedOrItsConsumerCancelled() async throws {
         let peer = try await Peer()
         defer { peer.stop() }

@@ -1,0 +1,222 @@
+import DBus
+import Logging
+import ServiceLifecycle
+
+/// The machine going to sleep and waking, from logind (org.freedesktop.login1 on the system bus): its
+/// `PrepareForSleep(true)` becomes `DesktopEvents.aboutToSleep`, `PrepareForSleep(false)` `wokeUp`. While a session
+/// runs (`holdSleepLock(true)`), a delay inhibitor lock makes logind wait (up to its `InhibitDelayMaxSec`, 5 s by
+/// default) until `aboutToSleep` has returned, i.e. the session was stopped and recorded; the lock is released then,
+/// and taken again on waking if the session still runs.
+///
+/// Without the system bus or logind, this is logged once at info and the daemon keeps its clock-based suspend
+/// detection. A logind that restarts, or a bus that comes back, gets the lock again if it is held.
+public final class SleepWatch: Service, Sendable {
+    static let logind = "org.freedesktop.login1"
+    static let path = "/org/freedesktop/login1"
+    static let manager = "org.freedesktop.login1.Manager"
+
+    enum Input: Sendable {
+        case hold(Bool)
+        case peer(PeerEvent, generation: Int)
+        /// `settled()`: a round trip to the bus, so that the signals it sent before are queued; then `settled`.
+        case barrier(CheckedContinuation<Void, Never>)
+        /// Resumed once every input before it was handled.
+        case settled(CheckedContinuation<Void, Never>)
+        case shutdown
+    }
+
+    private let buses: BusConnections
+    private let events: any DesktopEvents
+    private let logger: Logger
+    private let inputs: AsyncStream<Input>
+    private let input: AsyncStream<Input>.Continuation
+
+    public init(buses: BusConnections, events: any DesktopEvents, logger: Logger) {
+        self.buses = buses
+        self.events = events
+        self.logger = logger
+        (inputs, input) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    /// A session runs (true) or has ended (false): the delay lock is held exactly while a session runs. Returns at once.
+    public func holdSleepLock(_ hold: Bool) {
+        input.yield(.hold(hold))
+    }
+
+    /// Returns once every request made before, and every signal the bus sent before, has been handled (while
+    /// `run()` runs): for tests.
+    func settled() async {
+        await withCheckedContinuation { input.yield(.barrier($0)) }
+    }
+
+    /// Watches for sleep and holds the lock as asked until cancelled or shut down (then the lock is released).
+    public func run() async throws {
+        let watcher = SleepWatcher(buses: buses, events: events, logger: logger, input: input)
+        defer {
+            watcher.link?.cancel()
+            watcher.release()
+        }
+        await withGracefulShutdownHandler {
+            await watcher.connect()
+            for await input in inputs {
+                guard await watcher.handle(input) else { return }
+            }
+        } onGracefulShutdown: { [input] in
+            input.yield(.shutdown)
+        }
+    }
+}
+
+/// The state `SleepWatch.run()` keeps: owned by that one task.
+private final class SleepWatcher {
+    typealias Input = SleepWatch.Input
+
+    let buses: BusConnections
+    let events: any DesktopEvents
+    let logger: Logger
+    let input: AsyncStream<Input>.Continuation
+    var link: PeerLink?
+    var generation = 0
+    /// A session runs: the lock is to be held (except between PrepareForSleep(true) and (false)).
+    var wanted = false
+    /// Between PrepareForSleep(true) and PrepareForSleep(false).
+    var sleeping = false
+    /// The delay lock: held while this descriptor is open.
+    var lock: BusFileDescriptor?
+    /// The logind that gave `lock`.
+    var lockOwner: String?
+    /// logind's absence was logged, and it has not been seen since.
+    var reportedMissing = false
+
+    /// How long a call to logind may take: it runs in line with the requests.
+    static let callTimeout = Duration.seconds(5)
+
+    init(buses: BusConnections, events: any DesktopEvents, logger: Logger, input: AsyncStream<Input>.Continuation) {
+        self.buses = buses
+        self.events = events
+        self.logger = logger
+        self.input = input
+    }
+
+    /// Watches logind's PrepareForSleep and owner on the system bus, if there is one (its absence is logged once by
+    /// `BusConnections`) and not already.
+    func connect() async {
+        guard link == nil, let connection = await buses.connection(.system) else { return }
+        generation += 1
+        let generation = generation, input = input
+        do {
+            let link = try await PeerLink(
+                connection: connection, peer: SleepWatch.logind,
+                matches: [
+                    SignalMatch(
+                        sender: SleepWatch.logind, path: SleepWatch.path, interface: SleepWatch.manager,
+                        member: "PrepareForSleep")
+                ],
+                send: { input.yield(.peer($0, generation: generation)) })
+            self.link = link
+            if link.owner == nil { reportMissing("\(SleepWatch.logind) is not on the system bus") }
+        } catch {
+            if !error.isCancellation { reportMissing("\(error)") }
+        }
+    }
+
+    /// Handles one input; false when the service is to stop.
+    func handle(_ input: Input) async -> Bool {
+        switch input {
+        case .hold(let hold):
+            wanted = hold
+            if hold {
+                await connect()
+                await take()
+            } else {
+                release()
+            }
+        case .peer(let event, let generation):
+            guard generation == self.generation else { break }
+            await handle(event)
+        case .barrier(let continuation):
+            await link?.sync()
+            self.input.yield(.settled(continuation))
+        case .settled(let continuation):
+            continuation.resume()
+        case .shutdown:
+            release()
+            return false
+        }
+        return true
+    }
+
+    func handle(_ event: PeerEvent) async {
+        switch event {
+        case .signal(let message):
+            guard message.member == "PrepareForSleep", let starting = message.arguments.first?.bool else { return }
+            if starting {
+                sleeping = true
+                // The daemon stops the session and records it; only then may the machine sleep.
+                await events.aboutToSleep()
+                release()
+            } else {
+                sleeping = false
+                await events.wokeUp()
+                await take()
+            }
+        case .ownerChanged(let owner):
+            // The lock of a logind that exited or was replaced means nothing to the new one.
+            if lockOwner != owner { release() }
+            sleeping = false
+            if owner != nil {
+                if reportedMissing {
+                    reportedMissing = false
+                    logger.info("logind found: a running session is stopped and recorded before the machine sleeps")
+                }
+                await take()
+            }
+        case .lost:
+            link?.cancel()
+            link = nil
+            release()
+            sleeping = false
+            await connect()
+            await take()
+        }
+    }
+
+    /// Takes the delay lock if it is wanted and not held.
+    func take() async {
+        guard wanted, !sleeping, lock == nil, let link else { return }
+        let inhibit = MethodCall(
+            destination: SleepWatch.logind, path: SleepWatch.path, interface: SleepWatch.manager, member: "Inhibit",
+            arguments: ["sleep", "stretchd", "A stretch session is running; it stops and is recorded first", "delay"])
+        do {
+            let reply = try await link.connection.call(inhibit, timeout: Self.callTimeout)
+            guard let descriptor = reply.arguments.first?.fileDescriptor else {
+                reportMissing("logind's Inhibit reply held no descriptor (signature \(reply.signature))")
+                return
+            }
+            lock = descriptor
+            lockOwner = reply.sender
+            logger.debug("sleep delayed while the session runs")
+        } catch {
+            if !error.isCancellation { reportMissing("\(error)") }
+        }
+    }
+
+    /// Releases the lock, if held: logind may sleep.
+    func release() {
+        guard lock != nil else { return }
+        lock = nil
+        lockOwner = nil
+        logger.debug("sleep no longer delayed")
+    }
+
+    /// Logs at info the first time since logind was last seen; at debug after that.
+    func reportMissing(_ reason: String) {
+        let message = "logind unavailable; a session running when the machine sleeps is noticed on waking"
+        if reportedMissing {
+            logger.debug("\(message)", metadata: ["reason": "\(reason)"])
+        } else {
+            reportedMissing = true
+            logger.info("\(message): \(reason)")
+        }
+    }
+}
