@@ -15,7 +15,9 @@ public actor BusConnections {
     /// Opens a connection to a bus; tests point it elsewhere.
     public typealias Opener = @Sendable (Bus, EpollLoop) throws(BusError) -> BusConnection
 
-    private let loop: EpollLoop
+    /// The loop the connections are processed on: the one their users wait on for anything else too (a child's
+    /// output, an inotify descriptor).
+    public nonisolated let loop: EpollLoop
     private let logger: Logger
     private let open: Opener
     private var connections: [Bus: BusConnection] = [:]
