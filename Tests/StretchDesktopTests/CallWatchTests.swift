@@ -89,15 +89,15 @@ struct CallWatchMicrophoneTests {
         let microphone = "microphone hw:0,0"
 
         // At start, each capture device is read once.
-        #expect(await events.next() == .call(source: microphone, on: false))
+        #expect(await events.nextUnlessCancelled() == .call(source: microphone, on: false))
 
         // Opened while running: on. Closed once its status says closed: off.
         try folders.status(Self.running)
         let capture = folders.open("pcmC0D0c")
-        #expect(await events.next() == .call(source: microphone, on: true))
+        #expect(await events.nextUnlessCancelled() == .call(source: microphone, on: true))
         try folders.status("closed\n")
         close(capture)
-        #expect(await events.next() == .call(source: microphone, on: false))
+        #expect(await events.nextUnlessCancelled() == .call(source: microphone, on: false))
 
         // Playback and control nodes wake nothing, even while the capture device reads running.
         try folders.status(Self.running)
@@ -105,27 +105,27 @@ struct CallWatchMicrophoneTests {
         // A device plugged in after the start: read when its node appears (the next event, so nothing came before).
         try folders.status(card: 1, "closed\n")
         folders.node("pcmC1D0c")
-        #expect(await events.next() == .call(source: "microphone hw:1,0", on: false))
+        #expect(await events.nextUnlessCancelled() == .call(source: "microphone hw:1,0", on: false))
         #expect(await events.pending() == [])
 
         // The kernel reports a close before the device is released: a close that still reads running is read
         // again after a delay.
         let again = folders.open("pcmC0D0c")
-        #expect(await events.next() == .call(source: microphone, on: true))
+        #expect(await events.nextUnlessCancelled() == .call(source: microphone, on: true))
         close(again)
         let delayed = await sleeps.next()
         #expect(await events.pending() == [])
         try folders.status("closed\n")
         delayed?.resume()
-        #expect(await events.next() == .call(source: microphone, on: false))
+        #expect(await events.nextUnlessCancelled() == .call(source: microphone, on: false))
 
         // A device unplugged while in use is off.
         try folders.status(card: 1, Self.running)
         let unplugged = folders.open("pcmC1D0c")
-        #expect(await events.next() == .call(source: "microphone hw:1,0", on: true))
+        #expect(await events.nextUnlessCancelled() == .call(source: "microphone hw:1,0", on: true))
         try FileManager.default.removeItem(atPath: folders.asound + "/card1")
         unlink(folders.devices + "/pcmC1D0c")
-        #expect(await events.next() == .call(source: "microphone hw:1,0", on: false))
+        #expect(await events.nextUnlessCancelled() == .call(source: "microphone hw:1,0", on: false))
         close(unplugged)
 
         running.cancel()
@@ -186,22 +186,22 @@ struct CallWatchInhibitorTests {
         let running = Task { await watch.run() }
         defer { running.cancel() }
         let source = "GNOME idle inhibitor"
-        #expect(await events.next() == .call(source: source, on: false))
+        #expect(await events.nextUnlessCancelled() == .call(source: source, on: false))
 
         // Only the idle flag (8) answers true: the watch asks for idle.
         try await inhibited("ret = args[0] == 8")
         try await signal("InhibitorAdded")
-        #expect(await events.next() == .call(source: source, on: true))
+        #expect(await events.nextUnlessCancelled() == .call(source: source, on: true))
         try await inhibited("ret = False")
         try await signal("InhibitorRemoved")
-        #expect(await events.next() == .call(source: source, on: false))
+        #expect(await events.nextUnlessCancelled() == .call(source: source, on: false))
 
         // The session manager exits while inhibited: off.
         try await inhibited("ret = True")
         try await signal("InhibitorAdded")
-        #expect(await events.next() == .call(source: source, on: true))
+        #expect(await events.nextUnlessCancelled() == .call(source: source, on: true))
         try await bus.stopMocks(owning: Self.manager)
-        #expect(await events.next() == .call(source: source, on: false))
+        #expect(await events.nextUnlessCancelled() == .call(source: source, on: false))
         #expect(await events.pending() == [])
         running.cancel()
         await running.value

@@ -3,6 +3,7 @@ import EpollExecutor
 import Foundation
 import InMemoryLogging
 import Logging
+import Synchronization
 import TestSupport
 
 /// A private bus with `BusConnections` pointed at it (as the session and the system bus), a loop the services run
@@ -87,4 +88,38 @@ func yieldsUntil(_ condition: () -> Bool) async -> Bool {
         await Task.yield()
     }
     return condition()
+}
+
+extension RecordedEvents {
+    /// The next event, or nil once the waiting task is cancelled (as by a test's time limit): a source that never
+    /// reports fails its test instead of hanging it.
+    func nextUnlessCancelled() async -> Event? {
+        let waiter = Mutex<(continuation: CheckedContinuation<Event?, Never>?, cancelled: Bool)>((nil, false))
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let cancelled = waiter.withLock { state in
+                    state.continuation = continuation
+                    return state.cancelled
+                }
+                if cancelled {
+                    waiter.withLock { $0.continuation = nil }
+                    continuation.resume(returning: nil)
+                    return
+                }
+                Task {
+                    let event = await self.next()
+                    waiter.withLock { state in
+                        defer { state.continuation = nil }
+                        return state.continuation
+                    }?.resume(returning: event)
+                }
+            }
+        } onCancel: {
+            waiter.withLock { state in
+                state.cancelled = true
+                defer { state.continuation = nil }
+                return state.continuation
+            }?.resume(returning: nil)
+        }
+    }
 }

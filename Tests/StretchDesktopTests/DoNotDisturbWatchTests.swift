@@ -8,6 +8,10 @@ import Synchronization
 import Testing
 import TestSupport
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite(
     .disabled(
         if: PrivateBus.unavailable != nil,
@@ -42,9 +46,9 @@ struct DoNotDisturbWatchTests {
     }
 
     /// The next `count` events, which come from independent sources in any order between them.
-    func next(_ count: Int, _ events: RecordedEvents) async -> Set<RecordedEvents.Event> {
-        var taken: Set<RecordedEvents.Event> = []
-        for _ in 0..<count { taken.insert(await events.next()) }
+    func next(_ count: Int, _ events: RecordedEvents) async -> Set<RecordedEvents.Event?> {
+        var taken: Set<RecordedEvents.Event?> = []
+        for _ in 0..<count { taken.insert(await events.nextUnlessCancelled()) }
         return taken
     }
 
@@ -60,13 +64,13 @@ struct DoNotDisturbWatchTests {
         #expect(await next(2, events) == [.doNotDisturb(source: "KDE", on: false), .doNotDisturb(source: "dunst", on: true)])
 
         try await bus.mock(Self.notifications, Self.path, "UpdateProperties", [.string(Self.notifications), .variantDictionary(["Inhibited": true])])
-        #expect(await events.next() == .doNotDisturb(source: "KDE", on: true))
+        #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "KDE", on: true))
         try await bus.mock(Self.notifications, Self.path, "UpdateProperties", [.string(Self.dunst), .variantDictionary(["paused": false])])
-        #expect(await events.next() == .doNotDisturb(source: "dunst", on: false))
+        #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "dunst", on: false))
 
         // The server exits: the switch that was on is off (nobody holds it), the one that was off says nothing.
         try await bus.stopMocks(owning: Self.notifications)
-        #expect(await events.next() == .doNotDisturb(source: "KDE", on: false))
+        #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "KDE", on: false))
 
         // A new server is read as it appears.
         try await server(bus, inhibited: true, paused: true)
@@ -99,7 +103,7 @@ struct DoNotDisturbWatchTests {
 
         // A GNOME Shell appears: its setting is read (banners shown: do-not-disturb off), and that is the first event.
         try await bus.startMock(name: "org.gnome.Shell", path: "/org/gnome/Shell", interface: "org.gnome.Shell")
-        #expect(await events.next() == .doNotDisturb(source: "GNOME", on: false))
+        #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: false))
         #expect(reads.withLock { $0 } == 1)
         #expect(notFollowed().count == 3)
         running.cancel()
@@ -120,7 +124,7 @@ struct DoNotDisturbWatchTests {
         }
         let running = Task { await watch.run() }
         defer { running.cancel() }
-        #expect(await events.next() == .doNotDisturb(source: "GNOME", on: true))
+        #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: true))
         #expect(reads.withLock { $0 } == 1)
 
         func notify(_ prefix: String, _ paths: [String]) async throws {
@@ -128,7 +132,7 @@ struct DoNotDisturbWatchTests {
         }
         showBanners.withLock { $0 = true }
         try await notify("/org/gnome/desktop/notifications/", ["show-banners", "application/x/enable"])
-        #expect(await events.next() == .doNotDisturb(source: "GNOME", on: false))
+        #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: false))
         #expect(reads.withLock { $0 } == 2)
 
         // Other keys are not read; the key itself as the prefix is, and so is a folder above it (a reset).
@@ -136,11 +140,11 @@ struct DoNotDisturbWatchTests {
         try await notify("/org/gnome/desktop/interface/", ["clock-format"])
         try await notify("/org/gnome/desktop/notifications/application/", ["x/enable"])
         try await notify("/org/gnome/desktop/notifications/show-banners", [""])
-        #expect(await events.next() == .doNotDisturb(source: "GNOME", on: true))
+        #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: true))
         #expect(reads.withLock { $0 } == 3)
         showBanners.withLock { $0 = true }
         try await notify("/org/gnome/", ["desktop/"])
-        #expect(await events.next() == .doNotDisturb(source: "GNOME", on: false))
+        #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: false))
         #expect(reads.withLock { $0 } == 4)
         running.cancel()
         await running.value
@@ -154,8 +158,13 @@ struct GSettingsReaderTests {
     func fakeGSettings(_ body: String) throws -> (path: String, folder: String) {
         let folder = try URLPath.temporaryDirectory()
         let path = folder + "/gsettings"
-        try "#!/bin/sh\n\(body)\n".write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o755)
+        // Written through a close-on-exec descriptor: a child spawned meanwhile by a test running in parallel must
+        // not inherit it, or running the script fails with ETXTBSY for as long as that child lives.
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+        #expect(fd >= 0)
+        let script = Array("#!/bin/sh\n\(body)\n".utf8)
+        #expect(script.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == script.count)
+        close(fd)
         return (path, folder)
     }
 
