@@ -1,5 +1,5 @@
 import DBus
-import EpollExecutor
+@testable import EpollExecutor
 import Foundation
 import InMemoryLogging
 import Logging
@@ -205,5 +205,68 @@ struct CallWatchInhibitorTests {
         #expect(await events.pending() == [])
         running.cancel()
         await running.value
+    }
+}
+
+/// Not a test but a measurement, run by hand: `STRETCHD_MEASURE_QUIET_IDLE=60 swift test --skip-build --filter
+/// theWatchesIdle` runs DoNotDisturbWatch and CallWatch on one loop (a notification server with Inhibited and
+/// paused, a GNOME Shell, a session manager and a stand-in /dev/snd with a capture node), waits for their first
+/// reports, and prints how often the loop's thread was switched to over that many seconds; 0 means it never woke.
+@Suite(.disabled(if: PrivateBus.unavailable != nil || ProcessInfo.processInfo.environment["STRETCHD_MEASURE_QUIET_IDLE"] == nil))
+struct QuietIdleMeasurement {
+    @Test func theWatchesIdle() async throws {
+        let seconds = Int(ProcessInfo.processInfo.environment["STRETCHD_MEASURE_QUIET_IDLE"] ?? "") ?? 60
+        let bus = try DesktopMockBus()
+        defer { bus.stop() }
+        let template = try DoNotDisturbWatchTests.serverTemplate(in: bus.bus.directory)
+        try await bus.startMock(["--template", template], owning: "org.freedesktop.Notifications")
+        try await bus.startMock(name: "org.gnome.Shell", path: "/org/gnome/Shell", interface: "org.gnome.Shell")
+        try await bus.startMock(name: "org.gnome.SessionManager", path: "/org/gnome/SessionManager", interface: "org.gnome.SessionManager")
+        try await bus.mock("org.gnome.SessionManager", "/org/gnome/SessionManager", "AddMethod", ["org.gnome.SessionManager", "IsInhibited", "u", "b", "ret = False"])
+        let folders = try SoundFolders()
+        defer { folders.remove() }
+        try folders.status("closed\n")
+        folders.node("pcmC0D0c")
+        let events = RecordedEvents()
+        let quiet = DoNotDisturbWatch(buses: bus.buses, events: events, logger: bus.logger) { true }
+        let calls = CallWatch(
+            buses: bus.buses, events: events, logger: bus.logger, loop: bus.loop, devices: folders.devices,
+            procAsound: folders.asound)
+        // STRETCHD_MEASURE_QUIET_BASELINE=1: the same without the watches, to tell what the rest costs.
+        let baseline = ProcessInfo.processInfo.environment["STRETCHD_MEASURE_QUIET_BASELINE"] != nil
+        let running = Task(executorPreference: bus.loop.taskExecutor) {
+            guard !baseline else { return }
+            async let a: Void = quiet.run()
+            async let b: Void = calls.run()
+            _ = await (a, b)
+        }
+        defer { running.cancel() }
+        // KDE, dunst, GNOME, the microphone and the inhibitor, once each.
+        for _ in 0..<(baseline ? 0 : 5) { _ = await events.nextUnlessCancelled() }
+        let thread = try await Task(executorPreference: bus.loop.taskExecutor) {
+            try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")
+        }.value
+        func switches() throws -> Int {
+            let status = try String(contentsOfFile: "/proc/\(thread)/status", encoding: .utf8)
+            var total = 0
+            for line in status.split(separator: "\n") where line.contains("ctxt_switches:") {
+                total += Int(line.split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "") ?? 0
+            }
+            return total
+        }
+        /// Every thread of the test process, those that ended included (the relays of merged signal streams run
+        /// on the global executor here).
+        func processSwitches() -> Int {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            return usage.ru_nvcsw + usage.ru_nivcsw
+        }
+        #expect(await yieldsUntil { bus.loop.isParked && bus.loop.pendingTimerCount == 0 })
+        let before = try switches(), processBefore = processSwitches()
+        try await Task.sleep(for: .seconds(seconds))
+        let after = try switches(), processAfter = processSwitches()
+        print("quiet idle: the loop thread running DoNotDisturbWatch and CallWatch was switched to \(after - before) times in \(seconds) s")
+        print("quiet idle: all the test process's threads together: \(processAfter - processBefore) switches (the test's own sleep ends once)")
+        #expect(await events.pending() == [])
     }
 }
