@@ -88,7 +88,7 @@ public struct CallWatch: Service {
         init?(node name: String) {
             guard name.hasPrefix("pcmC"), name.hasSuffix("c") else { return nil }
             let numbers = name.dropFirst(4).dropLast().split(separator: "D", omittingEmptySubsequences: false)
-            guard numbers.count == 2, numbers.allSatisfy({ !$0.isEmpty && $0.count < 6 && $0.allSatisfy(\.isASCII) }),
+            guard numbers.count == 2, numbers.allSatisfy({ !$0.isEmpty && $0.count < 6 && $0.allSatisfy { ("0"..."9").contains($0) } }),
                   let card = Int(numbers[0]), let device = Int(numbers[1]), card >= 0, device >= 0
             else { return nil }
             self.card = card

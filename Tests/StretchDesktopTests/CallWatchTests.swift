@@ -152,7 +152,7 @@ struct CallWatchMicrophoneTests {
     @Test func onlyCapturePCMNodeNamesAreCaptureDevices() {
         #expect(CallWatch.CaptureDevice(node: "pcmC0D0c")?.source == "microphone hw:0,0")
         #expect(CallWatch.CaptureDevice(node: "pcmC12D3c")?.source == "microphone hw:12,3")
-        for name in ["pcmC0D0p", "controlC0", "pcmCD0c", "pcmC0Dc", "pcmC0D0cc", "pcmCxD0c", "pcmC0D0", "timer", "seq", "hwC0D0"] {
+        for name in ["pcmC0D0p", "controlC0", "pcmCD0c", "pcmC0Dc", "pcmC0D0cc", "pcmCxD0c", "pcmC+1D0c", "pcmC1D-0c", "pcmC0D0", "timer", "seq", "hwC0D0"] {
             #expect(CallWatch.CaptureDevice(node: name) == nil, "\(name)")
         }
     }
