@@ -43,7 +43,8 @@ let package = Package(
         .target(
             name: "StretchDesktop",
             dependencies: [
-                "DBus", "EpollExecutor", "StretchCore", "CLinux", .product(name: "Logging", package: "swift-log"),
+                "DBus", "EpollExecutor", "StretchCore", "StretchSystem", "CLinux",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: settings

@@ -25,4 +25,8 @@ int pidfd_open(pid_t pid, unsigned int flags);
 // _GNU_SOURCE.
 int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
 
+// pipe(2) with flags for both ends (O_CLOEXEC, so that no other child spawned meanwhile inherits them);
+// glibc declares it only under _GNU_SOURCE.
+int pipe2(int fds[2], int flags);
+
 #endif

@@ -22,7 +22,9 @@ public actor BusConnections {
     /// the bus cannot be reached; tests point it elsewhere, with an `Opener` that agrees.
     public typealias Address = @Sendable (Bus) -> String?
 
-    private let loop: EpollLoop
+    /// The loop the connections are processed on: the one their users wait on for anything else too (a child's
+    /// output, an inotify descriptor).
+    public nonisolated let loop: EpollLoop
     private let logger: Logger
     private let open: Opener
     private let address: Address

@@ -1,0 +1,252 @@
+import DBus
+import EpollExecutor
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Watches the desktop's do-not-disturb switches on the session bus and reports each one's own state through
+/// `DesktopEvents.doNotDisturbChanged(source:on:)` (the daemon combines them):
+///
+/// - "KDE": the `Inhibited` property of the notification server (`org.freedesktop.Notifications`), which Plasma
+///   sets while do-not-disturb is on and announces with `PropertiesChanged`.
+/// - "dunst": the `paused` property of dunst's `org.dunstproject.cmd0` interface on the same object; dunst announces
+///   it with `PropertiesChanged` when it is set over D-Bus (`dunstctl set-paused`, since dunst 1.6), and since
+///   1.13.1 also when paused by SIGUSR1/SIGUSR2.
+/// - "GNOME": the `org.gnome.desktop.notifications show-banners` setting (false: do-not-disturb on), read once when
+///   a GNOME Shell is on the bus and again whenever dconf's `Notify` signal says the key (or a folder above it)
+///   changed: dconf has no D-Bus method to read a value, so it is read by `gsettings get`.
+///
+/// Each is subscribed to first, then read, so no change is missed; a server that starts, exits or is replaced
+/// (`NameOwnerChanged`) is read again. A switch that can no longer be read (its server left, the bus was lost)
+/// after it was reported on is reported off. Nothing here wakes without a signal.
+public struct DoNotDisturbWatch: Service {
+    private let buses: BusConnections
+    private let events: any DesktopEvents
+    private let logger: Logger
+    private let readShowBanners: @Sendable () async -> Bool?
+    private let absences: AbsenceLog
+
+    static let notifications = "org.freedesktop.Notifications"
+    static let notificationsPath = "/org/freedesktop/Notifications"
+    static let dunstInterface = "org.dunstproject.cmd0"
+    static let gnomeShell = "org.gnome.Shell"
+    /// The dconf key of `org.gnome.desktop.notifications show-banners`.
+    static let showBannersKey = "/org/gnome/desktop/notifications/show-banners"
+
+    /// - Parameter readGNOMEShowBanners: Reads `show-banners` (nil: it cannot be read). By default (nil) it runs
+    ///   `gsettings get org.gnome.desktop.notifications show-banners`, its output read on the buses' loop.
+    public init(
+        buses: BusConnections, events: any DesktopEvents, logger: Logger,
+        readGNOMEShowBanners: (@Sendable () async -> Bool?)? = nil
+    ) {
+        self.buses = buses
+        self.events = events
+        self.logger = logger
+        let absences = AbsenceLog(logger: logger)
+        self.absences = absences
+        if let readGNOMEShowBanners {
+            readShowBanners = readGNOMEShowBanners
+        } else {
+            let reader = GSettingsReader(loop: buses.loop, absences: absences)
+            readShowBanners = { await reader.showBanners() }
+        }
+    }
+
+    /// Watches each session bus connection in turn until cancelled.
+    public func run() async {
+        for await connection in buses.connections(.session) {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await watchProperty(
+                        connection, source: "KDE", interface: Self.notifications, name: "Inhibited")
+                }
+                group.addTask {
+                    await watchProperty(
+                        connection, source: "dunst", interface: Self.dunstInterface, name: "paused")
+                }
+                group.addTask { await watchGNOME(connection) }
+            }
+        }
+        await untilCancelled()
+    }
+
+    // MARK: One source
+
+    private enum Signal: Sendable {
+        case owner(NameOwnerChange)
+        case message(BusMessage)
+    }
+
+    /// A boolean property of the notification server's object: subscribed, read, and re-read when the server is
+    /// replaced, until the connection ends or the task is cancelled.
+    private func watchProperty(
+        _ connection: BusConnection, source: String, interface: String, name: String
+    ) async {
+        let reported = LastReport { [events] on in await events.doNotDisturbChanged(source: source, on: on) }
+        let what = "\(source) do-not-disturb"
+        func read() async -> Bool? {
+            do {
+                let value = try await connection.property(
+                    destination: Self.notifications, path: Self.notificationsPath, interface: interface, name: name)
+                guard let flag = value.bool else {
+                    absences.missing(what, "\(what) not followed: \(interface) \(name) is not a boolean (\(value.type))")
+                    return nil
+                }
+                absences.present(what)
+                return flag
+            } catch {
+                if !error.isCancellation, !error.isDisconnection {
+                    absences.missing(what, "\(what) not followed: the notification server has no \(interface) \(name) (\(error))")
+                }
+                return nil
+            }
+        }
+        do {
+            let (owner, owners) = try await connection.watchNameOwner(Self.notifications)
+            let changes = try await connection.signals(
+                .propertiesChanged(sender: Self.notifications, path: Self.notificationsPath, interface: interface))
+            if owner != nil {
+                await reported.update(await read())
+            } else {
+                absences.missing(what, "\(what) not followed for now: no notification server on the session bus")
+            }
+            let signals = mergedStreams([
+                relay(owners) { Signal.owner($0) },
+                relay(changes) { Signal.message($0) },
+            ])
+            for try await signal in signals {
+                switch signal {
+                case .owner(let change):
+                    await reported.update(change.newOwner == nil ? nil : await read())
+                case .message(let message):
+                    // PropertiesChanged(interface, changed a{sv}, invalidated as)
+                    let arguments = message.arguments
+                    if arguments.count > 1, let value = arguments[1].stringKeyed?[name]?.bool {
+                        await reported.update(value)
+                    } else if arguments.count > 2, arguments[2].strings?.contains(name) == true {
+                        await reported.update(await read())
+                    }
+                }
+            }
+        } catch {
+            if !isEnding(error) {
+                absences.missing(what, "\(what) not followed: \(error)")
+            }
+        }
+        // The connection ended: what it said is no longer known.
+        if !Task.isCancelled { await reported.update(nil) }
+    }
+
+    /// The connection was lost or the task cancelled: nothing to say about it.
+    private func isEnding(_ error: any Error) -> Bool {
+        if Task.isCancelled { return true }
+        guard let error = error as? BusError else { return false }
+        return error.isDisconnection || error.isCancellation
+    }
+
+    /// GNOME's `show-banners`, read when a GNOME Shell is there and when dconf says it changed.
+    private func watchGNOME(_ connection: BusConnection) async {
+        let reported = LastReport { [events] on in await events.doNotDisturbChanged(source: "GNOME", on: on) }
+        do {
+            let (shell, shells) = try await connection.watchNameOwner(Self.gnomeShell)
+            let notifies = try await connection.signals(
+                SignalMatch(path: "/ca/desrt/dconf/Writer/user", interface: "ca.desrt.dconf.Writer", member: "Notify"))
+            var gnome = shell != nil
+            if gnome {
+                await reported.update(await readShowBanners().map { !$0 })
+            } else {
+                absences.missing("GNOME do-not-disturb", "GNOME do-not-disturb not followed for now: no GNOME Shell on the session bus")
+            }
+            let signals = mergedStreams([
+                relay(shells) { Signal.owner($0) },
+                relay(notifies) { Signal.message($0) },
+            ])
+            for try await signal in signals {
+                switch signal {
+                case .owner(let change):
+                    gnome = change.newOwner != nil
+                    if gnome { absences.present("GNOME do-not-disturb") }
+                    await reported.update(gnome ? await readShowBanners().map { !$0 } : nil)
+                case .message(let message):
+                    guard gnome, Self.touchesShowBanners(message) else { continue }
+                    await reported.update(await readShowBanners().map { !$0 })
+                }
+            }
+        } catch {
+            if !isEnding(error) {
+                absences.missing("GNOME do-not-disturb", "GNOME do-not-disturb not followed: \(error)")
+            }
+        }
+        if !Task.isCancelled { await reported.update(nil) }
+    }
+
+    /// Whether dconf's `Notify(prefix, paths, tag)` covers `show-banners`: the key itself, or a folder above it (a
+    /// reset of the whole folder). Each path is relative to the prefix (`["show-banners"]` under
+    /// `/org/gnome/desktop/notifications/`; `[""]` when the prefix is the key).
+    static func touchesShowBanners(_ message: BusMessage) -> Bool {
+        guard message.arguments.count >= 2, let prefix = message.arguments[0].string,
+              let paths = message.arguments[1].strings
+        else { return false }
+        return paths.contains { path in
+            let changed = prefix + path
+            return changed == showBannersKey || (changed.hasSuffix("/") && showBannersKey.hasPrefix(changed))
+        }
+    }
+}
+
+/// Reads GNOME's settings by running `gsettings get` (dconf offers no D-Bus method to read a value). A missing or
+/// failing `gsettings` is logged once at info; then the value is unknown (nil).
+final class GSettingsReader: Sendable {
+    private let loop: EpollLoop
+    private let absences: AbsenceLog
+    private let program: String
+
+    /// - Parameter program: `gsettings`, searched on `PATH`, or a path.
+    init(loop: EpollLoop, absences: AbsenceLog, program: String = "gsettings") {
+        self.loop = loop
+        self.absences = absences
+        self.program = program
+    }
+
+    /// `org.gnome.desktop.notifications show-banners`.
+    func showBanners() async -> Bool? {
+        await boolean(schema: "org.gnome.desktop.notifications", key: "show-banners")
+    }
+
+    /// A boolean setting; nil when it cannot be read.
+    func boolean(schema: String, key: String) async -> Bool? {
+        let what = "gsettings"
+        let outcome: ChildProcess.Outcome
+        do {
+            outcome = try await ChildProcess.run([program, "get", schema, key], loop: loop, limit: 4096)
+        } catch {
+            if error.isMissingProgram {
+                absences.missing(
+                    what, "GNOME do-not-disturb not followed: gsettings is not installed (Debian: libglib2.0-bin)")
+            } else if !Task.isCancelled {
+                absences.missing(what, "GNOME do-not-disturb not followed: gsettings get \(schema) \(key): \(error)")
+            }
+            return nil
+        }
+        let text = String(decoding: outcome.output, as: UTF8.self).trimmingWhitespace
+        guard outcome.ending == .exited(0), text == "true" || text == "false" else {
+            let said = text.isEmpty ? "no output" : "\"\(text.prefix(200))\""
+            absences.missing(
+                what, "GNOME do-not-disturb not followed: gsettings get \(schema) \(key) \(outcome.ending), with \(said)")
+            return nil
+        }
+        absences.present(what)
+        return text == "true"
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces, tabs and newlines (no Foundation here).
+    fileprivate var trimmingWhitespace: String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return String(self[first...last])
+    }
+}
