@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "stretchd",
             dependencies: [
-                "StretchDaemon", "StretchSettings", "StretchSystem", "EpollExecutor",
+                "StretchDaemon", "StretchDesktop", "DBus", "StretchSettings", "StretchSystem", "EpollExecutor",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -70,3 +70,6 @@ extension Daemon: DesktopEvents {
         poke()
     }
 }
+
+extension DesktopNotifications: DesktopNotifier {}
+extension SleepWatch: SleepLock {}

@@ -66,8 +66,13 @@ public struct CallWatch: Service {
         self.sleep = sleep
     }
 
-    /// Watches the microphones and GNOME's idle inhibitors until cancelled.
+    /// Watches until the task is cancelled or a graceful shutdown begins: nothing needs finishing first.
     public func run() async {
+        _ = try? await cancelWhenGracefulShutdown { await self.watch() }
+    }
+
+    /// Watches the microphones and GNOME's idle inhibitors until cancelled.
+    private func watch() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await watchMicrophones() }
             group.addTask {

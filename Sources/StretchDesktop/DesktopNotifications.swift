@@ -236,6 +236,7 @@ private final class NotificationClient {
         do {
             let reply = try await link.connection.call(notify, timeout: Self.callTimeout)
             shown = reply.arguments.first?.uint32
+            logger.debug("notification shown", metadata: ["id": "\(shown.map { "\($0)" } ?? "none")", "buttons": "\(buttons)"])
         } catch {
             if !error.isCancellation { reportMissing("the desktop notification server refused the notification", error) }
         }

@@ -52,8 +52,13 @@ public struct DoNotDisturbWatch: Service {
         }
     }
 
-    /// Watches each session bus connection in turn until cancelled.
+    /// Watches until the task is cancelled or a graceful shutdown begins: nothing needs finishing first.
     public func run() async {
+        _ = try? await cancelWhenGracefulShutdown { await self.watch() }
+    }
+
+    /// Watches each session bus connection in turn until cancelled.
+    private func watch() async {
         for await connection in buses.connections(.session) {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {

@@ -46,9 +46,14 @@ public final class PresenceWatch: Service, Sendable {
         self.idleWatch = idleWatch
     }
 
+    /// Watches until the task is cancelled or a graceful shutdown begins: nothing needs finishing first.
+    public func run() async {
+        _ = try? await cancelWhenGracefulShutdown { await self.watch() }
+    }
+
     /// Watches logind and Mutter, each on every connection to its bus in turn, and reports what they say, merged,
     /// in order. Returns when the task is cancelled.
-    public func run() async throws {
+    private func watch() async {
         let (observations, observe) = AsyncStream<Observation>.makeStream()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.watchLogind(observe) }

@@ -1,4 +1,5 @@
 import ALSA
+import DBus
 import EpollExecutor
 import Logging
 import ServiceLifecycle
@@ -6,6 +7,7 @@ import StretchAudio
 import StretchConfig
 import StretchCore
 import StretchDaemon
+import StretchDesktop
 import StretchSettings
 import StretchSystem
 import UnixSignals
@@ -80,7 +82,7 @@ struct Stretchd {
         for problem in problems { logger.warning("using the built-in sound instead of \(problem)") }
 
         // The event loop this process runs on (see Executors.swift); descriptors (the wall clock's timerfd,
-        // notify-send's pidfd) are waited for on it too.
+        // the D-Bus sockets, inotify on /dev/snd) are waited for on it too.
         let loop = EpollLoop.installed ?? {
             logger.warning("running on libdispatch's executors, which wake the process every second")
             let loop = EpollLoop()
@@ -94,13 +96,25 @@ struct Stretchd {
             // time asleep counts. Cancelled ones (a command wakes the daemon early) leave no deadline behind.
             clock: LoopClock(loop: loop), time: SystemTime(), history: HistoryStore(stateHome: paths.stateHome),
             systemd: SystemdNotifier(environment: environment), logger: logger)
-        await daemon.attach(notifier: NotifySend(environment: environment, logger: logger, loop: loop), sleepLock: nil)
         // SIGHUP is trapped from here on, before the socket listens and systemd hears READY=1.
         let reloader = await HangupReloader(daemon: daemon)
         var server = ControlServer(
             path: socketPath, handler: daemon, logger: logger, loop: loop,
             folderPolicy: socket == nil ? .privateFolder : .chosenFolder)
         server.timeoutClock = LoopClock(loop: loop)
+        // The desktop: each D-Bus source a Service reporting to the daemon; the buses are shared, connected on
+        // first use, and picked up again when they come back.
+        let buses = BusConnections(loop: loop, logger: logger)
+        let notifications = DesktopNotifications(buses: buses, events: daemon, logger: logger)
+        let sleep = SleepWatch(buses: buses, events: daemon, logger: logger)
+        await daemon.attach(notifier: notifications, sleepLock: sleep)
+        let desktop: [any Service] = [
+            notifications, sleep,
+            PresenceWatch(
+                buses: buses, events: daemon, logger: logger, idleWatch: DaemonConfig.shortestStartWhenIdle),
+            DoNotDisturbWatch(buses: buses, events: daemon, logger: logger),
+            CallWatch(buses: buses, events: daemon, logger: logger, loop: loop),
+        ]
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
@@ -112,7 +126,7 @@ struct Stretchd {
                     .init(service: WallClockMonitor(
                         logger: logger, changes: { WallClockMonitor.clockSettings(on: loop) }
                     ) { await daemon.wallClockChanged() }),
-                ],
+                ] + desktop.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

@@ -25,8 +25,8 @@ final class MockDesktop {
         ["DBUS_SESSION_BUS_ADDRESS": session.address, "DBUS_SYSTEM_BUS_ADDRESS": system.address]
     }
 
-    /// Starts both buses and mocks; `notificationServer` also starts the notification daemon with these
-    /// capabilities (dbusmock's default has "actions").
+    /// Starts both buses and mocks; `notificationServer` also starts a notification daemon with buttons
+    /// (dbusmock's has none unless told).
     init(notificationServer: Bool = true) async throws {
         session = try PrivateBus()
         system = try PrivateBus()
@@ -34,9 +34,16 @@ final class MockDesktop {
         sessionBus = try BusConnection.connect(address: session.address, loop: loop)
         systemBus = try BusConnection.connect(address: system.address, loop: loop)
         if notificationServer {
-            try await start(Self.notifications, on: session, sessionBus, ["--template", "notification_daemon"])
+            try await start(
+                Self.notifications, on: session, sessionBus,
+                ["--template", "notification_daemon", "--parameters", #"{"capabilities": "actions body"}"#])
         }
         try await start(Self.login, on: system, systemBus, ["--system", "--template", "logind"])
+        // The template's GetUser adds a number to a string (python-dbusmock 0.28).
+        _ = try await call(
+            systemBus, Self.login, Self.loginPath, "AddMethod",
+            [.string("org.freedesktop.login1.Manager"), .string("GetUser"), .string("u"), .string("o"),
+             .string(#"ret = "/org/freedesktop/login1/user/%d" % args[0]"#)])
         // The test user's graphical session, which logind names in the user's Display.
         _ = try await call(
             systemBus, Self.login, Self.loginPath, "AddSession",
@@ -71,7 +78,8 @@ final class MockDesktop {
         interface: String = "org.freedesktop.DBus.Mock"
     ) async throws -> [BusValue] {
         try await connection.call(
-            MethodCall(destination: destination, path: path, interface: interface, member: member, arguments: arguments)
+            MethodCall(destination: destination, path: path, interface: interface, member: member, arguments: arguments),
+            timeout: .seconds(10)
         ).arguments
     }
 

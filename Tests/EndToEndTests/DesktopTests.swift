@@ -1,0 +1,118 @@
+import DBus
+import Foundation
+import Testing
+import TestSupport
+
+/// The real `stretchd` on a mocked desktop (private buses, python-dbusmock's notification daemon and logind),
+/// driven as a desktop would: buttons, sleep, lock, idle and do-not-disturb. Waits are on the daemon's log lines.
+@Suite(
+    .disabled(
+        if: PrivateBus.unavailable != nil,
+        "needs dbus-daemon and python3-dbusmock (Debian packages; make test-deps installs them)"),
+    .timeLimit(.minutes(1)))
+struct DesktopTests {
+    @Test func aNotificationButtonSnoozesTheBreak() async throws {
+        let desktop = try await MockDesktop()
+        defer { desktop.stop() }
+        let daemon = try DaemonProcess(
+            every: "2s", autostart: "off", notify: true, buses: desktop.environment, arguments: ["--log-level", "debug"])
+        try daemon.waitForLog("notification shown")
+        let notify = try #require(try await desktop.notifyCalls().first)
+        // app_name, replaces_id, icon, summary, body, actions, hints, expire_timeout
+        #expect(notify[0].string == "stretchd")
+        #expect(notify[3].string == "Time to stretch")
+        #expect(notify[5].strings == ["default", "Start now", "start", "Start now", "snooze", "Snooze", "skip", "Skip"])
+        #expect(notify[6].stringKeyed?["urgency"]?.unwrapped.integer == 1, "normal urgency, never critical")
+
+        // dbusmock numbers notifications from 1.
+        try await desktop.pressAction("snooze", of: 1)
+        #expect(try daemon.waitForLog("notification answered").contains("answer=snooze"))
+        try daemon.waitForLog("break snoozed")
+        let history = try String(contentsOfFile: daemon.historyPath, encoding: .utf8)
+        #expect(history.contains(#""event":"snoozed""#))
+        #expect(try daemon.terminate() == 0)
+    }
+
+    @Test func sleepDuringASessionStopsItRecordsItAndReleasesTheSleepLock() async throws {
+        let desktop = try await MockDesktop()
+        defer { desktop.stop() }
+        let daemon = try DaemonProcess(every: "1h", buses: desktop.environment, arguments: ["--log-level", "debug"])
+        #expect(try daemon.ctl(["start", "quick"]).status == 0)
+        try daemon.waitForLog("sleep delayed while the session runs")
+        #expect(try await desktop.inhibitors().map { [$0[0], $0[1], $0[3]] } == [["sleep", "stretchd", "delay"]])
+
+        try await desktop.prepareForSleep(true)
+        try daemon.waitForLog("session interrupted")
+        try daemon.waitForLog("sleep no longer delayed")
+        #expect(try await desktop.inhibitors().isEmpty, "logind may put the machine to sleep now")
+        let history = try String(contentsOfFile: daemon.historyPath, encoding: .utf8)
+        #expect(history.contains(#""event":"stopped""#) && history.contains(#""reason":"suspend""#))
+
+        try await desktop.prepareForSleep(false)
+        try daemon.waitForLog("the machine woke up")
+        #expect(try daemon.status()["session"] == nil, "not resumed mid-hold")
+        #expect(try daemon.terminate() == 0)
+    }
+
+    @Test func lockedForLongerThanTheNaturalBreakCountsAsABreakAndNoReminderFiresWhileLocked() async throws {
+        let desktop = try await MockDesktop()
+        defer { desktop.stop() }
+        try await desktop.setLocked(true)
+        let daemon = try DaemonProcess(
+            every: "2s", naturalBreak: "4s", notify: true, buses: desktop.environment)
+        try daemon.waitForLog("screen locked")
+        try daemon.waitForLog("it waits, as the screen is locked")
+        #expect(try daemon.status()["state"] as? String == "deferred")
+        try daemon.waitForLog("time away counted as a break")
+        let status = try daemon.status()
+        #expect(status["state"] as? String == "working")
+        #expect(status["worked"] as? Double == 0, "no work time counts once the break is taken")
+        #expect(!daemon.logText.contains("break due: time to stretch"), "no reminder while locked")
+        #expect(try await desktop.notifyCalls().isEmpty)
+
+        try await desktop.setLocked(false)
+        try daemon.waitForLog("screen unlocked")
+        #expect(try daemon.status()["state"] as? String == "working", "back after a break: nothing to announce")
+        let history = (try? String(contentsOfFile: daemon.historyPath, encoding: .utf8)) ?? ""
+        #expect(!history.contains("reminded"))
+        #expect(try daemon.terminate() == 0)
+    }
+
+    @Test func doNotDisturbDefersTheReminderUntilItEnds() async throws {
+        let desktop = try await MockDesktop()
+        defer { desktop.stop() }
+        // KDE's do-not-disturb, on before the daemon starts.
+        try await desktop.call(
+            desktop.sessionBus, MockDesktop.notifications, MockDesktop.notificationsPath, "AddProperty",
+            [.string(MockDesktop.notifications), .string("Inhibited"), .variant(.boolean(true))])
+        let daemon = try DaemonProcess(every: "2s", autostart: "off", notify: true, buses: desktop.environment)
+        try daemon.waitForLog("it waits, as do-not-disturb is on (KDE)")
+        let status = try daemon.status()
+        #expect(status["state"] as? String == "deferred")
+        #expect(status["deferredBecause"] as? String == "do-not-disturb is on (KDE)")
+        #expect(try daemon.ctl(["status"]).stdout.contains("Break waits: do-not-disturb is on (KDE)"))
+        #expect(try await desktop.notifyCalls().isEmpty, "no notification while it waits")
+
+        try await desktop.setInhibited(false)
+        try daemon.waitForLog("break due: time to stretch")
+        #expect(try daemon.status()["state"] as? String == "break-due")
+        #expect(try daemon.terminate() == 0)
+    }
+
+    @Test func goingIdleAfterTheReminderStartsTheSessionEarly() async throws {
+        let desktop = try await MockDesktop()
+        defer { desktop.stop() }
+        let daemon = try DaemonProcess(
+            every: "2s", autostart: "1h", options: ["session": #"start_when_idle = "5s""#],
+            buses: desktop.environment)
+        try daemon.waitForLog("break due: time to stretch")
+        // The user gets up: logind's idle hint, as the desktop sets it.
+        try await desktop.setIdle(since: MockDesktop.monotonicNow())
+        let started = Date()
+        try daemon.waitForLog("session started", timeout: 20)
+        let waited = Date().timeIntervalSince(started)
+        #expect(waited < 60, "started by idleness, not the hour-long lead-in")
+        #expect(try daemon.status()["state"] as? String == "in-session")
+        #expect(try daemon.terminate() == 0)
+    }
+}
