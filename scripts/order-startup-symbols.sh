@@ -4,13 +4,14 @@
 # (lld --symbol-ordering-file), next to each other, so the idle daemon's resident code is the code it ran,
 # not the 64 KiB the kernel maps around each page it touched (fault-around), scattered over a 12 MB text.
 # Names that no longer exist are skipped by the linker; rerun this after larger changes, then `make release`.
-# Needs valgrind (apt-get install valgrind).
+# Needs valgrind (apt-get install valgrind). The daemon runs on private desktop buses (scripts/private-buses.sh) when
+# dbus-daemon and python3-dbusmock are there, so that the desktop's start-up is in the order too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make --no-print-directory release
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'scripts/private-buses.sh stop "$work/buses" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 mkdir -p "$work/home/.config/stretchd" "$work/run"
 chmod 700 "$work/run"
 printf '[schedule]\ndays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\nhours = ["00:00-24:00"]\nevery = "1h"\n[audio]\ndevice = "null"\n' \
@@ -18,6 +19,11 @@ printf '[schedule]\ndays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\nho
 # valgrind 3.19 cannot read the toolchain's DWARF; the symbol table is enough.
 strip --strip-debug -o "$work/stretchd" "$bin/stretchd"
 export HOME="$work/home" XDG_RUNTIME_DIR="$work/run"
+if scripts/private-buses.sh start "$work/buses" >/dev/null; then
+    set -a; . "$work/buses/buses.env"; set +a
+else
+    echo "no private buses (see scripts/private-buses.sh); the order leaves out the desktop's start-up" >&2
+fi
 valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/callgrind.out" "$work/stretchd" 2>"$work/valgrind.log" &
 daemon=$!
 for _ in $(seq 600); do [ -S "$work/run/stretchd/control.sock" ] && break; sleep 0.1; done

@@ -5,11 +5,11 @@ import Testing
 @Suite struct StatusTextTests {
     static func status(
         _ state: StatusReport.State, nextBreak: String? = "2026-11-23 10:40", pausedUntil: String? = nil,
-        session: SessionReport? = nil, breaksToday: Int = 2
+        session: SessionReport? = nil, breaksToday: Int = 2, deferredBecause: String? = nil
     ) -> StatusReport {
         StatusReport(
             state: state, nextBreak: nextBreak, nextBreakIn: 1234, pausedUntil: pausedUntil, session: session,
-            breaksToday: breaksToday, worked: 600)
+            breaksToday: breaksToday, worked: 600, deferredBecause: deferredBecause)
     }
 
     static func session(phase: String = "working", paused: Bool = false, part: String? = nil) -> SessionReport {
@@ -25,6 +25,8 @@ import Testing
         (status(.working, nextBreak: nil), "no break scheduled", "-"),
         (status(.snoozed), "snoozed · next break 10:40", "10:40"),
         (status(.breakDue), "time to stretch", "stretch"),
+        (status(.deferred, nextBreak: nil, deferredBecause: "in a call (microphone hw:0,0)"),
+         "break waits: in a call (microphone hw:0,0)", "waits"),
         (status(.paused, nextBreak: nil), "paused", "paused"),
         (status(.paused, nextBreak: nil, pausedUntil: "2026-11-23 14:00"), "paused until 14:00", "paused"),
         (status(.offHours, nextBreak: "2026-11-24 09:00"), "off hours · next break 2026-11-24 09:00", "off"),
