@@ -71,6 +71,7 @@ public enum RoutineFile {
         }
         let sides: StepSides = sidesText == "both" ? .both(first: firstSide ?? .right) : .none
         let say = spoken(reader, "say")
+        if say == nil, let name { checkSpeakable(name, reader) }
         let setup = spoken(reader, "setup") ?? ""
         var sideSay: [Side: String] = [:]
         for side in Side.allCases {
@@ -127,6 +128,7 @@ public enum RoutineFile {
                 let name = part.string("name", required: true)
                 let length = part.holdLength("hold", required: true)
                 let say = spoken(part, "say")
+                if say == nil, let name { checkSpeakable(name, part) }
                 part.finish()
                 guard let name, let length else { return nil }
                 return HoldPart(name: name, length: length, say: say)
@@ -150,6 +152,15 @@ public enum RoutineFile {
             return nil
         }
         return text
+    }
+
+    /// A name is spoken when there is no `say`: it must not be longer than a spoken text.
+    private static func checkSpeakable(_ name: String, _ reader: TableReader) {
+        let limit = RoutineLimits.spokenText
+        if name.count > limit {
+            reader.report(
+                "longer than \(limit) characters (\(name.count)), too long to speak: add a shorter say", at: "name")
+        }
     }
 
     private static func rejectKeys(_ keys: [String], of reader: TableReader, kind: String) {

@@ -77,6 +77,20 @@ import Testing
             ])
     }
 
+    @Test func aNameTooLongToSpeakNeedsASay() throws {
+        let long = String(repeating: "n", count: 301)
+        let text = "name = \"x\"\n[[step]]\nname = \"\(long)\"\nkind = \"hold\"\n"
+            + "parts = [ { name = \"\(long)\", hold = \"1m\" } ]\n"
+        #expect(problems(text) == [
+            "lunch.toml:3:8: step[1].name: longer than 300 characters (301), too long to speak: add a shorter say",
+            "lunch.toml:5:20: step[1].parts[1].name: longer than 300 characters (301), too long to speak: add a "
+                + "shorter say",
+        ])
+        let spoken = "name = \"x\"\n[[step]]\nname = \"\(long)\"\nsay = \"a\"\nkind = \"hold\"\n"
+            + "parts = [ { name = \"\(long)\", hold = \"1m\", say = \"p\" } ]\n"
+        #expect(try parse(spoken).get().steps.map(\.spokenName) == ["a"])
+    }
+
     @Test func aMisspelledSpokenKeyIsAnUnknownKey() {
         let found = problems("name = \"x\"\n[[step]]\nname = \"a\"\nkind = \"hold\"\nhold = \"1m\"\nsay_rigth = \"R\"\n")
         #expect(found.count == 1)
