@@ -13,12 +13,17 @@ enum BuiltInRoutines {
         switch_time = "10s"
         transition_time = "15s"
         part_time = "5s"
+        say_closing = "That was all four stretches. Well done; get up slowly."
 
         [[step]]
         name = "Hip 90/90 stretch"
         kind = "hold"
         sides = "both"
         first_side = "right"
+        say = "Hip ninety-ninety"
+        setup = "Sit on the floor with both legs bent at right angles."
+        say_right = "Right leg in front, left leg out to the side."
+        say_left = "Left leg in front, right leg out to the side."
         instructions = """
         Sit on the floor. The front leg is bent at a right angle in front of you, outer shin and thigh \
         resting on the floor; the back leg is out to the side, also bent at a right angle, inner shin and \
@@ -27,8 +32,8 @@ enum BuiltInRoutines {
         the back leg and let that hip sink toward the floor. Breathe slowly in both. Then swap which leg is \
         in front."""
         parts = [
-          { name = "lean forward", hold = "1m" },
-          { name = "rotate", hold = "1m" },
+          { name = "lean forward", hold = "1m", say = "Lean forward over the front leg, spine long." },
+          { name = "rotate", hold = "1m", say = "Now rotate toward the back leg." },
         ]
 
         [[step]]
@@ -36,6 +41,9 @@ enum BuiltInRoutines {
         kind = "reps"
         sides = "both"
         first_side = "right"
+        setup = "On your back, hold one leg behind the knee. Straighten it on the beat, bend it on the soft beat."
+        say_right = "Right leg up."
+        say_left = "Left leg up."
         reps = 12
         tempo = "4s"
         return_beat = true
@@ -50,6 +58,9 @@ enum BuiltInRoutines {
         kind = "reps"
         sides = "both"
         first_side = "right"
+        setup = "On hands and knees, one leg straight out to the side. Hips back on the beat, forward on the soft beat."
+        say_right = "Right leg out."
+        say_left = "Left leg out."
         reps = 12
         tempo = "4s"
         return_beat = true
@@ -63,6 +74,9 @@ enum BuiltInRoutines {
         kind = "hold"
         sides = "both"
         first_side = "right"
+        setup = "Back knee on a pillow by the couch, that foot up against it, the other foot forward in a lunge."
+        say_right = "Right knee back. Tuck the tailbone and squeeze your glutes."
+        say_left = "Left knee back. Tuck the tailbone and squeeze your glutes."
         hold = "1m"
         instructions = """
         Put a pillow on the floor in front of a couch. Kneel with the back knee on the pillow close to the \
@@ -80,12 +94,16 @@ enum BuiltInRoutines {
         switch_time = "10s"
         transition_time = "15s"
         breath = "6s"
+        say_closing = "That was all four. Well done."
 
         [[step]]
         name = "Kneeling hip flexor stretch"
         kind = "hold"
         sides = "both"
         hold = "5 breaths"
+        setup = "Kneel in a lunge, front knee over the ankle. Ease your hips forward, chest up. Five slow breaths."
+        say_right = "Right knee down."
+        say_left = "Left knee down."
         instructions = """
         Kneel in a lunge with one knee on the floor behind you. Keep the front knee above the ankle, not in \
         front of it, and the chest up, then ease your hips slowly forward."""
@@ -95,6 +113,9 @@ enum BuiltInRoutines {
         kind = "hold"
         sides = "both"
         hold = "5 breaths"
+        setup = "Stand, cross one leg over the other and fold forward, knees soft. Breathe out the tension."
+        say_right = "Right leg crossed over."
+        say_left = "Left leg crossed over."
         instructions = """
         Stand and cross one leg over the other. Fold forward and let your hands reach toward the floor with \
         the knees softly bent, never locked. Breathe out the tension in the backs of your legs and your back."""
@@ -104,6 +125,9 @@ enum BuiltInRoutines {
         kind = "hold"
         sides = "both"
         hold = "5 breaths"
+        setup = "Stand on one leg and hold on to something steady. Draw the other foot gently toward your buttock."
+        say_right = "Hold your right foot."
+        say_left = "Now your left foot."
         instructions = """
         Stand on one leg and hold on to something steady: a counter, a bench, a pole or a friend. Take the \
         other foot in your hand and draw it gently toward your buttock until the front of the thigh stretches."""
@@ -113,6 +137,10 @@ enum BuiltInRoutines {
         kind = "hold"
         sides = "both"
         hold = "5 breaths"
+        say = "Seated twist"
+        setup = "Sit cross-legged, lift one leg over the other and plant that foot. Hug the knee and turn toward it."
+        say_right = "Right knee up, turn to the right."
+        say_left = "Left knee up, turn to the left."
         instructions = """
         Sit cross-legged, then lift one leg over the other and set that foot flat on the floor. Hug the knee \
         to your chest and turn your torso toward it, letting your neck and shoulders follow the turn."""

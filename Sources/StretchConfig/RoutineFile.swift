@@ -31,6 +31,8 @@ public enum RoutineFile {
         if let value = reader.duration("transition_time", in: RoutineLimits.gap) { timing.transitionTime = value }
         if let value = reader.duration("part_time", in: RoutineLimits.gap) { timing.partTime = value }
         if let value = reader.duration("breath", in: RoutineLimits.breath) { timing.breath = value }
+        let sayLastRep = spoken(reader, "say_last_rep") ?? Routine.defaultLastRep
+        let sayClosing = spoken(reader, "say_closing") ?? Routine.defaultClosing
 
         var steps: [Step] = []
         if let stepReaders = reader.tables("step", required: true) {
@@ -42,7 +44,11 @@ public enum RoutineFile {
         }
         reader.finish()
 
-        return reader.result(name.map { Routine(id: id, name: $0, summary: summary, timing: timing, steps: steps) })
+        return reader.result(name.map {
+            Routine(
+                id: id, name: $0, summary: summary, timing: timing, steps: steps, sayLastRep: sayLastRep,
+                sayClosing: sayClosing)
+        })
     }
 
     static func isValidID(_ id: String) -> Bool {
@@ -64,6 +70,18 @@ public enum RoutineFile {
             reader.report("applies only to a step with sides = \"both\"", at: "first_side")
         }
         let sides: StepSides = sidesText == "both" ? .both(first: firstSide ?? .right) : .none
+        let say = spoken(reader, "say")
+        if say == nil, let name { checkSpeakable(name, reader) }
+        let setup = spoken(reader, "setup") ?? ""
+        var sideSay: [Side: String] = [:]
+        for side in Side.allCases {
+            let key = "say_\(side.rawValue)"
+            guard let text = spoken(reader, key) else { continue }
+            if sidesText == "none" {
+                reader.report("applies only to a step with sides = \"both\"", at: key)
+            }
+            sideSay[side] = text
+        }
 
         let exercise: Exercise?
         switch kind {
@@ -82,7 +100,9 @@ public enum RoutineFile {
         reader.allow(repsKeys + holdKeys)
         reader.finish()
         guard let name, let exercise else { return nil }
-        return Step(name: name, instructions: instructions, sides: sides, exercise: exercise)
+        return Step(
+            name: name, instructions: instructions, sides: sides, exercise: exercise, say: say, setup: setup,
+            sideSay: sideSay)
     }
 
     private static func holdExercise(_ reader: TableReader) -> Exercise? {
@@ -107,12 +127,39 @@ public enum RoutineFile {
             let parts = partReaders.map { part -> HoldPart? in
                 let name = part.string("name", required: true)
                 let length = part.holdLength("hold", required: true)
+                let say = spoken(part, "say")
+                if say == nil, let name { checkSpeakable(name, part) }
                 part.finish()
                 guard let name, let length else { return nil }
-                return HoldPart(name: name, length: length)
+                return HoldPart(name: name, length: length, say: say)
             }
             let complete = parts.compactMap { $0 }
             return complete.count == parts.count ? .hold(complete) : nil
+        }
+    }
+
+    /// Text the voice speaks: one line (no control characters but tab), at most `RoutineLimits.spokenText`
+    /// characters, with a word in it; or empty, to say nothing there.
+    private static func spoken(_ reader: TableReader, _ key: String) -> String? {
+        guard let text = reader.string(key) else { return nil }
+        let limit = RoutineLimits.spokenText
+        if text.count > limit {
+            reader.report("spoken text of at most \(limit) characters, got \(text.count): say less here", at: key)
+            return nil
+        }
+        if !text.isEmpty, !text.contains(where: { $0.isLetter || $0.isNumber }) {
+            reader.report("expected words to speak (or \"\" to say nothing), got \"\(text)\"", at: key)
+            return nil
+        }
+        return text
+    }
+
+    /// A name is spoken when there is no `say`: it must not be longer than a spoken text.
+    private static func checkSpeakable(_ name: String, _ reader: TableReader) {
+        let limit = RoutineLimits.spokenText
+        if name.count > limit {
+            reader.report(
+                "longer than \(limit) characters (\(name.count)), too long to speak: add a shorter say", at: "name")
         }
     }
 

@@ -39,11 +39,18 @@ public struct HoldPart: Sendable, Hashable {
     /// Shown and logged when the hold has more than one part; nil for a single-part hold.
     public var name: String?
     public var length: HoldLength
+    /// Spoken before the part's countdown instead of its name ("Now rotate toward the back leg."); nil: the name;
+    /// empty: nothing.
+    public var say: String?
 
-    public init(name: String? = nil, length: HoldLength) {
+    public init(name: String? = nil, length: HoldLength, say: String? = nil) {
         self.name = name
         self.length = length
+        self.say = say
     }
+
+    /// What is said before this part's countdown: `say`, else the name; empty when nothing is said.
+    public var spoken: String { say ?? name ?? "" }
 }
 
 /// A dynamic move done in a steady rhythm, one beat per repetition.
@@ -75,12 +82,37 @@ public struct Step: Sendable, Hashable {
     public var instructions: String
     public var sides: StepSides
     public var exercise: Exercise
+    /// The name as it is spoken ("Hip ninety-ninety" for "Hip 90/90"); nil: the name; empty: nothing.
+    public var say: String?
+    /// Spoken after the name, before the step's first countdown: how to get into position.
+    public var setup: String
+    /// Spoken before each side's first countdown ("Left leg in front."); a side not given here gets
+    /// `Step.defaultSideSay`. Empty: nothing.
+    public var sideSay: [Side: String]
 
-    public init(name: String, instructions: String = "", sides: StepSides, exercise: Exercise) {
+    public init(
+        name: String, instructions: String = "", sides: StepSides, exercise: Exercise, say: String? = nil,
+        setup: String = "", sideSay: [Side: String] = [:]
+    ) {
         self.name = name
         self.instructions = instructions
         self.sides = sides
         self.exercise = exercise
+        self.say = say
+        self.setup = setup
+        self.sideSay = sideSay
+    }
+
+    /// What is said for a side when the routine does not say: "Right side." or "Left side.".
+    public static func defaultSideSay(_ side: Side) -> String { side == .right ? "Right side." : "Left side." }
+
+    /// The spoken name: `say`, else the name.
+    public var spokenName: String { say ?? name }
+
+    /// What is said for `side`; empty for a step without sides.
+    public func spoken(side: Side?) -> String {
+        guard let side else { return "" }
+        return sideSay[side] ?? Self.defaultSideSay(side)
     }
 }
 
@@ -120,13 +152,25 @@ public struct Routine: Sendable, Hashable {
     public var summary: String
     public var timing: RoutineTiming
     public var steps: [Step]
+    /// Spoken just before the last repetition of a set of reps; empty: nothing.
+    public var sayLastRep: String
+    /// Spoken after the `session-end` cue; empty: nothing.
+    public var sayClosing: String
 
-    public init(id: String, name: String, summary: String = "", timing: RoutineTiming = .init(), steps: [Step]) {
+    public static let defaultLastRep = "Last one."
+    public static let defaultClosing = "Session complete. Well done."
+
+    public init(
+        id: String, name: String, summary: String = "", timing: RoutineTiming = .init(), steps: [Step],
+        sayLastRep: String = Routine.defaultLastRep, sayClosing: String = Routine.defaultClosing
+    ) {
         self.id = id
         self.name = name
         self.summary = summary
         self.timing = timing
         self.steps = steps
+        self.sayLastRep = sayLastRep
+        self.sayClosing = sayClosing
     }
 }
 
@@ -142,4 +186,6 @@ public enum RoutineLimits {
     public static let gap = Duration.zero...Duration.seconds(10 * 60)
     public static let steps = 1...100
     public static let parts = 1...10
+    /// Characters in one spoken text (`say`, `setup`, ...): a sentence or two, said in a gap between cues.
+    public static let spokenText = 300
 }

@@ -81,6 +81,13 @@ public struct SessionPlan: Sendable, Hashable {
     public let parts: [TimedPart]
     /// From the start to `session-end`.
     public let duration: Duration
+    /// With a voice: the spoken prompts, in order of `at`, each in a silent gap between cues; empty without.
+    public internal(set) var prompts: [PlannedPrompt] = []
+    /// With a voice: the prompts that did not fit their gap (left out of `prompts`, so nothing overlaps).
+    public internal(set) var speechProblems: [SpeechProblem] = []
+    /// The time before the first countdown: zero without a voice; with one, `transitionTime`, for the first step's
+    /// prompt and getting into position, as before every later step.
+    public internal(set) var leadIn: Duration = .zero
 
     public func stepName(of cue: PlannedCue) -> String { routine.steps[cue.step].name }
 
@@ -149,11 +156,14 @@ public struct SessionProgress: Sendable, Hashable {
 public enum SessionPlanner {
     public static let cueGap = Duration.seconds(1)
 
-    public static func plan(_ routine: Routine) -> SessionPlan {
+    /// The session's timeline; with `speech` (a voice), also its spoken prompts, placed in the gaps between cues.
+    /// Without it the plan has tones only, exactly as before there was a voice.
+    public static func plan(_ routine: Routine, speech: SpeechTiming? = nil) -> SessionPlan {
         let timing = routine.timing
         var cues: [PlannedCue] = []
         var parts: [TimedPart] = []
-        var now = Duration.zero
+        let leadIn = speech != nil && !routine.steps.isEmpty ? timing.transitionTime : .zero
+        var now = leadIn
 
         for (stepIndex, step) in routine.steps.enumerated() {
             let sides = step.sides.order
@@ -184,7 +194,12 @@ public enum SessionPlanner {
                 }
             }
         }
-        return SessionPlan(routine: routine, cues: cues, parts: parts, duration: now)
+        var plan = SessionPlan(routine: routine, cues: cues, parts: parts, duration: now)
+        if let speech {
+            plan.leadIn = leadIn
+            (plan.prompts, plan.speechProblems) = SpeechPlacer(routine: routine, speech: speech).place(cues)
+        }
+        return plan
     }
 
     /// One timed part of an exercise on one side, before it is placed on the timeline.

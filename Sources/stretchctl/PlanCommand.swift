@@ -10,6 +10,10 @@ struct PlanCommand: ParsableCommand {
             rep beats are shown on one line. With --json, every cue:
             {"routine": ID, "duration": SECONDS, "cues": [{"at": SECONDS, "cue": NAME, "step": STEP_NAME, \
             "side": "left"|"right"|null, "part": PART_NAME|null, "rep": N|null, "of": N|null}, ...]}
+            With --voice on, the spoken prompts too, as cues among the others: {"at": SECONDS, "cue": "speech", \
+            "text": TEXT, "duration": SECONDS, "prompt": "step"|"side"|"part"|"last-rep"|"closing", "step": ..., \
+            "side": ..., "part": ..., "rep": null, "of": null}. Their lengths are estimated from the text for now. A \
+            prompt too long for its gap is left out and reported on stderr.
             """
     )
 
@@ -21,8 +25,13 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Print every cue as JSON.")
     var json = false
 
+    @Option(help: ArgumentHelp("Spoken prompts in the plan: on or off.", valueName: "on|off"))
+    var voice: VoiceSetting = .off
+
     func run() throws {
-        let plan = SessionPlanner.plan(try routineOptions.routine(routine))
+        let routine = try routineOptions.routine(routine)
+        let plan = SessionPlanner.plan(routine, speech: voice == .on ? SpeechLengths.timing() : nil)
+        for problem in plan.speechProblems { printError("warning: \(routine.id): \(problem)") }
         if json {
             try printJSON(PlanJSON(plan))
         } else {
@@ -35,14 +44,19 @@ struct PlanCommand: ParsableCommand {
 struct PlanJSON: Encodable {
     struct CueJSON: Encodable {
         var at: Double
-        var cue: Cue
+        /// A `Cue`'s name, or `speech`.
+        var cue: String
         var step: String
         var side: Side?
         var part: String?
         var rep: Int?
         var of: Int?
+        /// For speech: what is said, for how long, and which prompt it is.
+        var text: String?
+        var duration: Double?
+        var prompt: String?
 
-        enum CodingKeys: String, CodingKey { case at, cue, step, side, part, rep, of }
+        enum CodingKeys: String, CodingKey { case at, cue, step, side, part, rep, of, text, duration, prompt }
 
         // Written out so absent values are `null` rather than missing keys.
         func encode(to encoder: any Encoder) throws {
@@ -54,6 +68,9 @@ struct PlanJSON: Encodable {
             try container.encode(part, forKey: .part)
             try container.encode(rep, forKey: .rep)
             try container.encode(of, forKey: .of)
+            try container.encodeIfPresent(text, forKey: .text)
+            try container.encodeIfPresent(duration, forKey: .duration)
+            try container.encodeIfPresent(prompt, forKey: .prompt)
         }
     }
 
@@ -64,10 +81,19 @@ struct PlanJSON: Encodable {
     init(_ plan: SessionPlan) {
         routine = plan.routine.id
         duration = plan.duration.inSeconds
-        cues = plan.cues.map { cue in
-            CueJSON(
-                at: cue.at.inSeconds, cue: cue.cue, step: plan.stepName(of: cue), side: cue.side,
-                part: plan.partName(step: cue.step, part: cue.part), rep: cue.rep, of: cue.of)
+        let tones = plan.cues.map { cue in
+            (cue.at, CueJSON(
+                at: cue.at.inSeconds, cue: cue.cue.rawValue, step: plan.stepName(of: cue), side: cue.side,
+                part: plan.partName(step: cue.step, part: cue.part), rep: cue.rep, of: cue.of))
         }
+        let speech = plan.prompts.map { prompt in
+            (prompt.at, CueJSON(
+                at: prompt.at.inSeconds, cue: "speech", step: plan.routine.steps[prompt.step].name, side: prompt.side,
+                part: plan.partName(step: prompt.step, part: prompt.part), text: prompt.text,
+                duration: prompt.length.inSeconds, prompt: prompt.kind.rawValue))
+        }
+        // In order of time; the prompts sit in the silences between tones, so no two start together.
+        cues = (tones + speech).enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }
+            .map(\.element.1)
     }
 }

@@ -46,6 +46,8 @@ enum PlanText {
         var lastContext = ""
         var index = 0
         let cues = plan.cues
+        let prompts = plan.prompts
+        var nextPrompt = 0
         while index < cues.count {
             let cue = cues[index]
             var end = index + 1
@@ -76,10 +78,23 @@ enum PlanText {
             let time = DurationText.clock(cue.at)
             let padded = String(repeating: " ", count: max(0, 8 - time.count)) + time
             let labelColumn = label + String(repeating: " ", count: max(1, 42 - label.count))
+            while nextPrompt < prompts.count, prompts[nextPrompt].at < cue.at {
+                lines.append(promptLine(prompts[nextPrompt]))
+                nextPrompt += 1
+            }
             lines.append("\(padded)  \(shown.isEmpty ? label : labelColumn + shown)")
             index = end
         }
+        lines += prompts[nextPrompt...].map(promptLine)
         return lines
+    }
+
+    /// A spoken prompt: when, how long, and what is said.
+    static func promptLine(_ prompt: PlannedPrompt) -> String {
+        let time = DurationText.clock(prompt.at)
+        let label = "speech \(DurationText.format(prompt.length))"
+        return String(repeating: " ", count: max(0, 8 - time.count)) + time + "  " + label
+            + String(repeating: " ", count: max(1, 42 - label.count)) + "\"\(prompt.text)\""
     }
 
     /// Wraps text at 100 columns with an indent.

@@ -16,8 +16,8 @@ import Testing
         // Every stretch on both sides, right side first as the article describes.
         #expect(routine.steps.allSatisfy { $0.sides == .both(first: .right) })
         #expect(routine.steps[0].exercise == .hold([
-            HoldPart(name: "lean forward", length: .time(.seconds(60))),
-            HoldPart(name: "rotate", length: .time(.seconds(60))),
+            HoldPart(name: "lean forward", length: .time(.seconds(60)), say: "Lean forward over the front leg, spine long."),
+            HoldPart(name: "rotate", length: .time(.seconds(60)), say: "Now rotate toward the back leg."),
         ]))
         // Dynamic moves: 12 reps at 4 s, with the softer return beat.
         #expect(routine.steps[1].exercise == .reps(Reps(count: 12, tempo: .seconds(4), returnBeat: true)))

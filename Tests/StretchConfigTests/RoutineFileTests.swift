@@ -83,7 +83,8 @@ import Testing
             """)
         #expect(found == [ConfigProblem(
             file: "lunch.toml", line: 6, column: 1, keyPath: "step[1].hodl",
-            message: "unknown key; known keys here: first_side, hold, instructions, kind, name, parts, reps, return_beat, sides, tempo")])
+            message: "unknown key; known keys here: first_side, hold, instructions, kind, name, parts, reps, return_beat, "
+                + "say, say_left, say_right, setup, sides, tempo")])
     }
 
     @Test(arguments: [
