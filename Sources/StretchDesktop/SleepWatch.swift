@@ -15,66 +15,48 @@ public final class SleepWatch: Service, Sendable {
     static let path = "/org/freedesktop/login1"
     static let manager = "org.freedesktop.login1.Manager"
 
-    enum Input: Sendable {
+    enum Request: Sendable {
         case hold(Bool)
-        case peer(PeerEvent, generation: Int)
-        /// `settled()`: a round trip to the bus, so that the signals it sent before are queued; then `settled`.
-        case barrier(CheckedContinuation<Void, Never>)
-        /// Resumed once every input before it was handled.
-        case settled(CheckedContinuation<Void, Never>)
-        case shutdown
     }
 
     private let buses: BusConnections
     private let events: any DesktopEvents
     private let logger: Logger
-    private let inputs: AsyncStream<Input>
-    private let input: AsyncStream<Input>.Continuation
+    private let inbox = PeerInbox<Request>()
 
     public init(buses: BusConnections, events: any DesktopEvents, logger: Logger) {
         self.buses = buses
         self.events = events
         self.logger = logger
-        (inputs, input) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
     /// A session runs (true) or has ended (false): the delay lock is held exactly while a session runs. Returns at once.
     public func holdSleepLock(_ hold: Bool) {
-        input.yield(.hold(hold))
+        inbox.send(.hold(hold))
     }
 
     /// Returns once every request made before, and every signal the bus sent before, has been handled (while
     /// `run()` runs): for tests.
     func settled() async {
-        await withCheckedContinuation { input.yield(.barrier($0)) }
+        await inbox.settled()
     }
 
     /// Watches for sleep and holds the lock as asked until cancelled or shut down (then the lock is released).
     public func run() async throws {
-        let watcher = SleepWatcher(buses: buses, events: events, logger: logger, input: input)
-        defer {
-            watcher.link?.cancel()
-            watcher.release()
-        }
-        await withGracefulShutdownHandler {
-            await watcher.connect()
-            for await input in inputs {
-                guard await watcher.handle(input) else { return }
-            }
-        } onGracefulShutdown: { [input] in
-            input.yield(.shutdown)
-        }
+        let watcher = SleepWatcher(buses: buses, events: events, logger: logger, inbox: inbox)
+        defer { watcher.release() }
+        await inbox.run(watcher)
     }
 }
 
 /// The state `SleepWatch.run()` keeps: owned by that one task.
-private final class SleepWatcher {
-    typealias Input = SleepWatch.Input
+private final class SleepWatcher: PeerClient {
+    typealias Request = SleepWatch.Request
 
     let buses: BusConnections
     let events: any DesktopEvents
     let logger: Logger
-    let input: AsyncStream<Input>.Continuation
+    let inbox: PeerInbox<Request>
     var link: PeerLink?
     var generation = 0
     /// A session runs: the lock is to be held (except between PrepareForSleep(true) and (false)).
@@ -91,11 +73,11 @@ private final class SleepWatcher {
     /// How long a call to logind may take: it runs in line with the requests.
     static let callTimeout = Duration.seconds(5)
 
-    init(buses: BusConnections, events: any DesktopEvents, logger: Logger, input: AsyncStream<Input>.Continuation) {
+    init(buses: BusConnections, events: any DesktopEvents, logger: Logger, inbox: PeerInbox<Request>) {
         self.buses = buses
         self.events = events
         self.logger = logger
-        self.input = input
+        self.inbox = inbox
     }
 
     /// Watches logind's PrepareForSleep and owner on the system bus, if there is one (its absence is logged once by
@@ -103,16 +85,15 @@ private final class SleepWatcher {
     func connect() async {
         guard link == nil, let connection = await buses.connection(.system) else { return }
         generation += 1
-        let generation = generation, input = input
         do {
-            let link = try await PeerLink(
-                connection: connection, peer: SleepWatch.logind,
+            let link = try await inbox.link(
+                connection, peer: SleepWatch.logind,
                 matches: [
                     SignalMatch(
                         sender: SleepWatch.logind, path: SleepWatch.path, interface: SleepWatch.manager,
                         member: "PrepareForSleep")
                 ],
-                send: { input.yield(.peer($0, generation: generation)) })
+                generation: generation)
             self.link = link
             if link.owner == nil { reportMissing("\(SleepWatch.logind) is not on the system bus") }
         } catch {
@@ -120,9 +101,8 @@ private final class SleepWatcher {
         }
     }
 
-    /// Handles one input; false when the service is to stop.
-    func handle(_ input: Input) async -> Bool {
-        switch input {
+    func handle(_ request: Request) async {
+        switch request {
         case .hold(let hold):
             wanted = hold
             if hold {
@@ -131,19 +111,11 @@ private final class SleepWatcher {
             } else {
                 release()
             }
-        case .peer(let event, let generation):
-            guard generation == self.generation else { break }
-            await handle(event)
-        case .barrier(let continuation):
-            await link?.sync()
-            self.input.yield(.settled(continuation))
-        case .settled(let continuation):
-            continuation.resume()
-        case .shutdown:
-            release()
-            return false
         }
-        return true
+    }
+
+    func shutDown() async {
+        release()
     }
 
     func handle(_ event: PeerEvent) async {
