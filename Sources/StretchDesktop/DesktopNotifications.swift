@@ -51,7 +51,11 @@ public final class DesktopNotifications: Service, Sendable {
     /// Carries out the requests and reports the answers until cancelled or shut down (then it withdraws the
     /// notification: nobody would hear its buttons).
     public func run() async throws {
-        await inbox.run(NotificationClient(buses: buses, events: events, logger: logger, inbox: inbox))
+        let name = Self.server
+        let tie = PeerTie(
+            inbox: inbox, buses: buses, bus: .session, peer: name,
+            matches: [SignalMatch(sender: name, path: Self.path, interface: name)])
+        await inbox.run(NotificationClient(tie: tie, events: events, logger: logger))
     }
 }
 
@@ -65,12 +69,10 @@ private final class NotificationClient: PeerClient {
         var capabilities: Set<String>
     }
 
-    let buses: BusConnections
+    let tie: PeerTie<Request>
     let events: any DesktopEvents
     let logger: Logger
-    let inbox: PeerInbox<Request>
-    var link: PeerLink?
-    var generation = 0
+    var link: PeerLink? { tie.link }
     var server: Server?
     /// Our notification's id on `server`, while it is shown.
     var shown: UInt32?
@@ -86,24 +88,17 @@ private final class NotificationClient: PeerClient {
     /// The actions, as (key, label) pairs: "default" is clicking the notification itself.
     static let actions = ["default", "Start now", "start", "Start now", "snooze", "Snooze", "skip", "Skip"]
 
-    init(buses: BusConnections, events: any DesktopEvents, logger: Logger, inbox: PeerInbox<Request>) {
-        self.buses = buses
+    init(tie: PeerTie<Request>, events: any DesktopEvents, logger: Logger) {
+        self.tie = tie
         self.events = events
         self.logger = logger
-        self.inbox = inbox
     }
 
     /// Watches the server's signals and owner on the session bus, if there is one (its absence is logged once by
     /// `BusConnections`) and not already.
     func connect() async {
-        guard link == nil, let connection = await buses.connection(.session) else { return }
-        generation += 1
-        let name = DesktopNotifications.server
         do {
-            link = try await inbox.link(
-                connection, peer: name,
-                matches: [SignalMatch(sender: name, path: DesktopNotifications.path, interface: name)],
-                generation: generation)
+            _ = try await tie.open()
         } catch {
             if !error.isCancellation { reportMissing("cannot watch the desktop notification server", error) }
         }
@@ -137,8 +132,7 @@ private final class NotificationClient: PeerClient {
             shown = nil
             if owner != nil, offer != nil { await present() }
         case .lost:
-            link?.cancel()
-            link = nil
+            tie.drop()
             server = nil
             shown = nil
             await connect()

@@ -33,9 +33,8 @@ final class PeerInbox<Request: Sendable>: Sendable {
         await withCheckedContinuation { input.yield(.barrier($0)) }
     }
 
-    /// A link to `peer` on `connection` whose events come into this inbox tagged with `generation` (the client's
-    /// count of its links, so that a replaced link's late events are told apart and dropped).
-    func link(
+    /// A link to `peer` on `connection` whose events come into this inbox tagged with `generation`.
+    fileprivate func link(
         _ connection: BusConnection, peer: String, matches: [SignalMatch], generation: Int
     ) async throws(BusError) -> PeerLink {
         let input = input
@@ -47,7 +46,7 @@ final class PeerInbox<Request: Sendable>: Sendable {
     /// Hands the inputs to `client`, after its first `connect()`, until cancelled or shut down (then its
     /// `shutDown()`); its link is cancelled on the way out.
     func run<Client: PeerClient>(_ client: Client) async where Client.Request == Request {
-        defer { client.link?.cancel() }
+        defer { client.tie.drop() }
         await withGracefulShutdownHandler {
             await client.connect()
             for await input in inputs {
@@ -55,10 +54,10 @@ final class PeerInbox<Request: Sendable>: Sendable {
                 case .request(let request):
                     await client.handle(request)
                 case .peer(let event, let generation):
-                    guard generation == client.generation else { break }
+                    guard generation == client.tie.generation else { break }
                     await client.handle(event)
                 case .barrier(let continuation):
-                    await client.link?.sync()
+                    await client.tie.link?.sync()
                     self.input.yield(.settled(continuation))
                 case .settled(let continuation):
                     continuation.resume()
@@ -76,14 +75,53 @@ final class PeerInbox<Request: Sendable>: Sendable {
 /// The state a `PeerInbox` hands its inputs to.
 protocol PeerClient: AnyObject {
     associatedtype Request: Sendable
-    /// The link to the peer, while there is one.
-    var link: PeerLink? { get }
-    /// The generation of `link`: the peer events of others are dropped.
-    var generation: Int { get }
+    /// Its link to the peer.
+    var tie: PeerTie<Request> { get }
     /// Links to the peer if there is no link (and the bus is there).
     func connect() async
     func handle(_ request: Request) async
     func handle(_ event: PeerEvent) async
     /// A graceful shutdown began: the last input handled.
     func shutDown() async
+}
+
+/// A `PeerClient`'s link to its peer on one of the buses, whose events come into its inbox; opened when the bus is
+/// there, dropped when the connection is lost, opened again on the next connection. Owned by the client's task.
+final class PeerTie<Request: Sendable> {
+    let inbox: PeerInbox<Request>
+    let buses: BusConnections
+    let bus: BusConnections.Bus
+    let peer: String
+    let matches: [SignalMatch]
+    /// The link, while there is one.
+    private(set) var link: PeerLink?
+    /// How many links were opened: the events of earlier links, still queued, are dropped.
+    private(set) var generation = 0
+
+    init(
+        inbox: PeerInbox<Request>, buses: BusConnections, bus: BusConnections.Bus, peer: String,
+        matches: [SignalMatch]
+    ) {
+        self.inbox = inbox
+        self.buses = buses
+        self.bus = bus
+        self.peer = peer
+        self.matches = matches
+    }
+
+    /// Opens the link if there is none and the bus is there (its absence is logged once by `BusConnections`);
+    /// returns the new link, nil if none was opened.
+    func open() async throws(BusError) -> PeerLink? {
+        guard link == nil, let connection = await buses.connection(bus) else { return nil }
+        generation += 1
+        let link = try await inbox.link(connection, peer: peer, matches: matches, generation: generation)
+        self.link = link
+        return link
+    }
+
+    /// Cancels the link, if any (the connection was lost, or the service ends).
+    func drop() {
+        link?.cancel()
+        link = nil
+    }
 }

@@ -43,7 +43,10 @@ public final class SleepWatch: Service, Sendable {
 
     /// Watches for sleep and holds the lock as asked until cancelled or shut down (then the lock is released).
     public func run() async throws {
-        let watcher = SleepWatcher(buses: buses, events: events, logger: logger, inbox: inbox)
+        let tie = PeerTie(
+            inbox: inbox, buses: buses, bus: .system, peer: Self.logind,
+            matches: [SignalMatch(sender: Self.logind, path: Self.path, interface: Self.manager, member: "PrepareForSleep")])
+        let watcher = SleepWatcher(tie: tie, events: events, logger: logger)
         defer { watcher.release() }
         await inbox.run(watcher)
     }
@@ -53,12 +56,10 @@ public final class SleepWatch: Service, Sendable {
 private final class SleepWatcher: PeerClient {
     typealias Request = SleepWatch.Request
 
-    let buses: BusConnections
+    let tie: PeerTie<Request>
     let events: any DesktopEvents
     let logger: Logger
-    let inbox: PeerInbox<Request>
-    var link: PeerLink?
-    var generation = 0
+    var link: PeerLink? { tie.link }
     /// A session runs: the lock is to be held (except between PrepareForSleep(true) and (false)).
     var wanted = false
     /// Between PrepareForSleep(true) and PrepareForSleep(false).
@@ -73,29 +74,17 @@ private final class SleepWatcher: PeerClient {
     /// How long a call to logind may take: it runs in line with the requests.
     static let callTimeout = Duration.seconds(5)
 
-    init(buses: BusConnections, events: any DesktopEvents, logger: Logger, inbox: PeerInbox<Request>) {
-        self.buses = buses
+    init(tie: PeerTie<Request>, events: any DesktopEvents, logger: Logger) {
+        self.tie = tie
         self.events = events
         self.logger = logger
-        self.inbox = inbox
     }
 
     /// Watches logind's PrepareForSleep and owner on the system bus, if there is one (its absence is logged once by
     /// `BusConnections`) and not already.
     func connect() async {
-        guard link == nil, let connection = await buses.connection(.system) else { return }
-        generation += 1
         do {
-            let link = try await inbox.link(
-                connection, peer: SleepWatch.logind,
-                matches: [
-                    SignalMatch(
-                        sender: SleepWatch.logind, path: SleepWatch.path, interface: SleepWatch.manager,
-                        member: "PrepareForSleep")
-                ],
-                generation: generation)
-            self.link = link
-            if link.owner == nil { reportMissing("\(SleepWatch.logind) is not on the system bus") }
+            if let link = try await tie.open(), link.owner == nil { reportMissing("\(SleepWatch.logind) is not on the system bus") }
         } catch {
             if !error.isCancellation { reportMissing("\(error)") }
         }
@@ -144,8 +133,7 @@ private final class SleepWatcher: PeerClient {
                 await take()
             }
         case .lost:
-            link?.cancel()
-            link = nil
+            tie.drop()
             release()
             sleeping = false
             await connect()
