@@ -84,7 +84,9 @@ private final class SleepWatcher: PeerClient {
     /// `BusConnections`) and not already.
     func connect() async {
         do {
-            if let link = try await tie.open(), link.owner == nil { reportMissing("\(SleepWatch.logind) is not on the system bus") }
+            if let link = try await tie.open(), link.owner == nil {
+                reportMissing("\(SleepWatch.logind) is not on the system bus")
+            }
         } catch {
             if !error.isCancellation { reportMissing("\(error)") }
         }

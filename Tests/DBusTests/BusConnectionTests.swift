@@ -51,11 +51,7 @@ struct Peer {
     }
 }
 
-@Suite(
-    .disabled(
-        if: PrivateBus.unavailable != nil,
-        "needs dbus-daemon and python3-dbusmock (Debian packages; make test-deps installs them)"),
-    .timeLimit(.minutes(1)))
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct BusConnectionTests {
     @Test func aMethodCallReturnsThePeersReply() async throws {
         let peer = try await Peer()
@@ -386,7 +382,7 @@ private func loop(_ peer: Peer) -> EpollLoop { peer.loop }
 /// Not a test but a measurement, run by hand: `STRETCHD_MEASURE_BUS_IDLE=60 swift test --skip-build --filter
 /// anOpenConnectionsLoopThreadIdles` prints how often the loop thread of an idle connection (subscribed to a
 /// signal, after a call) was switched to over that many seconds; 0 means it never woke.
-@Suite(.disabled(if: PrivateBus.unavailable != nil || ProcessInfo.processInfo.environment["STRETCHD_MEASURE_BUS_IDLE"] == nil))
+@Suite(.measurementOnPrivateBus("STRETCHD_MEASURE_BUS_IDLE"))
 struct BusIdleMeasurement {
     @Test func anOpenConnectionsLoopThreadIdles() async throws {
         let seconds = Int(ProcessInfo.processInfo.environment["STRETCHD_MEASURE_BUS_IDLE"] ?? "") ?? 60
@@ -426,9 +422,7 @@ struct BusIdleMeasurement {
     }
 }
 
-@Suite(
-    .disabled(if: PrivateBus.unavailable != nil, "needs dbus-daemon (Debian package; make test-deps installs it)"),
-    .timeLimit(.minutes(1)))
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct BusConnectionsTests {
     @Test func aMissingOrLostBusIsLoggedOnceAtInfoAndConnectedAgainLater() async throws {
         let log = InMemoryLogHandler()

@@ -5,11 +5,7 @@ import TestSupport
 
 /// The real `stretchd` on a mocked desktop (private buses, python-dbusmock's notification daemon and logind),
 /// driven as a desktop would: buttons, sleep, lock, idle and do-not-disturb. Waits are on the daemon's log lines.
-@Suite(
-    .disabled(
-        if: PrivateBus.unavailable != nil,
-        "needs dbus-daemon and python3-dbusmock (Debian packages; make test-deps installs them)"),
-    .timeLimit(.minutes(1)))
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct DesktopTests {
     @Test func aNotificationButtonSnoozesTheBreak() async throws {
         let desktop = try await MockDesktop()

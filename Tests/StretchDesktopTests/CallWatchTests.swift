@@ -160,11 +160,7 @@ struct CallWatchMicrophoneTests {
     }
 }
 
-@Suite(
-    .disabled(
-        if: PrivateBus.unavailable != nil,
-        "needs dbus-daemon and python3-dbusmock (Debian packages; make test-deps installs them)"),
-    .timeLimit(.minutes(1)))
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct CallWatchInhibitorTests {
     static let manager = "org.gnome.SessionManager"
     static let path = "/org/gnome/SessionManager"
@@ -214,7 +210,7 @@ struct CallWatchInhibitorTests {
 /// theWatchesIdle` runs DoNotDisturbWatch and CallWatch on one loop (a notification server with Inhibited and
 /// paused, a GNOME Shell, a session manager and a stand-in /dev/snd with a capture node), waits for their first
 /// reports, and prints how often the loop's thread was switched to over that many seconds; 0 means it never woke.
-@Suite(.disabled(if: PrivateBus.unavailable != nil || ProcessInfo.processInfo.environment["STRETCHD_MEASURE_QUIET_IDLE"] == nil))
+@Suite(.measurementOnPrivateBus("STRETCHD_MEASURE_QUIET_IDLE"))
 struct QuietIdleMeasurement {
     @Test func theWatchesIdle() async throws {
         let seconds = Int(ProcessInfo.processInfo.environment["STRETCHD_MEASURE_QUIET_IDLE"] ?? "") ?? 60

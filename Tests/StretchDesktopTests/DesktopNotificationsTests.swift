@@ -144,11 +144,7 @@ private struct Notify {
     }
 }
 
-@Suite(
-    .disabled(
-        if: PrivateBus.unavailable != nil,
-        "needs dbus-daemon and python3-dbusmock (Debian packages; make test-deps installs them)"),
-    .timeLimit(.minutes(1)))
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct DesktopNotificationsTests {
     @Test func theBreakIsOfferedWithButtonsAtNormalUrgencyUntilAnswered() async throws {
         let harness = try await NotificationsHarness()

@@ -12,11 +12,7 @@ import TestSupport
 import Glibc
 #endif
 
-@Suite(
-    .disabled(
-        if: PrivateBus.unavailable != nil,
-        "needs dbus-daemon and python3-dbusmock (Debian packages; make test-deps installs them)"),
-    .timeLimit(.minutes(1)))
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct DoNotDisturbWatchTests {
     static let notifications = "org.freedesktop.Notifications"
     static let path = "/org/freedesktop/Notifications"

@@ -258,11 +258,7 @@ private func monotonicNow() -> Duration {
     return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
 }
 
-@Suite(
-    .disabled(
-        if: PrivateBus.unavailable != nil,
-        "needs dbus-daemon and python3-dbusmock (Debian packages; make test-deps installs them)"),
-    .timeLimit(.minutes(1)))
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct PresenceWatchTests {
     @Test func theSessionsLockAtStartIsReportedAndThenItsChanges() async throws {
         try await PresenceDesk.with { desk in
@@ -488,10 +484,7 @@ struct PresenceMergeTests {
 /// Not a test but a measurement, run by hand: `STRETCHD_MEASURE_PRESENCE_IDLE=60 swift test --skip-build --filter
 /// aWatchingPresenceWatchIdles` prints how often the bus loop's thread woke over that many seconds while the service
 /// followed logind and Mutter (both mocks up, nothing changing); 0 means no timer and no polling.
-@Suite(
-    .disabled(
-        if: PrivateBus.unavailable != nil
-            || ProcessInfo.processInfo.environment["STRETCHD_MEASURE_PRESENCE_IDLE"] == nil))
+@Suite(.measurementOnPrivateBus("STRETCHD_MEASURE_PRESENCE_IDLE"))
 struct PresenceIdleMeasurement {
     @Test func aWatchingPresenceWatchIdles() async throws {
         let seconds = Int(ProcessInfo.processInfo.environment["STRETCHD_MEASURE_PRESENCE_IDLE"] ?? "") ?? 60

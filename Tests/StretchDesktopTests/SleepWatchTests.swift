@@ -164,11 +164,7 @@ private struct SleepHarness {
 
 private let ourLock = ["sleep", "stretchd", "A stretch session is running; it stops and is recorded first", "delay"]
 
-@Suite(
-    .disabled(
-        if: PrivateBus.unavailable != nil,
-        "needs dbus-daemon and python3-dbusmock (Debian packages; make test-deps installs them)"),
-    .timeLimit(.minutes(1)))
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct SleepWatchTests {
     @Test func theDelayLockIsHeldExactlyWhileASessionRuns() async throws {
         let harness = try await SleepHarness()
