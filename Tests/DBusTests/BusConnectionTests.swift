@@ -10,29 +10,23 @@ import TestSupport
 /// A private bus with python-dbusmock's notification daemon on it, and a connection to it processed on a loop of
 /// its own; `stop()` ends all three.
 struct Peer {
-    let bus: PrivateBus
+    let mocks: MockBus
     let loop: EpollLoop
-    let connection: BusConnection
+    var bus: PrivateBus { mocks.bus }
+    var connection: BusConnection { mocks.driver }
 
     static let notifications = "org.freedesktop.Notifications"
     static let path = "/org/freedesktop/Notifications"
 
     init(template: [String] = ["--template", "notification_daemon"], name: String = Peer.notifications) async throws {
-        bus = try PrivateBus()
         loop = EpollLoop()
         loop.startThread()
-        connection = try BusConnection.connect(address: bus.address, loop: loop)
-        // Subscribed before the mock starts, so its arrival cannot be missed; no sleeping, no polling.
-        let (owner, changes) = try await connection.watchNameOwner(name)
-        try bus.startMock(template)
-        if owner == nil {
-            for try await change in changes where change.newOwner != nil { break }
-        }
+        mocks = try MockBus(on: loop)
+        try await mocks.startMock(template, owning: name)
     }
 
     func stop() {
-        connection.close()
-        bus.stop()
+        mocks.stop()
         loop.stop()
     }
 
@@ -46,7 +40,7 @@ struct Peer {
     /// A method of dbusmock's control interface on the notification daemon's object.
     func mock(_ member: String, _ arguments: [BusValue]) -> MethodCall {
         MethodCall(
-            destination: Self.notifications, path: Self.path, interface: "org.freedesktop.DBus.Mock", member: member,
+            destination: Self.notifications, path: Self.path, interface: MockBus.mockInterface, member: member,
             arguments: arguments)
     }
 }

@@ -78,9 +78,9 @@ struct DesktopTests {
         let desktop = try await MockDesktop()
         defer { desktop.stop() }
         // KDE's do-not-disturb, on before the daemon starts.
-        try await desktop.call(
-            desktop.sessionBus, MockDesktop.notifications, MockDesktop.notificationsPath, "AddProperty",
-            [.string(MockDesktop.notifications), .string("Inhibited"), .variant(.boolean(true))])
+        try await desktop.session.call(
+            MockDesktop.notifications, MockDesktop.notificationsPath, "AddProperty",
+            [.string(MockDesktop.notifications), .string("Inhibited"), .variant(.boolean(true))], timeout: MockDesktop.timeout)
         let daemon = try DaemonProcess(every: "2s", autostart: "off", notify: true, buses: desktop.environment)
         try daemon.waitForLog("it waits, as do-not-disturb is on (KDE)")
         let status = try daemon.status()

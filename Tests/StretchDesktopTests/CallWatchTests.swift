@@ -168,13 +168,13 @@ struct CallWatchInhibitorTests {
     @Test func gnomesIdleInhibitionIsReadAtStartAndAtEachInhibitorAddedOrRemoved() async throws {
         let bus = try DesktopMockBus()
         defer { bus.stop() }
-        try await bus.startMock(name: Self.manager, path: Self.path, interface: Self.manager)
+        try await bus.mocks.startMock(name: Self.manager, path: Self.path, interface: Self.manager)
         func inhibited(_ code: String) async throws {
             // AddMethod(interface, name, in signature, out signature, code) replaces the method.
-            try await bus.mock(Self.manager, Self.path, "AddMethod", [.string(Self.manager), "IsInhibited", "u", "b", .string(code)])
+            try await bus.mocks.call(Self.manager, Self.path, "AddMethod", [.string(Self.manager), "IsInhibited", "u", "b", .string(code)])
         }
         func signal(_ name: String) async throws {
-            try await bus.emit(Self.manager, Self.path, interface: Self.manager, name, "o", [.objectPath("/org/gnome/SessionManager/Inhibitor7")])
+            try await bus.mocks.emit(Self.manager, Self.path, interface: Self.manager, name, "o", [.objectPath("/org/gnome/SessionManager/Inhibitor7")])
         }
         try await inhibited("ret = False")
         let events = RecordedEvents()
@@ -198,7 +198,7 @@ struct CallWatchInhibitorTests {
         try await inhibited("ret = True")
         try await signal("InhibitorAdded")
         #expect(await events.nextUnlessCancelled() == .call(source: source, on: true))
-        try await bus.stopMocks(owning: Self.manager)
+        try await bus.mocks.stopMocks(owning: Self.manager)
         #expect(await events.nextUnlessCancelled() == .call(source: source, on: false))
         #expect(await events.pending() == [])
         running.cancel()
@@ -216,11 +216,11 @@ struct QuietIdleMeasurement {
         let seconds = Int(ProcessInfo.processInfo.environment["STRETCHD_MEASURE_QUIET_IDLE"] ?? "") ?? 60
         let bus = try DesktopMockBus()
         defer { bus.stop() }
-        let template = try DoNotDisturbWatchTests.serverTemplate(in: bus.bus.directory)
-        try await bus.startMock(["--template", template], owning: "org.freedesktop.Notifications")
-        try await bus.startMock(name: "org.gnome.Shell", path: "/org/gnome/Shell", interface: "org.gnome.Shell")
-        try await bus.startMock(name: "org.gnome.SessionManager", path: "/org/gnome/SessionManager", interface: "org.gnome.SessionManager")
-        try await bus.mock("org.gnome.SessionManager", "/org/gnome/SessionManager", "AddMethod", ["org.gnome.SessionManager", "IsInhibited", "u", "b", "ret = False"])
+        let template = try DoNotDisturbWatchTests.serverTemplate(in: bus.mocks.bus.directory)
+        try await bus.mocks.startMock(["--template", template], owning: "org.freedesktop.Notifications")
+        try await bus.mocks.startMock(name: "org.gnome.Shell", path: "/org/gnome/Shell", interface: "org.gnome.Shell")
+        try await bus.mocks.startMock(name: "org.gnome.SessionManager", path: "/org/gnome/SessionManager", interface: "org.gnome.SessionManager")
+        try await bus.mocks.call("org.gnome.SessionManager", "/org/gnome/SessionManager", "AddMethod", ["org.gnome.SessionManager", "IsInhibited", "u", "b", "ret = False"])
         let folders = try SoundFolders()
         defer { folders.remove() }
         try folders.status("closed\n")
