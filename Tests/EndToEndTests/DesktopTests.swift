@@ -24,7 +24,14 @@ struct DesktopTests {
         try await desktop.pressAction("snooze", of: 1)
         #expect(try daemon.waitForLog("notification answered").contains("answer=snooze"))
         try daemon.waitForLog("break snoozed")
-        let history = try String(contentsOfFile: daemon.historyPath, encoding: .utf8)
+        // Logged before the record is written (off the daemon's loop): read again after each round trip to the
+        // daemon (no sleeping) until it is there.
+        var history = ""
+        for _ in 0..<200 {
+            history = try String(contentsOfFile: daemon.historyPath, encoding: .utf8)
+            if history.contains(#""event":"snoozed""#) { break }
+            _ = try daemon.status()
+        }
         #expect(history.contains(#""event":"snoozed""#))
         #expect(try daemon.terminate() == 0)
     }
