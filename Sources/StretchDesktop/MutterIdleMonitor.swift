@@ -37,13 +37,12 @@ extension PresenceWatch {
         async
     {
         guard let owner else {
-            notes.once(
-                "mutter-absent", logger,
-                "GNOME's idle monitor (\(Self.mutter)) is not on the session bus: idle from logind alone")
+            notes.missing(
+                "mutter-absent", "GNOME's idle monitor (\(Self.mutter)) is not on the session bus: idle from logind alone")
             observe.yield(.mutterGone)
             return
         }
-        notes.forget("mutter-absent")
+        notes.present("mutter-absent")
         do {
             // Only this owner's signals: a watch id means nothing to another.
             let fired = try await connection.signals(
@@ -55,7 +54,7 @@ extension PresenceWatch {
                 throw BusError(function: "org.gnome.Mutter.IdleMonitor", code: EBADMSG)
             }
             // The active watch is added before idle is reported, so an input right after the report is heard.
-            notes.forget("mutter-failed")
+            notes.present("mutter-failed")
             var activeID: UInt32?
             if UInt64(idletime) >= interval {
                 activeID = try await addUserActiveWatch(on: connection)
