@@ -18,17 +18,11 @@ extension PresenceWatch {
 
     /// Mutter on each session bus connection in turn; after each, idle comes from logind.
     func watchMutter(_ observe: AsyncStream<Observation>.Continuation) async {
-        for await connection in buses.connections(.session) {
-            do {
-                let (owner, changes) = try await connection.watchNameOwner(Self.mutter)
-                var owners = changes.makeAsyncIterator()
-                try await Self.following(owner, next: { try await owners.next().map(\.newOwner) }) { owner in
-                    await self.followMutter(owner: owner, on: connection, observe)
-                }
-            } catch {
-                note("mutter-bus", "GNOME's idle monitor: watching it on the session bus failed", error)
-            }
-            observe.yield(.mutterGone)
+        await followOwners(
+            of: Self.mutter, on: .session, gone: .mutterGone, observe,
+            failure: ("mutter-bus", "GNOME's idle monitor: watching it on the session bus failed")
+        ) { owner, connection in
+            await self.followMutter(owner: owner, on: connection, observe)
         }
     }
 

@@ -139,17 +139,11 @@ public final class PresenceWatch: Service, Sendable {
 
     /// logind on each system bus connection in turn; after each, nothing is known.
     func watchLogind(_ observe: AsyncStream<Observation>.Continuation) async {
-        for await connection in buses.connections(.system) {
-            do {
-                let (owner, changes) = try await connection.watchNameOwner(Self.login1)
-                var owners = changes.makeAsyncIterator()
-                try await Self.following(owner, next: { try await owners.next().map(\.newOwner) }) { owner in
-                    await self.followUser(owner: owner, on: connection, observe)
-                }
-            } catch {
-                note("logind-bus", "logind: watching it on the system bus failed", error)
-            }
-            observe.yield(Self.unknown)
+        await followOwners(
+            of: Self.login1, on: .system, gone: Self.unknown, observe,
+            failure: ("logind-bus", "logind: watching it on the system bus failed")
+        ) { owner, connection in
+            await self.followUser(owner: owner, on: connection, observe)
         }
     }
 
@@ -297,6 +291,27 @@ public final class PresenceWatch: Service, Sendable {
     }
 
     // MARK: Shared
+
+    /// Runs `follow` with each owner of `name` in turn (nil while it has none), the previous one ended first, on
+    /// each connection to `bus` in turn; after each connection, `gone` is observed. A failure to watch the name is
+    /// noted (`failure`: its key and message).
+    func followOwners(
+        of name: String, on bus: BusConnections.Bus, gone: Observation, _ observe: AsyncStream<Observation>.Continuation,
+        failure: (key: String, message: String), each follow: @escaping @Sendable (String?, BusConnection) async -> Void
+    ) async {
+        for await connection in buses.connections(bus) {
+            do {
+                let (owner, changes) = try await connection.watchNameOwner(name)
+                var owners = changes.makeAsyncIterator()
+                try await Self.following(owner, next: { try await owners.next().map(\.newOwner) }) { owner in
+                    await follow(owner, connection)
+                }
+            } catch {
+                note(failure.key, failure.message, error)
+            }
+            observe.yield(gone)
+        }
+    }
 
     /// Runs `follow` on `first`, and again on each different value `next` returns, the previous one cancelled and
     /// finished before (so nothing it subscribed to is heard after); returns when `next` returns nil.
