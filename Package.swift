@@ -131,10 +131,14 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
-        // What the test targets share: waiting for a sleeper on a TestClock, temporary folders, the repository path.
+        // What the test targets share: waiting for a sleeper on a TestClock, temporary folders, the repository path,
+        // private buses with python-dbusmock peers and the trait of the suites that need them.
         .target(
             name: "TestSupport",
-            dependencies: [.product(name: "Clocks", package: "swift-clocks")],
+            dependencies: [
+                "DBus", "EpollExecutor", .product(name: "Clocks", package: "swift-clocks"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: settings
         ),

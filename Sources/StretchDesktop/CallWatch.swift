@@ -375,11 +375,4 @@ public struct CallWatch: Service {
         }
         if !Task.isCancelled { await reported.update(nil) }
     }
-
-    /// The connection was lost or the task cancelled: nothing to say about it.
-    private func isEnding(_ error: any Error) -> Bool {
-        if Task.isCancelled { return true }
-        guard let error = error as? BusError else { return false }
-        return error.isDisconnection || error.isCancellation
-    }
 }

@@ -15,66 +15,53 @@ public final class DesktopNotifications: Service, Sendable {
     static let server = "org.freedesktop.Notifications"
     static let path = "/org/freedesktop/Notifications"
 
-    enum Input: Sendable {
+    enum Request: Sendable {
         case show(title: String, body: String)
         case withdraw
-        case peer(PeerEvent, generation: Int)
-        /// `settled()`: a round trip to the bus, so that the signals it sent before are queued; then `settled`.
-        case barrier(CheckedContinuation<Void, Never>)
-        /// Resumed once every input before it was handled.
-        case settled(CheckedContinuation<Void, Never>)
-        case shutdown
     }
 
     private let buses: BusConnections
     private let events: any DesktopEvents
     private let logger: Logger
-    private let inputs: AsyncStream<Input>
-    private let input: AsyncStream<Input>.Continuation
+    private let inbox = PeerInbox<Request>()
 
     public init(buses: BusConnections, events: any DesktopEvents, logger: Logger) {
         self.buses = buses
         self.events = events
         self.logger = logger
-        (inputs, input) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
     /// Shows the break notification, replacing the one shown (replaces_id); returns at once (non-blocking, ordered:
     /// the requests go through an AsyncStream that run() consumes).
     public func show(title: String, body: String) {
-        input.yield(.show(title: title, body: body))
+        inbox.send(.show(title: title, body: body))
     }
 
     /// Closes the break notification if one is shown (CloseNotification); returns at once.
     public func withdraw() {
-        input.yield(.withdraw)
+        inbox.send(.withdraw)
     }
 
     /// Returns once every request made before, and every signal the bus sent before, has been handled (while
     /// `run()` runs): for tests.
     func settled() async {
-        await withCheckedContinuation { input.yield(.barrier($0)) }
+        await inbox.settled()
     }
 
     /// Carries out the requests and reports the answers until cancelled or shut down (then it withdraws the
     /// notification: nobody would hear its buttons).
     public func run() async throws {
-        let client = NotificationClient(buses: buses, events: events, logger: logger, input: input)
-        defer { client.link?.cancel() }
-        await withGracefulShutdownHandler {
-            await client.connect()
-            for await input in inputs {
-                guard await client.handle(input) else { return }
-            }
-        } onGracefulShutdown: { [input] in
-            input.yield(.shutdown)
-        }
+        let name = Self.server
+        let tie = PeerTie(
+            inbox: inbox, buses: buses, bus: .session, peer: name,
+            matches: [SignalMatch(sender: name, path: Self.path, interface: name)])
+        await inbox.run(NotificationClient(tie: tie, events: events, logger: logger))
     }
 }
 
 /// The state `DesktopNotifications.run()` keeps: owned by that one task.
-private final class NotificationClient {
-    typealias Input = DesktopNotifications.Input
+private final class NotificationClient: PeerClient {
+    typealias Request = DesktopNotifications.Request
 
     /// The server seen: its unique name and what it can do (read once per server).
     struct Server {
@@ -82,12 +69,10 @@ private final class NotificationClient {
         var capabilities: Set<String>
     }
 
-    let buses: BusConnections
+    let tie: PeerTie<Request>
     let events: any DesktopEvents
     let logger: Logger
-    let input: AsyncStream<Input>.Continuation
-    var link: PeerLink?
-    var generation = 0
+    var link: PeerLink? { tie.link }
     var server: Server?
     /// Our notification's id on `server`, while it is shown.
     var shown: UInt32?
@@ -103,33 +88,24 @@ private final class NotificationClient {
     /// The actions, as (key, label) pairs: "default" is clicking the notification itself.
     static let actions = ["default", "Start now", "start", "Start now", "snooze", "Snooze", "skip", "Skip"]
 
-    init(buses: BusConnections, events: any DesktopEvents, logger: Logger, input: AsyncStream<Input>.Continuation) {
-        self.buses = buses
+    init(tie: PeerTie<Request>, events: any DesktopEvents, logger: Logger) {
+        self.tie = tie
         self.events = events
         self.logger = logger
-        self.input = input
     }
 
     /// Watches the server's signals and owner on the session bus, if there is one (its absence is logged once by
     /// `BusConnections`) and not already.
     func connect() async {
-        guard link == nil, let connection = await buses.connection(.session) else { return }
-        generation += 1
-        let generation = generation, input = input
-        let name = DesktopNotifications.server
         do {
-            link = try await PeerLink(
-                connection: connection, peer: name,
-                matches: [SignalMatch(sender: name, path: DesktopNotifications.path, interface: name)],
-                send: { input.yield(.peer($0, generation: generation)) })
+            _ = try await tie.open()
         } catch {
             if !error.isCancellation { reportMissing("cannot watch the desktop notification server", error) }
         }
     }
 
-    /// Handles one input; false when the service is to stop.
-    func handle(_ input: Input) async -> Bool {
-        switch input {
+    func handle(_ request: Request) async {
+        switch request {
         case .show(let title, let body):
             offer = (title, body)
             await connect()
@@ -137,20 +113,12 @@ private final class NotificationClient {
         case .withdraw:
             offer = nil
             await close()
-        case .peer(let event, let generation):
-            guard generation == self.generation else { break }
-            await handle(event)
-        case .barrier(let continuation):
-            await link?.sync()
-            self.input.yield(.settled(continuation))
-        case .settled(let continuation):
-            continuation.resume()
-        case .shutdown:
-            offer = nil
-            await close()
-            return false
         }
-        return true
+    }
+
+    func shutDown() async {
+        offer = nil
+        await close()
     }
 
     func handle(_ event: PeerEvent) async {
@@ -164,8 +132,7 @@ private final class NotificationClient {
             shown = nil
             if owner != nil, offer != nil { await present() }
         case .lost:
-            link?.cancel()
-            link = nil
+            tie.drop()
             server = nil
             shown = nil
             await connect()

@@ -142,13 +142,6 @@ public struct DoNotDisturbWatch: Service {
         if !Task.isCancelled { await reported.update(nil) }
     }
 
-    /// The connection was lost or the task cancelled: nothing to say about it.
-    private func isEnding(_ error: any Error) -> Bool {
-        if Task.isCancelled { return true }
-        guard let error = error as? BusError else { return false }
-        return error.isDisconnection || error.isCancellation
-    }
-
     /// GNOME's `show-banners`, read when a GNOME Shell is there and when dconf says it changed.
     private func watchGNOME(_ connection: BusConnection) async {
         let reported = LastReport { [events] on in await events.doNotDisturbChanged(source: "GNOME", on: on) }

@@ -18,17 +18,11 @@ extension PresenceWatch {
 
     /// Mutter on each session bus connection in turn; after each, idle comes from logind.
     func watchMutter(_ observe: AsyncStream<Observation>.Continuation) async {
-        for await connection in buses.connections(.session) {
-            do {
-                let (owner, changes) = try await connection.watchNameOwner(Self.mutter)
-                var owners = changes.makeAsyncIterator()
-                try await Self.following(owner, next: { try await owners.next().map(\.newOwner) }) { owner in
-                    await self.followMutter(owner: owner, on: connection, observe)
-                }
-            } catch {
-                note("mutter-bus", "GNOME's idle monitor: watching it on the session bus failed", error)
-            }
-            observe.yield(.mutterGone)
+        await followOwners(
+            of: Self.mutter, on: .session, gone: .mutterGone, observe,
+            failure: ("mutter-bus", "GNOME's idle monitor: watching it on the session bus failed")
+        ) { owner, connection in
+            await self.followMutter(owner: owner, on: connection, observe)
         }
     }
 
@@ -37,13 +31,12 @@ extension PresenceWatch {
         async
     {
         guard let owner else {
-            notes.once(
-                "mutter-absent", logger,
-                "GNOME's idle monitor (\(Self.mutter)) is not on the session bus: idle from logind alone")
+            notes.missing(
+                "mutter-absent", "GNOME's idle monitor (\(Self.mutter)) is not on the session bus: idle from logind alone")
             observe.yield(.mutterGone)
             return
         }
-        notes.forget("mutter-absent")
+        notes.present("mutter-absent")
         do {
             // Only this owner's signals: a watch id means nothing to another.
             let fired = try await connection.signals(
@@ -55,7 +48,7 @@ extension PresenceWatch {
                 throw BusError(function: "org.gnome.Mutter.IdleMonitor", code: EBADMSG)
             }
             // The active watch is added before idle is reported, so an input right after the report is heard.
-            notes.forget("mutter-failed")
+            notes.present("mutter-failed")
             var activeID: UInt32?
             if UInt64(idletime) >= interval {
                 activeID = try await addUserActiveWatch(on: connection)

@@ -13,8 +13,8 @@ enum PeerEvent: Sendable {
 /// One bus connection watched for a service: the signals `matches` select and the owner of the peer's name,
 /// subscribed before `init` returns (so the service reads current values after, and misses no change), each handed
 /// to `send` as the connection reads it (in the bus's order with the replies to the service's calls: see `sync()`).
-/// The service consumes them in one stream with its own requests, in order; it tells a later link's events from an
-/// earlier one's by a generation number of its own.
+/// The service consumes them in one stream with its own requests, in order (`PeerInbox`); a later link's events are
+/// told from an earlier one's by the generation `PeerTie` gives each link.
 final class PeerLink: Sendable {
     let connection: BusConnection
     let peer: String

@@ -1,7 +1,6 @@
 import DBus
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -30,7 +29,7 @@ public final class PresenceWatch: Service, Sendable {
     let logger: Logger
     let user: uid_t
     let idleWatch: Duration
-    let notes = LoggedOnce()
+    let notes: AbsenceLog
 
     /// - Parameters:
     ///   - user: Whose graphical session to follow.
@@ -42,6 +41,7 @@ public final class PresenceWatch: Service, Sendable {
         self.buses = buses
         self.events = events
         self.logger = logger
+        notes = AbsenceLog(logger: logger)
         self.user = user
         self.idleWatch = idleWatch
     }
@@ -139,17 +139,11 @@ public final class PresenceWatch: Service, Sendable {
 
     /// logind on each system bus connection in turn; after each, nothing is known.
     func watchLogind(_ observe: AsyncStream<Observation>.Continuation) async {
-        for await connection in buses.connections(.system) {
-            do {
-                let (owner, changes) = try await connection.watchNameOwner(Self.login1)
-                var owners = changes.makeAsyncIterator()
-                try await Self.following(owner, next: { try await owners.next().map(\.newOwner) }) { owner in
-                    await self.followUser(owner: owner, on: connection, observe)
-                }
-            } catch {
-                note("logind-bus", "logind: watching it on the system bus failed", error)
-            }
-            observe.yield(Self.unknown)
+        await followOwners(
+            of: Self.login1, on: .system, gone: Self.unknown, observe,
+            failure: ("logind-bus", "logind: watching it on the system bus failed")
+        ) { owner, connection in
+            await self.followUser(owner: owner, on: connection, observe)
         }
     }
 
@@ -158,17 +152,17 @@ public final class PresenceWatch: Service, Sendable {
         async
     {
         guard let owner else {
-            notes.once("logind-absent", logger, "logind is not on the system bus: no lock or idle from it until it starts")
+            notes.missing("logind-absent", "logind is not on the system bus: no lock or idle from it until it starts")
             observe.yield(Self.unknown)
             return
         }
-        notes.forget("logind-absent")
+        notes.present("logind-absent")
         do {
             let userPath = try await resolveUser(owner: owner, on: connection)
             let changes = try await connection.signals(
                 .propertiesChanged(sender: owner, path: userPath, interface: Self.userInterface))
             let display = try await displaySession(of: userPath, on: connection)
-            notes.forget("logind-user")
+            notes.present("logind-user")
             var iterator = changes.makeAsyncIterator()
             try await Self.following(
                 display,
@@ -202,16 +196,16 @@ public final class PresenceWatch: Service, Sendable {
             guard let path = reply.arguments.first?.string else {
                 throw BusError(function: "org.freedesktop.login1.Manager.GetUser", code: EBADMSG)
             }
-            notes.forget("user-unknown")
+            notes.present("user-unknown")
             return path
         } catch let error as BusError where error.name == "org.freedesktop.login1.NoSuchUser" {
-            notes.once("user-unknown", logger, "logind does not know user \(user) yet: no lock or idle until they log in")
+            notes.missing("user-unknown", "logind does not know user \(user) yet: no lock or idle until they log in")
         }
         for try await signal in added {
             guard signal.arguments.count == 2, signal.arguments[0].uint32 == user,
                   let path = signal.arguments[1].string
             else { continue }
-            notes.forget("user-unknown")
+            notes.present("user-unknown")
             return path
         }
         throw Self.ended()
@@ -248,7 +242,7 @@ public final class PresenceWatch: Service, Sendable {
             hints.update(
                 try await connection.properties(destination: Self.login1, path: path, interface: Self.sessionInterface))
             observe.yield(hints.observation(fresh: true))
-            notes.forget("logind-session")
+            notes.present("logind-session")
             for try await message in changes {
                 guard let change = PropertiesChange(message) else { continue }
                 hints.update(change.changed)
@@ -298,6 +292,27 @@ public final class PresenceWatch: Service, Sendable {
 
     // MARK: Shared
 
+    /// Runs `follow` with each owner of `name` in turn (nil while it has none), the previous one ended first, on
+    /// each connection to `bus` in turn; after each connection, `gone` is observed. A failure to watch the name is
+    /// noted (`failure`: its key and message).
+    func followOwners(
+        of name: String, on bus: BusConnections.Bus, gone: Observation, _ observe: AsyncStream<Observation>.Continuation,
+        failure: (key: String, message: String), each follow: @escaping @Sendable (String?, BusConnection) async -> Void
+    ) async {
+        for await connection in buses.connections(bus) {
+            do {
+                let (owner, changes) = try await connection.watchNameOwner(name)
+                var owners = changes.makeAsyncIterator()
+                try await Self.following(owner, next: { try await owners.next().map(\.newOwner) }) { owner in
+                    await follow(owner, connection)
+                }
+            } catch {
+                note(failure.key, failure.message, error)
+            }
+            observe.yield(gone)
+        }
+    }
+
     /// Runs `follow` on `first`, and again on each different value `next` returns, the previous one cancelled and
     /// finished before (so nothing it subscribed to is heard after); returns when `next` returns nil.
     static func following<Value: Sendable & Equatable>(
@@ -334,9 +349,8 @@ public final class PresenceWatch: Service, Sendable {
     /// Logs `error` once at info under `key`, unless it is a cancellation or the bus going away (which
     /// `BusConnections` logs).
     func note(_ key: String, _ message: String, _ error: any Error) {
-        if error is CancellationError || Task.isCancelled { return }
-        if let error = error as? BusError, error.isCancellation || error.isDisconnection { return }
-        notes.once(key, logger, "\(message): \(error)")
+        if error is CancellationError || isEnding(error) { return }
+        notes.missing(key, "\(message): \(error)")
     }
 }
 
@@ -351,20 +365,5 @@ struct PropertiesChange {
         else { return nil }
         self.changed = changed.mapValues(\.unwrapped)
         self.invalidated = invalidated
-    }
-}
-
-/// Messages logged once at info until forgotten (when what they said is no longer so): a failure that lasts, or
-/// comes back at every try, is logged once until things work again.
-final class LoggedOnce: Sendable {
-    private let logged = Mutex<Set<String>>([])
-
-    func once(_ key: String, _ logger: Logger, _ message: @autoclosure () -> Logger.Message) {
-        guard logged.withLock({ $0.insert(key).inserted }) else { return }
-        logger.info(message())
-    }
-
-    func forget(_ key: String) {
-        _ = logged.withLock { $0.remove(key) }
     }
 }

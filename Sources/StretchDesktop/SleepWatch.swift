@@ -15,68 +15,51 @@ public final class SleepWatch: Service, Sendable {
     static let path = "/org/freedesktop/login1"
     static let manager = "org.freedesktop.login1.Manager"
 
-    enum Input: Sendable {
+    enum Request: Sendable {
         case hold(Bool)
-        case peer(PeerEvent, generation: Int)
-        /// `settled()`: a round trip to the bus, so that the signals it sent before are queued; then `settled`.
-        case barrier(CheckedContinuation<Void, Never>)
-        /// Resumed once every input before it was handled.
-        case settled(CheckedContinuation<Void, Never>)
-        case shutdown
     }
 
     private let buses: BusConnections
     private let events: any DesktopEvents
     private let logger: Logger
-    private let inputs: AsyncStream<Input>
-    private let input: AsyncStream<Input>.Continuation
+    private let inbox = PeerInbox<Request>()
 
     public init(buses: BusConnections, events: any DesktopEvents, logger: Logger) {
         self.buses = buses
         self.events = events
         self.logger = logger
-        (inputs, input) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
     /// A session runs (true) or has ended (false): the delay lock is held exactly while a session runs. Returns at once.
     public func holdSleepLock(_ hold: Bool) {
-        input.yield(.hold(hold))
+        inbox.send(.hold(hold))
     }
 
     /// Returns once every request made before, and every signal the bus sent before, has been handled (while
     /// `run()` runs): for tests.
     func settled() async {
-        await withCheckedContinuation { input.yield(.barrier($0)) }
+        await inbox.settled()
     }
 
     /// Watches for sleep and holds the lock as asked until cancelled or shut down (then the lock is released).
     public func run() async throws {
-        let watcher = SleepWatcher(buses: buses, events: events, logger: logger, input: input)
-        defer {
-            watcher.link?.cancel()
-            watcher.release()
-        }
-        await withGracefulShutdownHandler {
-            await watcher.connect()
-            for await input in inputs {
-                guard await watcher.handle(input) else { return }
-            }
-        } onGracefulShutdown: { [input] in
-            input.yield(.shutdown)
-        }
+        let tie = PeerTie(
+            inbox: inbox, buses: buses, bus: .system, peer: Self.logind,
+            matches: [SignalMatch(sender: Self.logind, path: Self.path, interface: Self.manager, member: "PrepareForSleep")])
+        let watcher = SleepWatcher(tie: tie, events: events, logger: logger)
+        defer { watcher.release() }
+        await inbox.run(watcher)
     }
 }
 
 /// The state `SleepWatch.run()` keeps: owned by that one task.
-private final class SleepWatcher {
-    typealias Input = SleepWatch.Input
+private final class SleepWatcher: PeerClient {
+    typealias Request = SleepWatch.Request
 
-    let buses: BusConnections
+    let tie: PeerTie<Request>
     let events: any DesktopEvents
     let logger: Logger
-    let input: AsyncStream<Input>.Continuation
-    var link: PeerLink?
-    var generation = 0
+    var link: PeerLink? { tie.link }
     /// A session runs: the lock is to be held (except between PrepareForSleep(true) and (false)).
     var wanted = false
     /// Between PrepareForSleep(true) and PrepareForSleep(false).
@@ -91,38 +74,26 @@ private final class SleepWatcher {
     /// How long a call to logind may take: it runs in line with the requests.
     static let callTimeout = Duration.seconds(5)
 
-    init(buses: BusConnections, events: any DesktopEvents, logger: Logger, input: AsyncStream<Input>.Continuation) {
-        self.buses = buses
+    init(tie: PeerTie<Request>, events: any DesktopEvents, logger: Logger) {
+        self.tie = tie
         self.events = events
         self.logger = logger
-        self.input = input
     }
 
     /// Watches logind's PrepareForSleep and owner on the system bus, if there is one (its absence is logged once by
     /// `BusConnections`) and not already.
     func connect() async {
-        guard link == nil, let connection = await buses.connection(.system) else { return }
-        generation += 1
-        let generation = generation, input = input
         do {
-            let link = try await PeerLink(
-                connection: connection, peer: SleepWatch.logind,
-                matches: [
-                    SignalMatch(
-                        sender: SleepWatch.logind, path: SleepWatch.path, interface: SleepWatch.manager,
-                        member: "PrepareForSleep")
-                ],
-                send: { input.yield(.peer($0, generation: generation)) })
-            self.link = link
-            if link.owner == nil { reportMissing("\(SleepWatch.logind) is not on the system bus") }
+            if let link = try await tie.open(), link.owner == nil {
+                reportMissing("\(SleepWatch.logind) is not on the system bus")
+            }
         } catch {
             if !error.isCancellation { reportMissing("\(error)") }
         }
     }
 
-    /// Handles one input; false when the service is to stop.
-    func handle(_ input: Input) async -> Bool {
-        switch input {
+    func handle(_ request: Request) async {
+        switch request {
         case .hold(let hold):
             wanted = hold
             if hold {
@@ -131,19 +102,11 @@ private final class SleepWatcher {
             } else {
                 release()
             }
-        case .peer(let event, let generation):
-            guard generation == self.generation else { break }
-            await handle(event)
-        case .barrier(let continuation):
-            await link?.sync()
-            self.input.yield(.settled(continuation))
-        case .settled(let continuation):
-            continuation.resume()
-        case .shutdown:
-            release()
-            return false
         }
-        return true
+    }
+
+    func shutDown() async {
+        release()
     }
 
     func handle(_ event: PeerEvent) async {
@@ -172,8 +135,7 @@ private final class SleepWatcher {
                 await take()
             }
         case .lost:
-            link?.cancel()
-            link = nil
+            tie.drop()
             release()
             sleeping = false
             await connect()

@@ -1,3 +1,4 @@
+import DBus
 import Logging
 import Synchronization
 
@@ -80,4 +81,12 @@ func untilCancelled() async {
     let (never, keeper) = AsyncStream<Never>.makeStream()
     for await _ in never {}
     withExtendedLifetime(keeper) {}
+}
+
+/// Whether `error` only says the watch is ending: the task was cancelled, or the bus connection closed or was lost
+/// (which `BusConnections` logs).
+func isEnding(_ error: any Error) -> Bool {
+    if Task.isCancelled { return true }
+    guard let error = error as? BusError else { return false }
+    return error.isDisconnection || error.isCancellation
 }

@@ -10,29 +10,23 @@ import TestSupport
 /// A private bus with python-dbusmock's notification daemon on it, and a connection to it processed on a loop of
 /// its own; `stop()` ends all three.
 struct Peer {
-    let bus: PrivateBus
+    let mocks: MockBus
     let loop: EpollLoop
-    let connection: BusConnection
+    var bus: PrivateBus { mocks.bus }
+    var connection: BusConnection { mocks.driver }
 
     static let notifications = "org.freedesktop.Notifications"
     static let path = "/org/freedesktop/Notifications"
 
     init(template: [String] = ["--template", "notification_daemon"], name: String = Peer.notifications) async throws {
-        bus = try PrivateBus()
         loop = EpollLoop()
         loop.startThread()
-        connection = try BusConnection.connect(address: bus.address, loop: loop)
-        // Subscribed before the mock starts, so its arrival cannot be missed; no sleeping, no polling.
-        let (owner, changes) = try await connection.watchNameOwner(name)
-        try bus.startMock(template)
-        if owner == nil {
-            for try await change in changes where change.newOwner != nil { break }
-        }
+        mocks = try MockBus(on: loop)
+        try await mocks.startMock(template, owning: name)
     }
 
     func stop() {
-        connection.close()
-        bus.stop()
+        mocks.stop()
         loop.stop()
     }
 
@@ -46,16 +40,12 @@ struct Peer {
     /// A method of dbusmock's control interface on the notification daemon's object.
     func mock(_ member: String, _ arguments: [BusValue]) -> MethodCall {
         MethodCall(
-            destination: Self.notifications, path: Self.path, interface: "org.freedesktop.DBus.Mock", member: member,
+            destination: Self.notifications, path: Self.path, interface: MockBus.mockInterface, member: member,
             arguments: arguments)
     }
 }
 
-@Suite(
-    .disabled(
-        if: PrivateBus.unavailable != nil,
-        "needs dbus-daemon and python3-dbusmock (Debian packages; make test-deps installs them)"),
-    .timeLimit(.minutes(1)))
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct BusConnectionTests {
     @Test func aMethodCallReturnsThePeersReply() async throws {
         let peer = try await Peer()
@@ -386,7 +376,7 @@ private func loop(_ peer: Peer) -> EpollLoop { peer.loop }
 /// Not a test but a measurement, run by hand: `STRETCHD_MEASURE_BUS_IDLE=60 swift test --skip-build --filter
 /// anOpenConnectionsLoopThreadIdles` prints how often the loop thread of an idle connection (subscribed to a
 /// signal, after a call) was switched to over that many seconds; 0 means it never woke.
-@Suite(.disabled(if: PrivateBus.unavailable != nil || ProcessInfo.processInfo.environment["STRETCHD_MEASURE_BUS_IDLE"] == nil))
+@Suite(.measurementOnPrivateBus("STRETCHD_MEASURE_BUS_IDLE"))
 struct BusIdleMeasurement {
     @Test func anOpenConnectionsLoopThreadIdles() async throws {
         let seconds = Int(ProcessInfo.processInfo.environment["STRETCHD_MEASURE_BUS_IDLE"] ?? "") ?? 60
@@ -426,9 +416,7 @@ struct BusIdleMeasurement {
     }
 }
 
-@Suite(
-    .disabled(if: PrivateBus.unavailable != nil, "needs dbus-daemon (Debian package; make test-deps installs it)"),
-    .timeLimit(.minutes(1)))
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct BusConnectionsTests {
     @Test func aMissingOrLostBusIsLoggedOnceAtInfoAndConnectedAgainLater() async throws {
         let log = InMemoryLogHandler()

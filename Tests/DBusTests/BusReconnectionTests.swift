@@ -81,6 +81,15 @@ struct Reconnecting {
     }
 
     func stop() { loop.stop() }
+
+    /// The next session bus connection, awaited in a task, once the first try to open it failed (the bus is not
+    /// there yet, and the stream waits for it).
+    func nextAfterAFailedOpen() async -> Task<BusConnection?, Never> {
+        var connections = connections.connections(.session).makeAsyncIterator()
+        let next = Task { await connections.next() }
+        #expect(await log.next(containing: "open failed") != nil)
+        return next
+    }
 }
 
 extension BusConnectionsTests {
@@ -114,9 +123,7 @@ extension BusConnectionsTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let reconnecting = Reconnecting(address: "unix:path=\(folder)/bus")
         defer { reconnecting.stop() }
-        var connections = reconnecting.connections.connections(.session).makeAsyncIterator()
-        let next = Task { await connections.next() }
-        #expect(await reconnecting.log.next(containing: "open failed") != nil)
+        let next = await reconnecting.nextAfterAFailedOpen()
 
         let bus = try PrivateBus(listen: "unix:path=\(folder)/bus")
         defer { bus.stop() }
@@ -168,9 +175,7 @@ extension BusConnectionsTests {
         let folder = try URLPath.temporaryDirectory()
         let reconnecting = Reconnecting(address: "unix:path=\(folder)/bus")
         defer { reconnecting.stop() }
-        var connections = reconnecting.connections.connections(.session).makeAsyncIterator()
-        let next = Task { await connections.next() }
-        #expect(await reconnecting.log.next(containing: "open failed") != nil)
+        let next = await reconnecting.nextAfterAFailedOpen()
 
         try FileManager.default.removeItem(atPath: folder)
         #expect(await next.valueOrCancel == nil)
@@ -184,9 +189,7 @@ extension BusConnectionsTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let reconnecting = Reconnecting(address: "unix:path=\(folder)/bus")
         defer { reconnecting.stop() }
-        var connections = reconnecting.connections.connections(.session).makeAsyncIterator()
-        let next = Task { await connections.next() }
-        #expect(await reconnecting.log.next(containing: "open failed") != nil)
+        let next = await reconnecting.nextAfterAFailedOpen()
 
         // Another socket in the same folder: not the bus's name, so nothing is tried.
         let other = try PrivateBus(listen: "unix:path=\(folder)/other")

@@ -160,11 +160,7 @@ struct CallWatchMicrophoneTests {
     }
 }
 
-@Suite(
-    .disabled(
-        if: PrivateBus.unavailable != nil,
-        "needs dbus-daemon and python3-dbusmock (Debian packages; make test-deps installs them)"),
-    .timeLimit(.minutes(1)))
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct CallWatchInhibitorTests {
     static let manager = "org.gnome.SessionManager"
     static let path = "/org/gnome/SessionManager"
@@ -172,13 +168,13 @@ struct CallWatchInhibitorTests {
     @Test func gnomesIdleInhibitionIsReadAtStartAndAtEachInhibitorAddedOrRemoved() async throws {
         let bus = try DesktopMockBus()
         defer { bus.stop() }
-        try await bus.startMock(name: Self.manager, path: Self.path, interface: Self.manager)
+        try await bus.mocks.startMock(name: Self.manager, path: Self.path, interface: Self.manager)
         func inhibited(_ code: String) async throws {
             // AddMethod(interface, name, in signature, out signature, code) replaces the method.
-            try await bus.mock(Self.manager, Self.path, "AddMethod", [.string(Self.manager), "IsInhibited", "u", "b", .string(code)])
+            try await bus.mocks.call(Self.manager, Self.path, "AddMethod", [.string(Self.manager), "IsInhibited", "u", "b", .string(code)])
         }
         func signal(_ name: String) async throws {
-            try await bus.emit(Self.manager, Self.path, interface: Self.manager, name, "o", [.objectPath("/org/gnome/SessionManager/Inhibitor7")])
+            try await bus.mocks.emit(Self.manager, Self.path, interface: Self.manager, name, "o", [.objectPath("/org/gnome/SessionManager/Inhibitor7")])
         }
         try await inhibited("ret = False")
         let events = RecordedEvents()
@@ -202,7 +198,7 @@ struct CallWatchInhibitorTests {
         try await inhibited("ret = True")
         try await signal("InhibitorAdded")
         #expect(await events.nextUnlessCancelled() == .call(source: source, on: true))
-        try await bus.stopMocks(owning: Self.manager)
+        try await bus.mocks.stopMocks(owning: Self.manager)
         #expect(await events.nextUnlessCancelled() == .call(source: source, on: false))
         #expect(await events.pending() == [])
         running.cancel()
@@ -214,17 +210,17 @@ struct CallWatchInhibitorTests {
 /// theWatchesIdle` runs DoNotDisturbWatch and CallWatch on one loop (a notification server with Inhibited and
 /// paused, a GNOME Shell, a session manager and a stand-in /dev/snd with a capture node), waits for their first
 /// reports, and prints how often the loop's thread was switched to over that many seconds; 0 means it never woke.
-@Suite(.disabled(if: PrivateBus.unavailable != nil || ProcessInfo.processInfo.environment["STRETCHD_MEASURE_QUIET_IDLE"] == nil))
+@Suite(.measurementOnPrivateBus("STRETCHD_MEASURE_QUIET_IDLE"))
 struct QuietIdleMeasurement {
     @Test func theWatchesIdle() async throws {
         let seconds = Int(ProcessInfo.processInfo.environment["STRETCHD_MEASURE_QUIET_IDLE"] ?? "") ?? 60
         let bus = try DesktopMockBus()
         defer { bus.stop() }
-        let template = try DoNotDisturbWatchTests.serverTemplate(in: bus.bus.directory)
-        try await bus.startMock(["--template", template], owning: "org.freedesktop.Notifications")
-        try await bus.startMock(name: "org.gnome.Shell", path: "/org/gnome/Shell", interface: "org.gnome.Shell")
-        try await bus.startMock(name: "org.gnome.SessionManager", path: "/org/gnome/SessionManager", interface: "org.gnome.SessionManager")
-        try await bus.mock("org.gnome.SessionManager", "/org/gnome/SessionManager", "AddMethod", ["org.gnome.SessionManager", "IsInhibited", "u", "b", "ret = False"])
+        let template = try DoNotDisturbWatchTests.serverTemplate(in: bus.mocks.bus.directory)
+        try await bus.mocks.startMock(["--template", template], owning: "org.freedesktop.Notifications")
+        try await bus.mocks.startMock(name: "org.gnome.Shell", path: "/org/gnome/Shell", interface: "org.gnome.Shell")
+        try await bus.mocks.startMock(name: "org.gnome.SessionManager", path: "/org/gnome/SessionManager", interface: "org.gnome.SessionManager")
+        try await bus.mocks.call("org.gnome.SessionManager", "/org/gnome/SessionManager", "AddMethod", ["org.gnome.SessionManager", "IsInhibited", "u", "b", "ret = False"])
         let folders = try SoundFolders()
         defer { folders.remove() }
         try folders.status("closed\n")

@@ -1,29 +1,25 @@
 import DBus
-import EpollExecutor
+@testable import EpollExecutor
 import Foundation
 import InMemoryLogging
 import Logging
+import ServiceLifecycle
 import Synchronization
 import TestSupport
 
 /// A private bus with `BusConnections` pointed at it (as the session and the system bus), a loop the services run
-/// on, a connection of the test's own to drive python-dbusmock peers, and a log to read; `stop()` ends them.
+/// on, the test's own connection to drive python-dbusmock peers (`mocks`), and a log to read; `stop()` ends them.
 struct DesktopMockBus {
-    let bus: PrivateBus
     let loop: EpollLoop
-    let driver: BusConnection
+    let mocks: MockBus
     let buses: BusConnections
     let log = InMemoryLogHandler()
 
     init() throws {
-        bus = try PrivateBus()
         loop = EpollLoop()
         loop.startThread()
-        driver = try BusConnection.connect(address: bus.address, loop: loop)
-        let address = bus.address, log = log
-        buses = BusConnections(loop: loop, logger: Logger(label: "buses") { _ in log }) { _, loop throws(BusError) in
-            try BusConnection.connect(address: address, loop: loop)
-        }
+        mocks = try MockBus(on: loop)
+        buses = .opening(mocks.address, loop: loop, logger: Logger(label: "buses") { [log] _ in log })
     }
 
     var logger: Logger { log.asLogger }
@@ -31,54 +27,39 @@ struct DesktopMockBus {
     /// The info lines logged so far.
     var infos: [String] { log.infos }
 
-    /// Starts `python3 -m dbusmock` with `arguments` and returns once `name` has an owner (subscribed first: no
-    /// sleeping, no polling).
-    func startMock(_ arguments: [String], owning name: String) async throws {
-        let (owner, changes) = try await driver.watchNameOwner(name)
-        try bus.startMock(arguments)
-        if owner == nil {
-            for try await change in changes where change.newOwner != nil { break }
-        }
-    }
-
-    /// A plain mock: `name` on the bus with an object at `path` whose interface is `interface`.
-    func startMock(name: String, path: String, interface: String) async throws {
-        try await startMock([name, path, interface], owning: name)
-    }
-
-    /// Waits until `name` has no owner any more, after `bus.stopMocks()`.
-    func stopMocks(owning name: String) async throws {
-        let (owner, changes) = try await driver.watchNameOwner(name)
-        bus.stopMocks()
-        if owner != nil {
-            for try await change in changes where change.newOwner == nil { break }
-        }
-    }
-
-    /// Calls a method of dbusmock's control interface (`AddMethod`, `AddProperty`, `UpdateProperties`,
-    /// `EmitSignal`) on the mock's object.
-    func mock(_ destination: String, _ path: String, _ member: String, _ arguments: [BusValue]) async throws {
-        try await driver.call(
-            MethodCall(
-                destination: destination, path: path, interface: "org.freedesktop.DBus.Mock", member: member,
-                arguments: arguments))
-    }
-
-    /// `EmitSignal(interface, name, signature, args)` on the mock's object.
-    func emit(
-        _ destination: String, _ path: String, interface: String, _ name: String, _ signature: String,
-        _ arguments: [BusValue]
-    ) async throws {
-        try await mock(
-            destination, path, "EmitSignal",
-            [.string(interface), .string(name), .string(signature), .array(.variant, arguments.map { .variant($0) })])
+    /// A task on the loop that runs `service`, unless `runs` is false (the test runs it itself).
+    func running(_ service: some Service, if runs: Bool = true) -> Task<Void, any Error> {
+        Task(executorPreference: loop.taskExecutor) { if runs { try await service.run() } }
     }
 
     func stop() {
-        driver.close()
-        bus.stop()
+        mocks.stop()
         loop.stop()
     }
+
+    /// Cancels `running` (a service that must return on cancellation), waits for it, then ends the rest.
+    func stop(after running: Task<Void, any Error>) async {
+        running.cancel()
+        _ = await running.result
+        stop()
+    }
+}
+
+/// Runs `body` on a service made by `make` with `BusConnections` that find no bus at the address, while its `run()`
+/// runs; then cancels it, which it returns from without an error. Returns the messages logged.
+func withoutABus<S: Service>(
+    _ make: (BusConnections, Logger) -> S, _ body: (S) async -> Void
+) async throws -> [String] {
+    let log = InMemoryLogHandler()
+    let loop = EpollLoop()
+    loop.startThread()
+    defer { loop.stop() }
+    let service = make(.opening("unix:path=/nonexistent/stretchd-test/bus", loop: loop, logger: log.asLogger), log.asLogger)
+    let running = Task { try await service.run() }
+    await body(service)
+    running.cancel()
+    try await running.value
+    return log.entries.map(\.message.description)
 }
 
 /// Yields until `condition` holds, a bounded number of times (it never sleeps); false if it never did.

@@ -16,10 +16,7 @@ private struct NotificationsHarness {
     static let path = "/org/freedesktop/Notifications"
     static let actions = ["default", "Start now", "start", "Start now", "snooze", "Snooze", "skip", "Skip"]
 
-    let bus: PrivateBus
-    let loop: EpollLoop
-    let control: BusConnection
-    let log = InMemoryLogHandler()
+    let desk: DesktopMockBus
     let events = RecordedEvents()
     let service: DesktopNotifications
     let running: Task<Void, any Error>
@@ -29,51 +26,30 @@ private struct NotificationsHarness {
     /// `capabilities`: the server's, space-separated; nil for no server. `running`: false when the test runs the
     /// service itself.
     init(capabilities: String? = "actions body", running runs: Bool = true) async throws {
-        bus = try PrivateBus()
-        loop = EpollLoop()
-        loop.startThread()
-        control = try BusConnection.connect(address: bus.address, loop: loop)
-        calls = try await control.signals(SignalMatch(interface: "org.freedesktop.DBus.Mock", member: "MethodCalled"))
-        if let capabilities { try await Self.startServer(capabilities: capabilities, bus: bus, control: control) }
-        let address = bus.address, logger = Logger(label: "test") { [log] _ in log }
-        let buses = BusConnections(loop: loop, logger: logger) { _, loop throws(BusError) in
-            try BusConnection.connect(address: address, loop: loop)
-        }
-        service = DesktopNotifications(buses: buses, events: events, logger: logger)
-        running = Task(executorPreference: loop.taskExecutor) { [service] in if runs { try await service.run() } }
+        desk = try DesktopMockBus()
+        calls = try await desk.mocks.driver.signals(SignalMatch(interface: MockBus.mockInterface, member: "MethodCalled"))
+        if let capabilities { try await Self.startServer(capabilities: capabilities, on: desk.mocks) }
+        service = DesktopNotifications(buses: desk.buses, events: events, logger: desk.logger)
+        running = desk.running(service, if: runs)
     }
 
     /// Starts a notification daemon mock and returns once it owns its name.
     func startServer(capabilities: String) async throws {
-        try await Self.startServer(capabilities: capabilities, bus: bus, control: control)
+        try await Self.startServer(capabilities: capabilities, on: desk.mocks)
     }
 
-    static func startServer(capabilities: String, bus: PrivateBus, control: BusConnection) async throws {
-        let (owner, changes) = try await control.watchNameOwner(server)
-        #expect(owner == nil)
-        try bus.startMock([
-            "--template", "notification_daemon", "--parameters", "{\"capabilities\": \"\(capabilities)\"}",
-        ])
-        for try await change in changes where change.newOwner != nil { break }
+    static func startServer(capabilities: String, on mocks: MockBus) async throws {
+        let before = try await mocks.startMock(
+            ["--template", "notification_daemon", "--parameters", "{\"capabilities\": \"\(capabilities)\"}"],
+            owning: server)
+        #expect(before == nil)
     }
 
     /// Stops the mocks; returns once the name is gone.
-    func stopServer() async throws {
-        let (owner, changes) = try await control.watchNameOwner(Self.server)
-        bus.stopMocks()
-        if owner != nil {
-            for try await change in changes where change.newOwner == nil { break }
-        }
-    }
+    func stopServer() async throws { try await desk.mocks.stopMocks(owning: Self.server) }
 
     /// Ends the service (which must return on cancellation), the bus and the loop.
-    func stop() async {
-        running.cancel()
-        _ = await running.result
-        control.close()
-        bus.stop()
-        loop.stop()
-    }
+    func stop() async { await desk.stop(after: running) }
 
     /// The arguments of the next call of `method` on the mock (skipping others, and the other application's).
     func next(_ method: String, in calls: inout AsyncThrowingStream<BusMessage, any Error>.Iterator) async throws
@@ -92,37 +68,26 @@ private struct NotificationsHarness {
 
     /// Another application's notification: its id.
     func otherApplicationNotifies() async throws -> UInt32 {
-        let reply = try await control.call(notifications("Notify", [
+        let reply = try await desk.mocks.call(Self.server, Self.path, "Notify", [
             .string(Self.otherApplication), .uint32(0), "", "Other", "", .strings([]), .variantDictionary([:]), .int32(-1),
-        ]))
+        ], interface: Self.server)
         return try #require(reply.arguments.first?.uint32)
     }
 
     /// The mock emits `ActionInvoked(id, key)` or `NotificationClosed(id, reason)`.
     func emit(_ signal: String, _ id: UInt32, _ argument: BusValue) async throws {
-        try await control.call(
-            MethodCall(
-                destination: Self.server, path: Self.path, interface: "org.freedesktop.DBus.Mock", member: "EmitSignal",
-                arguments: [
-                    .string(Self.server), .string(signal), .string("u" + argument.type.signature),
-                    .array(.variant, [.variant(.uint32(id)), .variant(argument)]),
-                ]))
-    }
-
-    func notifications(_ member: String, _ arguments: [BusValue]) -> MethodCall {
-        MethodCall(destination: Self.server, path: Self.path, interface: Self.server, member: member, arguments: arguments)
+        try await desk.mocks.emit(
+            Self.server, Self.path, interface: Self.server, signal, "u" + argument.type.signature, [.uint32(id), argument])
     }
 
     /// What the service reported since the last time, once it handled everything asked of it and everything the
     /// bus sent it before (never waits for an event that might not come).
     func reported() async -> [RecordedEvents.Event] {
         await service.settled()
-        var taken: [RecordedEvents.Event] = []
-        for _ in await events.pending() { taken.append(await events.next()) }
-        return taken
+        return await events.taken()
     }
 
-    var infos: [String] { log.entries.filter { $0.level == .info }.map(\.message.description) }
+    var infos: [String] { desk.infos }
 }
 
 struct SignalsEnded: Error {}
@@ -144,11 +109,7 @@ private struct Notify {
     }
 }
 
-@Suite(
-    .disabled(
-        if: PrivateBus.unavailable != nil,
-        "needs dbus-daemon and python3-dbusmock (Debian packages; make test-deps installs them)"),
-    .timeLimit(.minutes(1)))
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct DesktopNotificationsTests {
     @Test func theBreakIsOfferedWithButtonsAtNormalUrgencyUntilAnswered() async throws {
         let harness = try await NotificationsHarness()
@@ -325,27 +286,14 @@ struct DesktopNotificationsTests {
 @Suite(.timeLimit(.minutes(1)))
 struct DesktopNotificationsWithoutABusTests {
     @Test func showingDoesNothingAndTheMissingBusIsLoggedOnce() async throws {
-        let log = InMemoryLogHandler()
-        let loop = EpollLoop()
-        loop.startThread()
-        defer { loop.stop() }
-        let logger = Logger(label: "test") { _ in log }
-        let buses = BusConnections(loop: loop, logger: logger) { _, loop throws(BusError) in
-            try BusConnection.connect(address: "unix:path=/nonexistent/stretchd-test/bus", loop: loop)
-        }
         let events = RecordedEvents()
-        let service = DesktopNotifications(buses: buses, events: events, logger: logger)
-        let running = Task { try await service.run() }
-        service.show(title: "Time to stretch", body: "")
-        service.withdraw()
-        service.show(title: "Time to stretch", body: "")
-        await service.settled()
-        #expect(log.entries.map(\.message.description) == [
-            "D-Bus session bus unavailable; going on without it: No such file or directory (sd_bus_start)"
-        ])
+        let logged = try await withoutABus({ DesktopNotifications(buses: $0, events: events, logger: $1) }) { service in
+            service.show(title: "Time to stretch", body: "")
+            service.withdraw()
+            service.show(title: "Time to stretch", body: "")
+            await service.settled()
+        }
+        #expect(logged == ["D-Bus session bus unavailable; going on without it: No such file or directory (sd_bus_start)"])
         #expect(await events.pending().isEmpty)
-        running.cancel()
-        // Cancelled, it returns (without an error).
-        try await running.value
     }
 }

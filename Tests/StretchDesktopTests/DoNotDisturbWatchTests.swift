@@ -12,11 +12,7 @@ import TestSupport
 import Glibc
 #endif
 
-@Suite(
-    .disabled(
-        if: PrivateBus.unavailable != nil,
-        "needs dbus-daemon and python3-dbusmock (Debian packages; make test-deps installs them)"),
-    .timeLimit(.minutes(1)))
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct DoNotDisturbWatchTests {
     static let notifications = "org.freedesktop.Notifications"
     static let path = "/org/freedesktop/Notifications"
@@ -39,8 +35,8 @@ struct DoNotDisturbWatchTests {
     }
 
     func server(_ bus: DesktopMockBus, inhibited: Bool, paused: Bool) async throws {
-        let template = try Self.serverTemplate(in: bus.bus.directory)
-        try await bus.startMock(
+        let template = try Self.serverTemplate(in: bus.mocks.bus.directory)
+        try await bus.mocks.startMock(
             ["--template", template, "--parameters", "{\"inhibited\": \(inhibited), \"paused\": \(paused)}"],
             owning: Self.notifications)
     }
@@ -63,13 +59,13 @@ struct DoNotDisturbWatchTests {
 
         #expect(await next(2, events) == [.doNotDisturb(source: "KDE", on: false), .doNotDisturb(source: "dunst", on: true)])
 
-        try await bus.mock(Self.notifications, Self.path, "UpdateProperties", [.string(Self.notifications), .variantDictionary(["Inhibited": true])])
+        try await bus.mocks.call(Self.notifications, Self.path, "UpdateProperties", [.string(Self.notifications), .variantDictionary(["Inhibited": true])])
         #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "KDE", on: true))
-        try await bus.mock(Self.notifications, Self.path, "UpdateProperties", [.string(Self.dunst), .variantDictionary(["paused": false])])
+        try await bus.mocks.call(Self.notifications, Self.path, "UpdateProperties", [.string(Self.dunst), .variantDictionary(["paused": false])])
         #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "dunst", on: false))
 
         // The server exits: the switch that was on is off (nobody holds it), the one that was off says nothing.
-        try await bus.stopMocks(owning: Self.notifications)
+        try await bus.mocks.stopMocks(owning: Self.notifications)
         #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "KDE", on: false))
 
         // A new server is read as it appears.
@@ -83,7 +79,7 @@ struct DoNotDisturbWatchTests {
     @Test func aServerWithoutTheSwitchesReportsNothingAndIsLoggedOnce() async throws {
         let bus = try DesktopMockBus()
         defer { bus.stop() }
-        try await bus.startMock(["--template", "notification_daemon"], owning: Self.notifications)
+        try await bus.mocks.startMock(["--template", "notification_daemon"], owning: Self.notifications)
         let events = RecordedEvents()
         let reads = Mutex(0)
         let watch = DoNotDisturbWatch(buses: bus.buses, events: events, logger: bus.logger) {
@@ -102,7 +98,7 @@ struct DoNotDisturbWatchTests {
         #expect(reads.withLock { $0 } == 0)
 
         // A GNOME Shell appears: its setting is read (banners shown: do-not-disturb off), and that is the first event.
-        try await bus.startMock(name: "org.gnome.Shell", path: "/org/gnome/Shell", interface: "org.gnome.Shell")
+        try await bus.mocks.startMock(name: "org.gnome.Shell", path: "/org/gnome/Shell", interface: "org.gnome.Shell")
         #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: false))
         #expect(reads.withLock { $0 } == 1)
         #expect(notFollowed().count == 3)
@@ -114,8 +110,8 @@ struct DoNotDisturbWatchTests {
         let bus = try DesktopMockBus()
         defer { bus.stop() }
         let writer = "/ca/desrt/dconf/Writer/user", writerInterface = "ca.desrt.dconf.Writer"
-        try await bus.startMock(name: "org.gnome.Shell", path: "/org/gnome/Shell", interface: "org.gnome.Shell")
-        try await bus.startMock(name: "ca.desrt.dconf", path: writer, interface: writerInterface)
+        try await bus.mocks.startMock(name: "org.gnome.Shell", path: "/org/gnome/Shell", interface: "org.gnome.Shell")
+        try await bus.mocks.startMock(name: "ca.desrt.dconf", path: writer, interface: writerInterface)
         let showBanners = Mutex(false), reads = Mutex(0)
         let events = RecordedEvents()
         let watch = DoNotDisturbWatch(buses: bus.buses, events: events, logger: bus.logger) {
@@ -128,7 +124,7 @@ struct DoNotDisturbWatchTests {
         #expect(reads.withLock { $0 } == 1)
 
         func notify(_ prefix: String, _ paths: [String]) async throws {
-            try await bus.emit("ca.desrt.dconf", writer, interface: writerInterface, "Notify", "sass", [.string(prefix), .strings(paths), "tag"])
+            try await bus.mocks.emit("ca.desrt.dconf", writer, interface: writerInterface, "Notify", "sass", [.string(prefix), .strings(paths), "tag"])
         }
         showBanners.withLock { $0 = true }
         try await notify("/org/gnome/desktop/notifications/", ["show-banners", "application/x/enable"])

@@ -17,32 +17,28 @@ final class PresenceDesk: @unchecked Sendable {
     static let mutter = "org.gnome.Mutter.IdleMonitor"
     static let mutterPath = "/org/gnome/Mutter/IdleMonitor/Core"
 
-    let system: PrivateBus
-    let session: PrivateBus
+    let systemMocks: MockBus
+    let sessionMocks: MockBus
     let loop: EpollLoop
-    let systemClient: BusConnection
-    let sessionClient: BusConnection
     let events = RecordedEvents()
     let log = InMemoryLogHandler()
     private let buses: BusConnections
     private var watch: Task<Void, any Error>?
 
+    var system: PrivateBus { systemMocks.bus }
+    var session: PrivateBus { sessionMocks.bus }
+
     /// - Parameter systemBus: false: the service finds no system bus at all.
     init(systemBus: Bool = true) throws {
-        system = try PrivateBus()
-        session = try PrivateBus()
         loop = EpollLoop()
         loop.startThread()
-        systemClient = try BusConnection.connect(address: system.address, loop: loop)
-        sessionClient = try BusConnection.connect(address: session.address, loop: loop)
-        try Self.logindTemplate.write(toFile: system.directory + "/stretchd_logind.py", atomically: true, encoding: .utf8)
-        try Self.mutterTemplate.write(toFile: session.directory + "/stretchd_mutter.py", atomically: true, encoding: .utf8)
-        let addresses = [BusConnections.Bus.system: systemBus ? system.address : "unix:path=/nonexistent/stretchd-test/bus",
-                         .session: session.address]
-        let log = log
-        buses = BusConnections(loop: loop, logger: Logger(label: "buses") { _ in log }) { bus, loop throws(BusError) in
-            try BusConnection.connect(address: addresses[bus] ?? "", loop: loop)
-        }
+        systemMocks = try MockBus(on: loop)
+        sessionMocks = try MockBus(on: loop)
+        try Self.logindTemplate.write(toFile: systemMocks.bus.directory + "/stretchd_logind.py", atomically: true, encoding: .utf8)
+        try Self.mutterTemplate.write(toFile: sessionMocks.bus.directory + "/stretchd_mutter.py", atomically: true, encoding: .utf8)
+        let addresses = [BusConnections.Bus.system: systemBus ? systemMocks.address : "unix:path=/nonexistent/stretchd-test/bus",
+                         .session: sessionMocks.address]
+        buses = .opening(loop: loop, logger: Logger(label: "buses") { [log] _ in log }) { addresses[$0] ?? "" }
     }
 
     /// Starts the service (once).
@@ -69,10 +65,8 @@ final class PresenceDesk: @unchecked Sendable {
     /// Cancels the service and waits for `run()` to return, then ends the buses.
     func stop() async {
         _ = await stopService()
-        systemClient.close()
-        sessionClient.close()
-        system.stop()
-        session.stop()
+        systemMocks.stop()
+        sessionMocks.stop()
         loop.stop()
     }
 
@@ -89,7 +83,7 @@ final class PresenceDesk: @unchecked Sendable {
     func logged(_ prefix: String) async throws -> Bool {
         for _ in 0..<20_000 {
             if infos.contains(where: { $0.hasPrefix(prefix) }) { return true }
-            _ = try await systemClient.nameOwner(of: "org.freedesktop.DBus")
+            _ = try await systemMocks.driver.nameOwner(of: "org.freedesktop.DBus")
         }
         return false
     }
@@ -104,25 +98,16 @@ final class PresenceDesk: @unchecked Sendable {
         var parameters: [String: Any] = ["uid": Self.uid, "sessions": sessions, "unknown_user": unknownUser]
         if let display { parameters["display"] = display }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: parameters), as: UTF8.self)
-        try await start(
-            Self.login1, on: system, client: systemClient,
-            ["--template", system.directory + "/stretchd_logind.py", "-p", json])
+        try await systemMocks.startMock(
+            ["--template", system.directory + "/stretchd_logind.py", "-p", json], owning: Self.login1)
     }
 
     /// Mutter's idle monitor on the session bus, whose `GetIdletime` says `idletime` ms; returns once it owns its
     /// name.
     func startMutter(idletime: Int = 0) async throws {
-        try await start(
-            Self.mutter, on: session, client: sessionClient,
-            ["--template", session.directory + "/stretchd_mutter.py", "-p", "{\"idletime\": \(idletime)}"])
-    }
-
-    private func start(_ name: String, on bus: PrivateBus, client: BusConnection, _ arguments: [String]) async throws {
-        let (owner, changes) = try await client.watchNameOwner(name)
-        try bus.startMock(arguments)
-        if owner == nil {
-            for try await change in changes where change.newOwner != nil { break }
-        }
+        try await sessionMocks.startMock(
+            ["--template", session.directory + "/stretchd_mutter.py", "-p", "{\"idletime\": \(idletime)}"],
+            owning: Self.mutter)
     }
 
     static func sessionPath(_ id: String) -> String { "/org/freedesktop/login1/session/" + id }
@@ -131,10 +116,7 @@ final class PresenceDesk: @unchecked Sendable {
     /// dbusmock's control interface on one of logind's objects.
     @discardableResult
     func logind(_ path: String, _ member: String, _ arguments: [BusValue]) async throws -> BusMessage {
-        try await systemClient.call(
-            MethodCall(
-                destination: Self.login1, path: path, interface: "org.freedesktop.DBus.Mock", member: member,
-                arguments: arguments))
+        try await systemMocks.call(Self.login1, path, member, arguments)
     }
 
     /// Sets properties of a logind object and sends PropertiesChanged with their values.
@@ -145,46 +127,29 @@ final class PresenceDesk: @unchecked Sendable {
     /// Sets the user's `Display` with the Properties interface, whose PropertiesChanged carries the value
     /// (dbusmock's UpdateProperties cannot send a structure).
     func setDisplay(_ session: String) async throws {
-        try await systemClient.call(
-            MethodCall(
-                destination: Self.login1, path: Self.userPath, interface: "org.freedesktop.DBus.Properties",
-                member: "Set",
-                arguments: [
-                    "org.freedesktop.login1.User", "Display",
-                    .variant(.structure([.string(session), .objectPath(Self.sessionPath(session))])),
-                ]))
+        try await systemMocks.setProperties(
+            Self.login1, Self.userPath, "org.freedesktop.login1.User",
+            ["Display": .structure([.string(session), .objectPath(Self.sessionPath(session))])])
     }
 
     /// Sets properties of a logind object silently, then sends PropertiesChanged naming them as invalidated only.
     func invalidate(_ path: String, interface: String, _ properties: [String: BusValue]) async throws {
-        try await systemClient.call(
-            MethodCall(
-                destination: Self.login1, path: path, interface: "org.stretchd.Test", member: "SetQuietly",
-                arguments: [.string(interface), .variantDictionary(properties)]))
-        try await logind(path, "EmitSignal", [
-            "org.freedesktop.DBus.Properties", "PropertiesChanged", "sa{sv}as",
-            .array(.variant, [
-                .variant(.string(interface)), .variant(.variantDictionary([:])),
-                .variant(.strings(properties.keys.sorted())),
-            ]),
-        ])
+        try await systemMocks.call(
+            Self.login1, path, "SetQuietly", [.string(interface), .variantDictionary(properties)],
+            interface: "org.stretchd.Test")
+        try await systemMocks.emit(
+            Self.login1, path, interface: "org.freedesktop.DBus.Properties", "PropertiesChanged", "sa{sv}as",
+            [.string(interface), .variantDictionary([:]), .strings(properties.keys.sorted())])
     }
 
     /// Mutter's `WatchFired(id)`.
     func fire(_ id: UInt32) async throws {
-        try await sessionClient.call(
-            MethodCall(
-                destination: Self.mutter, path: Self.mutterPath, interface: "org.freedesktop.DBus.Mock",
-                member: "EmitSignal",
-                arguments: [.string(Self.mutter), "WatchFired", "u", .array(.variant, [.variant(.uint32(id))])]))
+        try await sessionMocks.emit(Self.mutter, Self.mutterPath, interface: Self.mutter, "WatchFired", "u", [.uint32(id)])
     }
 
     /// The methods called on Mutter's mock so far, with their arguments.
     func mutterCalls() async throws -> [(String, [BusValue])] {
-        let reply = try await sessionClient.call(
-            MethodCall(
-                destination: Self.mutter, path: Self.mutterPath, interface: "org.freedesktop.DBus.Mock",
-                member: "GetCalls", arguments: []))
+        let reply = try await sessionMocks.call(Self.mutter, Self.mutterPath, "GetCalls")
         return (reply.arguments.first?.array ?? []).compactMap { call in
             guard case .structure(let fields) = call, fields.count == 3, let name = fields[1].string else { return nil }
             return (name, (fields[2].array ?? []).map(\.unwrapped))
@@ -258,11 +223,7 @@ private func monotonicNow() -> Duration {
     return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
 }
 
-@Suite(
-    .disabled(
-        if: PrivateBus.unavailable != nil,
-        "needs dbus-daemon and python3-dbusmock (Debian packages; make test-deps installs them)"),
-    .timeLimit(.minutes(1)))
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct PresenceWatchTests {
     @Test func theSessionsLockAtStartIsReportedAndThenItsChanges() async throws {
         try await PresenceDesk.with { desk in
@@ -488,10 +449,7 @@ struct PresenceMergeTests {
 /// Not a test but a measurement, run by hand: `STRETCHD_MEASURE_PRESENCE_IDLE=60 swift test --skip-build --filter
 /// aWatchingPresenceWatchIdles` prints how often the bus loop's thread woke over that many seconds while the service
 /// followed logind and Mutter (both mocks up, nothing changing); 0 means no timer and no polling.
-@Suite(
-    .disabled(
-        if: PrivateBus.unavailable != nil
-            || ProcessInfo.processInfo.environment["STRETCHD_MEASURE_PRESENCE_IDLE"] == nil))
+@Suite(.measurementOnPrivateBus("STRETCHD_MEASURE_PRESENCE_IDLE"))
 struct PresenceIdleMeasurement {
     @Test func aWatchingPresenceWatchIdles() async throws {
         let seconds = Int(ProcessInfo.processInfo.environment["STRETCHD_MEASURE_PRESENCE_IDLE"] ?? "") ?? 60

@@ -25,6 +25,12 @@ actor RecordedEvents: DesktopEvents {
     /// The events not yet taken, without waiting.
     func pending() -> [Event] { events }
 
+    /// The events recorded and not yet taken, taken.
+    func taken() -> [Event] {
+        defer { events = [] }
+        return events
+    }
+
     private func record(_ event: Event) {
         if waiters.isEmpty { events.append(event) } else { waiters.removeFirst().resume(returning: event) }
     }

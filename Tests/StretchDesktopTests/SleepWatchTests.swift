@@ -53,64 +53,39 @@ private struct SleepHarness {
     static let path = "/org/freedesktop/login1"
     static let manager = "org.freedesktop.login1.Manager"
 
-    let bus: PrivateBus
-    let loop: EpollLoop
-    let control: BusConnection
-    let log = InMemoryLogHandler()
+    let desk: DesktopMockBus
     let events = GatedSleepEvents()
     let service: SleepWatch
     let running: Task<Void, any Error>
 
     /// `running`: false when the test runs the service itself.
     init(logind: Bool = true, running runs: Bool = true) async throws {
-        bus = try PrivateBus()
-        loop = EpollLoop()
-        loop.startThread()
-        control = try BusConnection.connect(address: bus.address, loop: loop)
-        if logind { try await Self.startLogind(bus: bus, control: control) }
-        let address = bus.address, log = log
-        let logger = Logger(label: "test") { _ in log }
-        let buses = BusConnections(loop: loop, logger: logger) { _, loop throws(BusError) in
-            try BusConnection.connect(address: address, loop: loop)
-        }
-        service = SleepWatch(buses: buses, events: events, logger: logger)
-        running = Task(executorPreference: loop.taskExecutor) { [service] in if runs { try await service.run() } }
+        desk = try DesktopMockBus()
+        if logind { try await Self.startLogind(on: desk.mocks) }
+        service = SleepWatch(buses: desk.buses, events: events, logger: desk.logger)
+        running = desk.running(service, if: runs)
     }
 
     /// Starts dbusmock's logind template and returns once it owns its name.
-    static func startLogind(bus: PrivateBus, control: BusConnection) async throws {
-        let (owner, changes) = try await control.watchNameOwner(logind)
-        #expect(owner == nil)
-        try bus.startMock(["--template", "logind"])
-        for try await change in changes where change.newOwner != nil { break }
+    static func startLogind(on mocks: MockBus) async throws {
+        #expect(try await mocks.startMock(["--template", "logind"], owning: logind) == nil)
     }
 
-    func startLogind() async throws { try await Self.startLogind(bus: bus, control: control) }
+    func startLogind() async throws { try await Self.startLogind(on: desk.mocks) }
 
     /// Stops the mocks; returns once the name is gone.
-    func stopLogind() async throws {
-        let (owner, changes) = try await control.watchNameOwner(Self.logind)
-        bus.stopMocks()
-        if owner != nil {
-            for try await change in changes where change.newOwner == nil { break }
-        }
-    }
+    func stopLogind() async throws { try await desk.mocks.stopMocks(owning: Self.logind) }
 
     func stop() async {
         events.open()
-        running.cancel()
-        _ = await running.result
-        control.close()
-        bus.stop()
-        loop.stop()
+        await desk.stop(after: running)
     }
 
     /// The inhibitor locks logind holds, as (what, who, why, mode). The template drops one when its descriptor is
     /// closed everywhere (it watches its end of the pipe for the hang-up, at a priority above its bus messages, so
     /// a call sent after the last close sees it gone).
     func inhibitors() async throws -> [[String]] {
-        let reply = try await control.call(
-            MethodCall(destination: Self.logind, path: Self.path, interface: Self.manager, member: "ListInhibitors"))
+        let reply = try await desk.mocks.call(Self.logind, Self.path, "ListInhibitors", interface: Self.manager)
         let rows = try #require(reply.arguments.first?.array)
         return rows.map { row in
             guard case .structure(let fields) = row else { return [] }
@@ -131,19 +106,14 @@ private struct SleepHarness {
     }
 
     func emitPrepareForSleep(_ starting: Bool) async throws {
-        try await control.call(
-            MethodCall(
-                destination: Self.logind, path: Self.path, interface: "org.freedesktop.DBus.Mock", member: "EmitSignal",
-                arguments: [.string(Self.manager), "PrepareForSleep", "b", .array(.variant, [.variant(.boolean(starting))])]))
+        try await desk.mocks.emit(Self.logind, Self.path, interface: Self.manager, "PrepareForSleep", "b", [.boolean(starting)])
     }
 
     /// What the service reported since the last time, once it handled everything asked of it and everything the
     /// bus sent it before (never waits for an event that might not come). Not while `aboutToSleep` is held up.
     func reported() async -> [RecordedEvents.Event] {
         await service.settled()
-        var taken: [RecordedEvents.Event] = []
-        for _ in await events.recorded.pending() { taken.append(await events.recorded.next()) }
-        return taken
+        return await events.recorded.taken()
     }
 
     /// Whether the service called `aboutToSleep` (held up at the gate), asked again until it did, at most for
@@ -159,16 +129,12 @@ private struct SleepHarness {
         return false
     }
 
-    var infos: [String] { log.entries.filter { $0.level == .info }.map(\.message.description) }
+    var infos: [String] { desk.infos }
 }
 
 private let ourLock = ["sleep", "stretchd", "A stretch session is running; it stops and is recorded first", "delay"]
 
-@Suite(
-    .disabled(
-        if: PrivateBus.unavailable != nil,
-        "needs dbus-daemon and python3-dbusmock (Debian packages; make test-deps installs them)"),
-    .timeLimit(.minutes(1)))
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct SleepWatchTests {
     @Test func theDelayLockIsHeldExactlyWhileASessionRuns() async throws {
         let harness = try await SleepHarness()
@@ -282,27 +248,14 @@ extension SleepWatchTests {
 @Suite(.timeLimit(.minutes(1)))
 struct SleepWatchWithoutABusTests {
     @Test func holdingTheLockDoesNothingAndTheMissingBusIsLoggedOnce() async throws {
-        let log = InMemoryLogHandler()
-        let loop = EpollLoop()
-        loop.startThread()
-        defer { loop.stop() }
-        let logger = Logger(label: "test") { _ in log }
-        let buses = BusConnections(loop: loop, logger: logger) { _, loop throws(BusError) in
-            try BusConnection.connect(address: "unix:path=/nonexistent/stretchd-test/bus", loop: loop)
-        }
         let events = RecordedEvents()
-        let service = SleepWatch(buses: buses, events: events, logger: logger)
-        let running = Task { try await service.run() }
-        service.holdSleepLock(true)
-        service.holdSleepLock(false)
-        service.holdSleepLock(true)
-        await service.settled()
-        #expect(log.entries.map(\.message.description) == [
-            "D-Bus system bus unavailable; going on without it: No such file or directory (sd_bus_start)"
-        ])
+        let logged = try await withoutABus({ SleepWatch(buses: $0, events: events, logger: $1) }) { service in
+            service.holdSleepLock(true)
+            service.holdSleepLock(false)
+            service.holdSleepLock(true)
+            await service.settled()
+        }
+        #expect(logged == ["D-Bus system bus unavailable; going on without it: No such file or directory (sd_bus_start)"])
         #expect(await events.pending().isEmpty)
-        running.cancel()
-        // Cancelled, it returns (without an error).
-        try await running.value
     }
 }
