@@ -133,6 +133,7 @@ let package = Package(
             name: "stretchd-bench",
             dependencies: [
                 "StretchAudio", "StretchConfig", "StretchCore", "StretchDaemon", "StretchSystem", "ControlProtocol", "TOML",
+                "Speech", "CFlite",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: settings

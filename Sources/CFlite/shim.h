@@ -7,6 +7,7 @@
 // signatures, dlsym the functions.
 #include <flite/flite.h>
 #include <dlfcn.h>
+#include <malloc.h>  // malloc_trim, after a batch
 #include <setjmp.h>
 #include <stddef.h>
 

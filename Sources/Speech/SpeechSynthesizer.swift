@@ -93,7 +93,12 @@ public struct SpeechSynthesizer: Sendable {
         guard cflite_open(&library, &error) == 0 else {
             throw .voiceUnavailable(reason: error.map { String(cString: $0) } ?? "unknown")
         }
-        defer { cflite_close(&library) }
+        defer {
+            cflite_close(&library)
+            // What flite and the prompts allocated is free now, but kept by malloc in this thread's arena (over
+            // 6 MiB after a routine's prompts): handed back, so the idle process does not keep it.
+            malloc_trim(0)
+        }
         _ = library.flite_init()
         guard let voice = library.register_cmu_us_slt(nil) else {
             throw .voiceUnavailable(reason: "flite did not register cmu_us_slt")
