@@ -18,7 +18,7 @@ public enum SpeechError: Error, Sendable, Equatable, CustomStringConvertible {
     case voiceUnavailable(reason: String)
     /// flite reported an internal error (on stderr) for this text.
     case synthesisFailed(text: String)
-    /// flite gave no sound for this text (only punctuation, say).
+    /// flite gave no speech for this text: only punctuation, emoji, or a script it cannot read.
     case silent(text: String)
 
     public var description: String {
@@ -30,7 +30,7 @@ public enum SpeechError: Error, Sendable, Equatable, CustomStringConvertible {
         case .voiceUnavailable(let reason):
             "the voice cannot be loaded (install flite1-dev, or libflite1): \(reason)"
         case .synthesisFailed(let text): "flite failed on the text \(quoted(text))"
-        case .silent(let text): "the text \(quoted(text)) gives no sound"
+        case .silent(let text): "the text \(quoted(text)) gives no speech: nothing in it can be read aloud"
         }
     }
 
@@ -126,7 +126,9 @@ public struct SpeechSynthesizer: Sendable {
     /// and out, as 16-bit samples; nil when it is silent.
     static func finished(_ speech: [Float]) -> [Int16]? {
         let level = StretchAudio.loudness(of: speech, rate: rate)
-        guard level.isFinite else { return nil }
+        // flite's speech measures -12 to -17 dBFS; what it gives for text it cannot read (punctuation, emoji,
+        // other scripts) is its noise floor, near -65 dBFS, which must not be brought up to the cue loudness.
+        guard level > noSpeech else { return nil }
         let samples = trimmed(speech, below: Float(pow(10, (level - silenceBelowLoudness) / 20)))
         let measured = StretchAudio.loudness(of: samples, rate: rate)
         let highest = samples.reduce(Float(0)) { max($0, abs($1)) }
@@ -148,6 +150,8 @@ public struct SpeechSynthesizer: Sendable {
     /// flite puts 20 to 220 ms of its noise floor (about 40 dB under the speech) before and after the speech; it
     /// is cut down to `margin`, so a prompt's length is the time it speaks and it fits the gaps it is planned into.
     static let margin = rate / 50
+    /// flite's output quieter than this (gated loudness, dBFS) holds no speech.
+    static let noSpeech = -40.0
     /// A sample this far under the speech's loudness (dB) counts as silence.
     static let silenceBelowLoudness = 36.0
 

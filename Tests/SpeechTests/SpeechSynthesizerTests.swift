@@ -92,8 +92,24 @@ let spoken = Task { try await SpeechSynthesizer().synthesize(routinePrompts) }
         #expect(SpeechError.nulCharacter(text: "Left\0 leg").description == #"the text "Left\0 leg" contains a NUL character"#)
     }
 
+    @Test func `odd text up to the limit is spoken, never a crash`() async throws {
+        let odd = [
+            String(repeating: "9", count: 40), String(repeating: "Straße café ", count: 25), "\u{7F}\u{1}\u{1B}[0m",
+            String(repeating: "a", count: 300), "ok " + String(repeating: "\u{301}", count: 297),
+        ]
+        for text in odd {
+            let samples = try await SpeechSynthesizer().synthesize(text)
+            #expect(samples.count > SpeechSynthesizer.rate / 4 && samples.first == 0 && samples.last == 0)
+        }
+    }
+
+    @Test func `text with nothing to read aloud is a clear error, not loud noise`() async {
+        for text in [String(repeating: ".", count: 300), "😀😀", String(repeating: "漢字", count: 150), "?!"] {
+            await #expect(throws: SpeechError.silent(text: text)) { try await SpeechSynthesizer().synthesize(text) }
+        }
+    }
+
     @Test func `silence is not brought up to the cue loudness`() {
-        // flite reads even "..." aloud; a wave of silence from it would be the `silent` error.
         #expect(SpeechSynthesizer.finished([Float](repeating: 0, count: 480)) == nil)
         #expect(SpeechSynthesizer.finished([]) == nil)
     }
