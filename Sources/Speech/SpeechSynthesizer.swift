@@ -95,8 +95,9 @@ public struct SpeechSynthesizer: Sendable {
         }
         defer {
             cflite_close(&library)
-            // What flite and the prompts allocated is free now, but kept by malloc in this thread's arena (over
-            // 6 MiB after a routine's prompts): handed back, so the idle process does not keep it.
+            // What flite allocated is free now, but malloc keeps it in this thread's arena (about 2 MiB after a
+            // routine's prompts): handed back, so the idle process does not keep it. The prompts themselves are
+            // freed by whoever holds them (a routine's are about 4 MiB): trim again after the session.
             malloc_trim(0)
         }
         _ = library.flite_init()
