@@ -30,11 +30,11 @@ typedef struct cflite_library {
     jmp_buf **errjmp;
 } cflite_library;
 
-/// The voice's library (which brings libflite, libflite_usenglish and libflite_cmulex): 0 on success, else -1
-/// with dlerror()'s text in `error`.
-static inline int cflite_open(cflite_library *library, const char **error) {
+/// The voice's library `name`, libflite_cmu_us_slt.so.1 (which brings libflite, libflite_usenglish and
+/// libflite_cmulex): 0 on success, else -1 with dlerror()'s text in `error`.
+static inline int cflite_open(cflite_library *library, const char *name, const char **error) {
     *library = (cflite_library){0};
-    void *handle = dlopen("libflite_cmu_us_slt.so.1", RTLD_NOW | RTLD_LOCAL);
+    void *handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
     if (handle == NULL) { *error = dlerror(); return -1; }
     library->handle = handle;
     library->flite_init = (cflite_init_function)dlsym(handle, "flite_init");
@@ -45,7 +45,7 @@ static inline int cflite_open(cflite_library *library, const char **error) {
     library->errjmp = (jmp_buf **)dlsym(handle, "cst_errjmp");
     if (!library->flite_init || !library->register_cmu_us_slt || !library->unregister_cmu_us_slt ||
         !library->text_to_wave || !library->delete_wave || !library->errjmp) {
-        *error = "a flite function is missing from libflite_cmu_us_slt.so.1 and its libraries";
+        *error = "a flite function is missing from the voice's library and the libraries it brings";
         dlclose(handle);
         *library = (cflite_library){0};
         return -1;

@@ -64,7 +64,14 @@ public struct SpeechSynthesizer: Sendable {
     static let voiceRate = 16_000
     static let seed: UInt32 = 1
 
-    public init() {}
+    /// The voice's shared library, opened for each batch.
+    static let voiceLibrary = "libflite_cmu_us_slt.so.1"
+    let library: String
+
+    public init() { library = Self.voiceLibrary }
+
+    /// Speaks with the voice in `library` instead (the tests name one that is missing).
+    init(library: String) { self.library = library }
 
     /// Checks `text` as `synthesize` would, without speaking it.
     public static func check(_ text: String) throws(SpeechError) {
@@ -78,7 +85,9 @@ public struct SpeechSynthesizer: Sendable {
     /// spoken (all are checked before the voice is loaded).
     public func synthesize(_ texts: [String]) async throws(SpeechError) -> [String: [Int16]] {
         for text in texts { try Self.check(text) }
-        return try await BlockingThread.shared.run { () throws(SpeechError) in try Self.speak(texts) }
+        return try await BlockingThread.shared.run { [library] () throws(SpeechError) in
+            try Self.speak(texts, voice: library)
+        }
     }
 
     /// One text spoken; the voice is loaded and unloaded for it.
@@ -87,10 +96,10 @@ public struct SpeechSynthesizer: Sendable {
     }
 
     /// Loads the voice, speaks the texts, unloads it. Blocks: runs only on `BlockingThread.shared`.
-    private static func speak(_ texts: [String]) throws(SpeechError) -> [String: [Int16]] {
+    private static func speak(_ texts: [String], voice name: String) throws(SpeechError) -> [String: [Int16]] {
         var library = cflite_library()
         var error: UnsafePointer<CChar>?
-        guard cflite_open(&library, &error) == 0 else {
+        guard cflite_open(&library, name, &error) == 0 else {
             throw .voiceUnavailable(reason: error.map { String(cString: $0) } ?? "unknown")
         }
         defer {

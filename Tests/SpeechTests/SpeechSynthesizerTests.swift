@@ -109,6 +109,14 @@ let spoken = Task { try await SpeechSynthesizer().synthesize(routinePrompts) }
         }
     }
 
+    @Test func `a voice that cannot be loaded is a clear error`() async {
+        await #expect(throws: SpeechError.voiceUnavailable(
+            reason: "libflite_cmu_us_nobody.so.1: cannot open shared object file: No such file or directory"
+        )) { try await SpeechSynthesizer(library: "libflite_cmu_us_nobody.so.1").synthesize("Left leg.") }
+        #expect(SpeechError.voiceUnavailable(reason: "x").description
+            == "the voice cannot be loaded (install flite1-dev, or libflite1): x")
+    }
+
     @Test func `silence is not brought up to the cue loudness`() {
         #expect(SpeechSynthesizer.finished([Float](repeating: 0, count: 480)) == nil)
         #expect(SpeechSynthesizer.finished([]) == nil)
