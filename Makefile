@@ -11,7 +11,8 @@ BUILT ?= .build/release
 SYSTEMCTL ?= systemctl --user
 # Debian packages the build needs, and the tests besides (systemd-analyze checks the unit; a private dbus-daemon
 # with python-dbusmock peers stands in for the desktop's buses); `deps` and `test-deps` install whichever are missing.
-SYSTEM_PACKAGES := libasound2-dev libsystemd-dev
+# flite1-dev: the spoken prompts' headers, and (through libflite1) the voice the binaries load when they speak.
+SYSTEM_PACKAGES := libasound2-dev libsystemd-dev flite1-dev
 TEST_PACKAGES := $(SYSTEM_PACKAGES) systemd dbus-daemon python3-dbusmock
 # Release binaries carry the Swift runtime inside: no libraries to install, and the idle daemon is about 5 MiB
 # smaller in memory than with the shared ones. Linked by lld with packed relative relocations (DT_RELR, glibc

@@ -24,6 +24,9 @@ let package = Package(
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         // libsystemd's sd-bus (D-Bus client), as a system library: only a modulemap and a shim header.
         .systemLibrary(name: "CSDBus", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // flite (text to speech) with the cmu_us_slt voice, as a system library: a modulemap and a shim header that
+        // loads the voice's libraries with dlopen (nothing linked: an idle process maps none of it).
+        .systemLibrary(name: "CFlite", providers: [.apt(["flite1-dev"])]),
         // Linux headers the Glibc module leaves out (timerfd): only a modulemap and a shim header.
         .systemLibrary(name: "CLinux"),
         // The executor an idle daemon needs: one epoll loop thread (jobs, timers on the standard clocks, waits on
@@ -64,6 +67,9 @@ let package = Package(
             dependencies: ["StretchCore", "ALSA", .product(name: "Logging", package: "swift-log")],
             swiftSettings: settings
         ),
+        // Spoken prompts: text -> 48 kHz mono samples at the cue sounds' loudness, with flite's cmu_us_slt voice
+        // (loaded for a batch, unloaded after), deterministic, on BlockingThread.shared.
+        .target(name: "Speech", dependencies: ["CFlite", "StretchAudio", "EpollExecutor"], swiftSettings: settings),
         // A TOML 1.0 reader in pure Swift (no Foundation, no C): every key and value located by line and column.
         .target(name: "TOML", swiftSettings: settings),
         // The toml-test suite's decoder interface over the TOML target (built, not installed).
@@ -127,6 +133,7 @@ let package = Package(
             name: "stretchd-bench",
             dependencies: [
                 "StretchAudio", "StretchConfig", "StretchCore", "StretchDaemon", "StretchSystem", "ControlProtocol", "TOML",
+                "Speech", "CFlite",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: settings
@@ -191,6 +198,7 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
+        .testTarget(name: "SpeechTests", dependencies: ["Speech", "StretchAudio"], swiftSettings: settings),
         .testTarget(
             name: "StretchSettingsTests",
             dependencies: ["StretchSettings", "StretchConfig", "StretchAudio", "StretchCore", "TestSupport"],

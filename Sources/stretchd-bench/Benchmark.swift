@@ -23,6 +23,7 @@ struct Benchmark {
         ("size", "the installed (stripped) binaries"),
         ("speed", "render speed in-process (a 20-minute session)"),
         ("toml", "the TOML reader on large documents"),
+        ("speech", "spoken prompts: a routine's prompts synthesized, RSS before, during and after"),
     ]
 
     static func main() async throws {
@@ -50,6 +51,7 @@ struct Benchmark {
             case "size": try DaemonBenchmark.binarySize()
             case "speed": renderSpeed()
             case "toml": TOMLBenchmark.run()
+            case "speech": try await SpeechBenchmark.run()
             default: break
             }
         }
