@@ -17,7 +17,7 @@ func wavSamples(_ path: String) throws -> [Int16] {
         let render = try Binaries.run("stretchctl", ["render", "hips-for-back", "--output", output])
         #expect(render.status == 0, "\(render.stderr)")
         let planText = try Binaries.run("stretchctl", ["plan", "hips-for-back", "--json"]).stdout
-        let plan = try JSONDecoder().decode(StretchctlTests.PlanDocument.self, from: Data(planText.utf8))
+        let plan = try JSONDecoder().decode(PlanDocument.self, from: Data(planText.utf8))
         let stream = try wavSamples(output)
         for cue in plan.cues {
             let name = cue.cue == "rep-beat" && cue.rep == cue.of ? "last-rep" : cue.cue

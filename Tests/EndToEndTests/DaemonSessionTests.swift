@@ -63,7 +63,7 @@ import TestSupport
 
         // The capture holds the last session: each cue up to the stop on its planned frame.
         let plan = try JSONDecoder().decode(
-            StretchctlTests.PlanDocument.self,
+            PlanDocument.self,
             from: Data(try Binaries.run("stretchctl", ["plan", daemon.home + "/.config/stretchd/routines/quick.toml",
                                                        "--json"]).stdout.utf8))
         let stream = try wavSamples(daemon.capture)

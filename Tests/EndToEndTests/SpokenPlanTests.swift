@@ -4,25 +4,6 @@ import TestSupport
 
 /// `stretchctl plan --voice on` and `check`: the spoken prompts as the real binary plans them.
 @Suite struct SpokenPlanTests {
-    struct PlanDocument: Decodable {
-        struct Cue: Decodable, Equatable {
-            var at: Double
-            var cue: String
-            var step: String
-            var side: String?
-            var part: String?
-            var rep: Int?
-            var of: Int?
-            var text: String?
-            var duration: Double?
-            var prompt: String?
-        }
-
-        var routine: String
-        var duration: Double
-        var cues: [Cue]
-    }
-
     func plan(_ arguments: [String]) throws -> PlanDocument {
         let result = try Binaries.run("stretchctl", ["plan"] + arguments + ["--json"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -120,7 +101,7 @@ import TestSupport
     }
 }
 
-extension SpokenPlanTests.PlanDocument.Cue {
+extension PlanDocument.Cue {
     /// A tone cue moved to `at`.
     init(at: Double, _ cue: Self) {
         self = cue

@@ -2,22 +2,6 @@ import Foundation
 import Testing
 
 @Suite struct StretchctlTests {
-    struct PlanDocument: Decodable {
-        struct Cue: Decodable {
-            var at: Double
-            var cue: String
-            var step: String
-            var side: String?
-            var part: String?
-            var rep: Int?
-            var of: Int?
-        }
-
-        var routine: String
-        var duration: Double
-        var cues: [Cue]
-    }
-
     func plan(_ routine: String) throws -> PlanDocument {
         let result = try Binaries.run("stretchctl", ["plan", routine, "--json"])
         #expect(result.status == 0, "\(result.stderr)")
