@@ -1,4 +1,6 @@
 import Foundation
+// Testing is there only when building tests; `make release` builds this target too, without it.
+#if canImport(Testing)
 import Testing
 
 extension Trait where Self == ConditionTrait {
@@ -16,3 +18,4 @@ extension Trait where Self == ConditionTrait {
             "a measurement: set \(variable) to the seconds to measure; needs dbus-daemon and python3-dbusmock")
     }
 }
+#endif
