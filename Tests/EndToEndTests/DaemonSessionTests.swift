@@ -65,7 +65,7 @@ import TestSupport
         let plan = try JSONDecoder().decode(
             StretchctlTests.PlanDocument.self,
             from: Data(try Binaries.run("stretchctl", ["plan", daemon.home + "/.config/stretchd/routines/quick.toml",
-                                                       "--json"]).stdout.utf8))
+                                                       "--json", "--voice", "off"]).stdout.utf8))
         let stream = try wavSamples(daemon.capture)
         let sounds = URLPath.repository + "/Sounds"
         let played = plan.cues.filter { Int(($0.at * 48_000).rounded()) + 48_000 < stream.count }
