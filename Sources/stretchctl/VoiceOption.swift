@@ -48,13 +48,9 @@ struct VoicedSession {
         (try? DaemonConfig.load(XDGPaths.current.configFile, required: false).get())?.voice ?? true
     }
 
-    /// How long each tone rings, rounded up to the microsecond: a prompt never starts before the tone has rung out.
+    /// How long each tone rings: a prompt never starts before the tone has rung out.
     static func toneLengths(_ sounds: SoundSet) -> (SoundName) -> Duration {
-        var tones: [SoundName: Duration] = [:]
-        for name in SoundName.allCases {
-            let frames = sounds[name].count
-            tones[name] = .microseconds((frames * 1_000_000 + sounds.rate - 1) / sounds.rate)
-        }
+        let tones = Dictionary(uniqueKeysWithValues: SoundName.allCases.map { ($0, sounds.ringLength($0)) })
         return { tones[$0] ?? SessionPlanner.cueGap }
     }
 }
