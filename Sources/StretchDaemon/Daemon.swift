@@ -389,7 +389,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         }
         session = Session(routine: routine, scheduler: scheduler, logger: sessionLogger, task: task)
         sleepLock?.holdSleepLock(true)
-        return .sessionStarted
+        return .sessionStartedPlaying(plan)
     }
 
     private func sessionEnded(_ scheduler: CueScheduler<C>, outcome: SessionOutcome) async {
