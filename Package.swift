@@ -97,7 +97,7 @@ let package = Package(
             name: "StretchDaemon",
             dependencies: [
                 "StretchCore", "StretchConfig", "StretchSystem", "StretchSettings", "StretchAudio", "ALSA",
-                "ControlProtocol", "StretchHistory", "CLinux", "EpollExecutor", "StretchDesktop",
+                "ControlProtocol", "StretchHistory", "CLinux", "EpollExecutor", "StretchDesktop", "Speech", "CFlite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -121,7 +121,7 @@ let package = Package(
             name: "stretchctl",
             dependencies: [
                 "StretchCore", "StretchConfig", "StretchSystem", "StretchSettings", "StretchAudio", "ALSA",
-                "ControlProtocol",
+                "ControlProtocol", "Speech", "CFlite", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -198,7 +198,14 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
-        .testTarget(name: "SpeechTests", dependencies: ["Speech", "StretchAudio"], swiftSettings: settings),
+        .testTarget(
+            name: "SpeechTests",
+            dependencies: [
+                "Speech", "StretchAudio", "StretchCore", "TestSupport",
+                .product(name: "Clocks", package: "swift-clocks"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: settings),
         .testTarget(
             name: "StretchSettingsTests",
             dependencies: ["StretchSettings", "StretchConfig", "StretchAudio", "StretchCore", "TestSupport"],

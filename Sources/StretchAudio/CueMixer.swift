@@ -109,8 +109,10 @@ public enum SessionRenderer {
 
     /// The session's stream from its start until the last sound has rung out, in memory: for short sessions and
     /// tests. `SessionStream` produces the same samples a block at a time.
-    public static func render(_ plan: SessionPlan, sounds: SoundSet, volume: Float = 1) -> [Int16] {
-        let stream = SessionStream(plan, sounds: sounds, volume: volume)
+    public static func render(
+        _ plan: SessionPlan, sounds: SoundSet, volume: Float = 1, speech: [String: [Int16]] = [:]
+    ) -> [Int16] {
+        let stream = SessionStream(plan, sounds: sounds, volume: volume, speech: speech)
         var samples: [Int16] = []
         samples.reserveCapacity(stream.frames)
         stream.render { block in samples.append(contentsOf: block) }
@@ -127,16 +129,24 @@ public struct SessionStream: Sendable {
     /// Frames in the whole stream: until the later of the plan's end and the last sound's end.
     public let frames: Int
     private let volume: Float
-    /// Every cue's sound and first frame, by first frame.
+    /// Every cue's sound and every prompt's speech, with its first frame, by first frame.
     private let starts: [(frame: Int, samples: [Int16])]
 
-    public init(_ plan: SessionPlan, sounds: SoundSet, volume: Float = 1) {
+    /// `speech` holds each prompt's samples by its text, at `SpeechSamples.rate` (what the synthesizer gives);
+    /// a prompt whose text it lacks is silent.
+    public init(_ plan: SessionPlan, sounds: SoundSet, volume: Float = 1, speech: [String: [Int16]] = [:]) {
         rate = sounds.rate
         self.volume = volume
-        starts = plan.cues.map { (SessionRenderer.frame(of: $0.at, rate: sounds.rate), sounds.sound(for: $0)) }
+        let cues = plan.cues.map { (SessionRenderer.frame(of: $0.at, rate: sounds.rate), sounds.sound(for: $0)) }
+        let prompts = plan.prompts.map { prompt in
+            (SessionRenderer.frame(of: prompt.at, rate: sounds.rate),
+             SpeechSamples.converted(speech[prompt.text] ?? [], to: sounds.rate))
+        }
+        starts = (cues + prompts)
             .enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element)
         let lastSound = starts.map { $0.frame + $0.samples.count }.max() ?? 0
-        frames = max(0, lastSound, SessionRenderer.frame(of: plan.duration, rate: sounds.rate))
+        let ends = [plan.duration] + plan.prompts.map(\.end)
+        frames = max(0, lastSound, ends.map { SessionRenderer.frame(of: $0, rate: sounds.rate) }.max() ?? 0)
     }
 
     /// Hands the stream to `write` in order, in blocks of `blockFrames` (the last one shorter). The block's memory
@@ -159,5 +169,19 @@ public struct SessionStream: Sendable {
             mixer.render(into: part)
             try write(UnsafeBufferPointer(part))
         }
+    }
+}
+
+/// Spoken prompts' samples as a stream at another rate plays them.
+public enum SpeechSamples {
+    /// The rate the synthesizer gives: the cue sounds' own.
+    public static let rate = CueSounds.rate
+
+    /// `samples` at `SpeechSamples.rate`, converted to `rate` as a user's sound file is (linear interpolation);
+    /// unchanged at the same rate.
+    public static func converted(_ samples: [Int16], to rate: Int) -> [Int16] {
+        guard rate != Self.rate, !samples.isEmpty else { return samples }
+        let audio = WAVAudio(rate: Self.rate, channels: 1, samples: samples.map { Float($0) / 32767 })
+        return SoundSet.resampled(audio, to: rate)
     }
 }

@@ -36,6 +36,8 @@ public actor LiveAudioOutput: StreamOutput {
 
     public let deviceName: String
     private let sounds: SoundSet
+    /// Each spoken prompt's samples by its text, at the stream's rate.
+    private var speech: [String: [Int16]] = [:]
     private let open: @Sendable () throws(ALSAError) -> any PCMSink
     private let wait: @Sendable (Duration) async -> Void
     private let logger: Logger
@@ -71,7 +73,20 @@ public actor LiveAudioOutput: StreamOutput {
         }
     }
 
+    /// The session's spoken prompts, by text, at `SpeechSamples.rate` (what the synthesizer gives): set before the
+    /// session starts, so nothing is synthesized or converted on the audio path.
+    public func setSpeech(_ samples: [String: [Int16]]) {
+        speech = samples.mapValues { SpeechSamples.converted($0, to: sounds.rate) }
+    }
+
     public func fill(through streamTime: Duration, starting cues: [StreamCue]) {
+        fill(through: streamTime, starting: cues, speaking: [])
+    }
+
+    public func fill(through streamTime: Duration, starting cues: [StreamCue], speaking prompts: [StreamPrompt]) {
+        for prompt in prompts {
+            mixer.add(speech[prompt.prompt.text] ?? [], at: SessionRenderer.frame(of: prompt.at, rate: sounds.rate))
+        }
         for cue in cues {
             mixer.add(sounds.sound(for: cue.cue), at: SessionRenderer.frame(of: cue.at, rate: sounds.rate))
         }
@@ -96,6 +111,7 @@ public actor LiveAudioOutput: StreamOutput {
         await drain()
         // Closing the device is what completes a `file` device's WAV.
         device = nil
+        speech = [:]
     }
 
     /// Offers the backlog as the device makes room and waits until it has played everything; gives up (and the

@@ -35,6 +35,11 @@ public struct SoundSet: Sendable {
     /// The built-in sounds synthesized so far (the user's are not counted).
     public var synthesizedCount: Int { builtIn.count }
 
+    /// How long a sound rings, rounded up to the microsecond: what a spoken prompt must leave room for.
+    public func ringLength(_ name: SoundName) -> Duration {
+        .microseconds((self[name].count * 1_000_000 + rate - 1) / rate)
+    }
+
     /// The sound the plan chose for a cue.
     public func sound(for cue: PlannedCue) -> [Int16] { self[cue.sound] }
 

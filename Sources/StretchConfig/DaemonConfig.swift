@@ -25,6 +25,8 @@ public struct DaemonConfig: Sendable, Hashable {
     public var volume: Float
     /// Breaks taken per work day that count toward the streak.
     public var dailyGoal: Int
+    /// Spoken prompts in sessions, where the voice loads.
+    public var voice = true
 
     public static let defaults = DaemonConfig(
         schedule: .standard, every: .seconds(50 * 60), naturalBreak: .seconds(5 * 60),
@@ -133,6 +135,10 @@ public struct DaemonConfig: Sendable, Hashable {
             if let volume = audio.double("volume", in: 0...1) { config.volume = Float(volume) }
             audio.finish()
         }
+        if let voice = reader.table("voice") {
+            if let enabled = voice.bool("enabled") { config.voice = enabled }
+            voice.finish()
+        }
         if let history = reader.table("history") {
             if let goal = history.int("daily_goal", in: 1...50) { config.dailyGoal = goal }
             history.finish()
@@ -183,6 +189,11 @@ public struct DaemonConfig: Sendable, Hashable {
         device = "default"
         # Volume from 0 to 1.
         volume = 0.8
+
+        [voice]
+        # Spoken prompts in sessions: each stretch's name and setup, the side, "Last one.", synthesized on this
+        # machine with flite (flite1-dev or libflite1). Where the voice cannot load, sessions play tones only.
+        enabled = true
 
         [history]
         # Breaks taken per work day that keep your streak going.

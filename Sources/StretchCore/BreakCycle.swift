@@ -97,6 +97,10 @@ public struct BreakCycle: Sendable, Hashable {
         case slept
         /// The owner started the session a `.startSession` asked for.
         case sessionStarted
+        /// The owner started it playing this plan instead, of the same routine: with a voice, the plan with the
+        /// spoken prompts placed by their real lengths (the same tones after a lead-in), so the length said is the
+        /// length played.
+        case sessionStartedPlaying(SessionPlan)
         /// The owner could not start it (no sound device): why, for the reply and the log.
         case sessionCouldNotStart(String)
         /// The session ended on its own or by `stop`; `played`: the time it actually ran.
@@ -269,6 +273,8 @@ public struct BreakCycle: Sendable, Hashable {
             self.command(command, now: now, &effects)
         case .sessionStarted:
             sessionStarted(now: now, &effects)
+        case .sessionStartedPlaying(let plan):
+            sessionStarted(now: now, playing: plan, &effects)
         case .sessionCouldNotStart(let reason):
             sessionCouldNotStart(reason, now: now, &effects)
         case .sessionEnded(let outcome, let played):
@@ -415,10 +421,11 @@ public struct BreakCycle: Sendable, Hashable {
         effects.append(.startSession(routine, plan))
     }
 
-    private mutating func sessionStarted(now: Moment, _ effects: inout [Effect]) {
+    private mutating func sessionStarted(now: Moment, playing: SessionPlan? = nil, _ effects: inout [Effect]) {
         guard let starting else { return }
         self.starting = nil
-        let (routine, plan, byCommand) = (starting.routine, starting.plan, starting.byCommand)
+        let (routine, byCommand) = (starting.routine, starting.byCommand)
+        let plan = playing ?? starting.plan
         if byCommand, timer.state == .paused {
             // `start` resumes paused reminders.
             timerEvents(timer.resume(now: now), &effects)

@@ -14,6 +14,17 @@ public struct StreamCue: Sendable, Hashable {
     }
 }
 
+/// A spoken prompt placed on a session's stream: `at` is stream time, as for `StreamCue`.
+public struct StreamPrompt: Sendable, Hashable {
+    public var prompt: PlannedPrompt
+    public var at: Duration
+
+    public init(prompt: PlannedPrompt, at: Duration) {
+        self.prompt = prompt
+        self.at = at
+    }
+}
+
 /// An output that is a continuous stream kept a little ahead of the clock, such as a sound card.
 ///
 /// The scheduler calls `fill` every `period` on absolute deadlines, asking for the stream through `lead` past
@@ -24,8 +35,16 @@ public protocol StreamOutput: Sendable {
     var lead: Duration { get }
     /// Extends the stream through `streamTime`, with `cues` starting at their stream times.
     func fill(through streamTime: Duration, starting cues: [StreamCue]) async
+    /// The same, with the plan's spoken prompts that start in that stretch; a stream without a voice ignores them.
+    func fill(through streamTime: Duration, starting cues: [StreamCue], speaking prompts: [StreamPrompt]) async
     /// The session is over: a completed one rings out, a stopped one fades out at once.
     func finish(_ outcome: SessionOutcome) async
+}
+
+extension StreamOutput {
+    public func fill(through streamTime: Duration, starting cues: [StreamCue], speaking prompts: [StreamPrompt]) async {
+        await fill(through: streamTime, starting: cues)
+    }
 }
 
 /// How a session ended.
@@ -113,6 +132,8 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
     private var next = 0
     /// Index of the next cue to hand to the stream; cues are handed over up to `lead` before they play.
     private var handed = 0
+    /// Index of the next spoken prompt to hand to the stream, handed over like the cues.
+    private var spoken = 0
     /// Number of stream fills done; the next is due at `start + period * fills`.
     private var fills = 0
     /// Stream time up to which the stream has been written.
@@ -165,6 +186,13 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
         let end = clock.now
         if let pausedAt { pausedTotal += max(.zero, pausedAt.duration(to: end)) }
         timePlayed = max(.zero, began.duration(to: end) - pausedTotal - lost)
+        if outcome == .completed, let stream, spoken < plan.prompts.count {
+            // The closing prompt comes after the last cue: handed over now, so the stream rings out through it.
+            let offset = start.duration(to: anchor)
+            let rest = plan.prompts[spoken...].map { StreamPrompt(prompt: $0, at: offset + $0.at) }
+            spoken = plan.prompts.count
+            await stream.fill(through: filledThrough, starting: [], speaking: rest)
+        }
         await stream?.finish(outcome)
         eventSink.yield(.finished(outcome))
         eventSink.finish()
@@ -265,10 +293,15 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
             starting.append(StreamCue(cue: plan.cues[handed], at: offset + plan.cues[handed].at))
             handed += 1
         }
+        var speaking: [StreamPrompt] = []
+        while pausedAt == nil, spoken < plan.prompts.count, offset + plan.prompts[spoken].at < through {
+            speaking.append(StreamPrompt(prompt: plan.prompts[spoken], at: offset + plan.prompts[spoken].at))
+            spoken += 1
+        }
         // Skips fills missed while busy; the stream itself has no gap, as `through` only moves forward.
         fills = Int(start.duration(to: now) / stream.period) + 1
         filledThrough = max(filledThrough, through)
-        await stream.fill(through: through, starting: starting)
+        await stream.fill(through: through, starting: starting, speaking: speaking)
     }
 
     /// When a command takes effect: now, or with a stream, the first moment not yet written to it, so that
@@ -307,6 +340,8 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
             : plan.cues[next...].firstIndex { $0.cue == .stepEnd || $0.cue == .sessionEnd } ?? next
         next = target
         handed = max(handed, target)
+        // The skipped stretch's prompts are skipped with it; the transition's own are still said.
+        spoken = max(spoken, plan.prompts.firstIndex { $0.at >= plan.cues[target].at } ?? plan.prompts.count)
         anchor = (pausedAt ?? commandTime).advanced(by: .zero - plan.cues[target].at)
         eventSink.yield(.skipped(to: target))
         interrupt()

@@ -1,7 +1,9 @@
 import ALSA
 import Logging
+import Speech
 import StretchAudio
 import StretchCore
+import Synchronization
 
 /// The sound side of a break, behind a protocol so the daemon can be tested without a sound card.
 public protocol BreakAudio: Sendable {
@@ -9,6 +11,20 @@ public protocol BreakAudio: Sendable {
     func chime() async throws(ALSAError)
     /// Opens the device for a session's stream.
     func sessionStream() throws(ALSAError) -> any StreamOutput
+    /// The session to play for `plan`: with a voice, the plan with the routine's spoken prompts placed by their
+    /// real lengths, and each prompt's samples by text. Synthesizes off the caller's executor; without a voice,
+    /// `plan` as it is and no samples.
+    func voiced(_ plan: SessionPlan) async -> (plan: SessionPlan, speech: [String: [Int16]])
+    /// Opens the device for a session's stream that also speaks `speech`.
+    func sessionStream(speaking speech: [String: [Int16]]) async throws(ALSAError) -> any StreamOutput
+}
+
+extension BreakAudio {
+    public func voiced(_ plan: SessionPlan) async -> (plan: SessionPlan, speech: [String: [Int16]]) { (plan, [:]) }
+
+    public func sessionStream(speaking speech: [String: [Int16]]) async throws(ALSAError) -> any StreamOutput {
+        try sessionStream()
+    }
 }
 
 /// Breaks on an ALSA device, opened anew for each use so a device plugged in later is picked up.
@@ -17,12 +33,52 @@ public struct ALSABreakAudio: BreakAudio {
     public var volume: Float
     public var sounds: SoundSet
     public var logger: Logger
+    /// Spoken prompts in sessions (`[voice] enabled`), where the voice loads.
+    public var voice: Bool
 
-    public init(device: String, volume: Float, sounds: SoundSet, logger: Logger) {
+    public init(device: String, volume: Float, sounds: SoundSet, logger: Logger, voice: Bool = false) {
         self.device = device
         self.volume = volume
         self.sounds = sounds
         self.logger = logger
+        self.voice = voice
+    }
+
+    /// Whether the voice's absence was logged: once per process, not at every break.
+    private static let reportedNoVoice = Atomic<Bool>(false)
+
+    public func voiced(_ plan: SessionPlan) async -> (plan: SessionPlan, speech: [String: [Int16]]) {
+        guard voice else { return (plan, [:]) }
+        let routine = plan.routine
+        let speech: [String: [Int16]]
+        do throws(SpeechError) {
+            // On BlockingThread.shared: never on the event loop, never on the audio path.
+            speech = try await SpeechSynthesizer().synthesize(SessionPlanner.spokenTexts(routine))
+        } catch .voiceUnavailable(let reason) {
+            if !Self.reportedNoVoice.exchange(true, ordering: .relaxed) {
+                logger.info("no spoken prompts: the voice cannot be loaded; sessions play tones only",
+                            metadata: ["reason": "\(reason)"])
+            }
+            return (plan, [:])
+        } catch {
+            logger.warning("no spoken prompts for this session", metadata: ["routine": "\(routine.id)", "error": "\(error)"])
+            return (plan, [:])
+        }
+        let tones = Dictionary(uniqueKeysWithValues: SoundName.allCases.map { ($0, sounds.ringLength($0)) })
+        let timing = SpeechTiming(toneLength: { tones[$0] ?? SessionPlanner.cueGap }) { text in
+            .seconds(speech[text]?.count ?? 0) / SpeechSynthesizer.rate
+        }
+        let voiced = SessionPlanner.plan(routine, speech: timing)
+        for problem in voiced.speechProblems {
+            logger.warning("a spoken prompt does not fit", metadata: ["routine": "\(routine.id)", "problem": "\(problem)"])
+        }
+        return (voiced, speech)
+    }
+
+    public func sessionStream(speaking speech: [String: [Int16]]) async throws(ALSAError) -> any StreamOutput {
+        let output = try LiveAudioOutput(deviceName: device, sounds: sounds, volume: volume, logger: logger)
+        await output.setSpeech(speech)
+        return output
     }
 
     public func chime() async throws(ALSAError) {

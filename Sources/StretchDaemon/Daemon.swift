@@ -9,6 +9,7 @@ import StretchCore
 import StretchDesktop
 import StretchHistory
 import StretchSettings
+import Speech
 import StretchSystem
 
 /// The one owner of the break cycle: it feeds the `BreakCycle` its inputs (commands, time passing, a session
@@ -89,6 +90,10 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     private var tallyLoad: Task<HistoryTally, Never>?
     /// Records appended while the file was being read: the reading stops where the file ended when it began.
     private var appendedWhileLoading: [HistoryRecord] = []
+    /// While a session's prompts are synthesized (between the cycle's `.startSession` and the answer it waits
+    /// for), other inputs wait here, so that the cycle's steps are never interleaved.
+    private var startingSession = false
+    private var waitingForStart: [CheckedContinuation<Void, Never>] = []
 
     public static var activityBufferSize: Int { 256 }
 
@@ -227,6 +232,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     /// a suspension in between; the steps that wait on the session or the sound card come after them.
     @discardableResult
     func feed(_ input: BreakCycle.Input) async -> BreakCycle.Outcome? {
+        while startingSession { await withCheckedContinuation { waitingForStart.append($0) } }
         var reply: BreakCycle.Outcome?
         var inputs = [input]
         while !inputs.isEmpty {
@@ -236,7 +242,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
                 for effect in cycle.handle(inputs.removeFirst(), now: time.now()) {
                     switch effect {
                     case .reply(let outcome): reply = outcome
-                    case .startSession(let routine, let plan): inputs.append(startSession(routine, plan: plan))
+                    case .startSession(let routine, let plan): inputs.append(await startSession(routine, plan: plan))
                     case .chime, .stopSession, .stopSessionForSleep, .pauseSession, .resumeSession, .skipStep:
                         waiting.append(effect)
                     case .notify(let routine):
@@ -355,11 +361,20 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
 
     // MARK: Sessions
 
-    /// Opens the sound device and starts playing `plan`; says which, for the cycle.
-    private func startSession(_ routine: Routine, plan: SessionPlan) -> BreakCycle.Input {
+    /// Synthesizes the routine's prompts (with a voice), opens the sound device and starts playing `plan` with
+    /// them; says which, for the cycle. Other inputs wait until it has: the cycle is waiting for the answer.
+    private func startSession(_ routine: Routine, plan: SessionPlan) async -> BreakCycle.Input {
+        startingSession = true
+        defer {
+            startingSession = false
+            for waiter in waitingForStart { waiter.resume() }
+            waitingForStart = []
+        }
+        // The voiced plan: the same tones after a lead-in, and the prompts placed by their real lengths.
+        let (plan, speech) = await audio.voiced(plan)
         let stream: any StreamOutput
         do {
-            stream = try audio.sessionStream()
+            stream = try await audio.sessionStream(speaking: speech)
         } catch {
             return .sessionCouldNotStart(AudioDeviceProblem.cannotOpen(settings.config.device, error) + "; " + AudioDeviceProblem.advice)
         }
@@ -374,7 +389,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         }
         session = Session(routine: routine, scheduler: scheduler, logger: sessionLogger, task: task)
         sleepLock?.holdSleepLock(true)
-        return .sessionStarted
+        return .sessionStartedPlaying(plan)
     }
 
     private func sessionEnded(_ scheduler: CueScheduler<C>, outcome: SessionOutcome) async {
@@ -382,6 +397,8 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         // The time the session actually ran: not pauses, skipped parts, or time the process or machine was stopped.
         let played = await scheduler.timePlayed
         self.session = nil
+        // The session's prompts are freed with it; malloc would keep their pages (about 3.5 MiB) in its arenas.
+        SpeechSynthesizer.releaseFreedMemory()
         await feed(.sessionEnded(outcome, played: played))
         // Recorded: the machine may sleep now.
         sleepLock?.holdSleepLock(false)

@@ -1,15 +1,17 @@
 import ArgumentParser
+import StretchAudio
 import StretchConfig
 import StretchCore
 
-struct CheckCommand: ParsableCommand {
+struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate routine files.",
         discussion: """
             Checks each file's TOML syntax, keys, types and values, and that no two routines (these files or \
             the built-in ones) share an id or a name, and that every spoken prompt fits its gap between cues \
-            (prompt lengths estimated from the text for now; --voice off skips this). Prints every problem as \
+            (the prompts synthesized, where the voice loads; --voice off skips this, --voice on fails when the \
+            voice cannot load). Prints every problem as \
             file:line:column: key.path: message. Exits 1 when any file has a problem.
             """
     )
@@ -17,22 +19,26 @@ struct CheckCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Routine files to check.", valueName: "file"))
     var files: [String]
 
-    @Option(help: ArgumentHelp("Check that the spoken prompts fit: on or off.", valueName: "on|off"))
-    var voice: VoiceSetting = .on
+    @Option(help: ArgumentHelp(
+        "Check that the spoken prompts fit: on or off (default: as render and play).", valueName: "on|off"))
+    var voice: VoiceSetting?
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("Give at least one routine file to check.") }
     }
 
-    func run() throws {
+    func run() async throws {
         var library = RoutineLibrary()
         let builtInCount = library.entries.count
         var problems = library.add(files: files)
         for problem in problems { printError(problem.description) }
-        let speech = voice == .on ? SpeechLengths.timing() : nil
+        let sounds = voice == .off ? nil : AudioOptions.defaultSounds()
         for entry in library.entries.dropFirst(builtInCount) {
             let path = entry.path ?? ""
-            let spoken = speech.map { SessionPlanner.plan(entry.routine, speech: $0).speechProblems } ?? []
+            var spoken: [SpeechProblem] = []
+            if let sounds {
+                spoken = try await VoicedSession.prepare(entry.routine, voice: voice, sounds: sounds).plan.speechProblems
+            }
             let speechProblems = spoken.map {
                 ConfigProblem(file: path, keyPath: $0.keyPath, message: $0.message)
             }

@@ -1,7 +1,8 @@
 import ArgumentParser
+import StretchAudio
 import StretchCore
 
-struct PlanCommand: ParsableCommand {
+struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Show a routine's session: its steps and every cue with its time.",
@@ -10,9 +11,10 @@ struct PlanCommand: ParsableCommand {
             rep beats are shown on one line. With --json, every cue:
             {"routine": ID, "duration": SECONDS, "cues": [{"at": SECONDS, "cue": NAME, "step": STEP_NAME, \
             "side": "left"|"right"|null, "part": PART_NAME|null, "rep": N|null, "of": N|null}, ...]}
-            With --voice on, the spoken prompts too, as cues among the others: {"at": SECONDS, "cue": "speech", \
+            With a voice (--voice on, or by default where the voice loads and the config's [voice] enabled is \
+            true), the spoken prompts too, as cues among the others: {"at": SECONDS, "cue": "speech", \
             "text": TEXT, "duration": SECONDS, "prompt": "step"|"side"|"part"|"last-rep"|"closing", "step": ..., \
-            "side": ..., "part": ..., "rep": null, "of": null}. Their lengths are estimated from the text for now. A \
+            "side": ..., "part": ..., "rep": null, "of": null}. Their lengths are the synthesized speech's. A \
             prompt too long for its gap is left out and reported on stderr.
             """
     )
@@ -25,12 +27,13 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Print every cue as JSON.")
     var json = false
 
-    @Option(help: ArgumentHelp("Spoken prompts in the plan: on or off.", valueName: "on|off"))
-    var voice: VoiceSetting = .off
+    @Option(help: ArgumentHelp(
+        "Spoken prompts in the plan: on or off (default: as render and play).", valueName: "on|off"))
+    var voice: VoiceSetting?
 
-    func run() throws {
+    func run() async throws {
         let routine = try routineOptions.routine(routine)
-        let plan = SessionPlanner.plan(routine, speech: voice == .on ? SpeechLengths.timing() : nil)
+        let plan = try await VoicedSession.prepare(routine, voice: voice, sounds: AudioOptions.defaultSounds()).plan
         for problem in plan.speechProblems { printError("warning: \(routine.id): \(problem)") }
         if json {
             try printJSON(PlanJSON(plan))

@@ -26,16 +26,27 @@ struct PlayCommand: AsyncParsableCommand {
 
     @OptionGroup var audio: AudioOptions
 
+    @Option(help: ArgumentHelp(
+        "Spoken prompts: on or off (default: on where the voice loads, unless the config turns it off).",
+        valueName: "on|off"))
+    var voice: VoiceSetting?
+
     func run() async throws {
-        let plan = SessionPlanner.plan(try routineOptions.routine(routine))
+        let routine = try routineOptions.routine(routine)
         let logger = audio.logger()
+        let sounds = audio.sounds()
+        // Synthesized before the device opens: nothing is spoken into being on the audio path.
+        let session = try await VoicedSession.prepare(routine, voice: voice, sounds: sounds)
+        let plan = session.plan
+        for problem in plan.speechProblems { printError("warning: \(routine.id): \(problem)") }
         let stream: LiveAudioOutput
         do {
             stream = try LiveAudioOutput(
-                deviceName: audio.device, sounds: audio.sounds(), volume: audio.volume, logger: logger)
+                deviceName: audio.device, sounds: sounds, volume: audio.volume, logger: logger)
         } catch {
             throw deviceFailure(audio.device, error)
         }
+        await stream.setSpeech(session.speech)
         // Trapped before anything is shown, so Ctrl-C as soon as the session shows ends it cleanly.
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         let terminal = Terminal()

@@ -6,7 +6,7 @@ import StretchSettings
 import StretchSystem
 import SystemPackage
 
-struct RenderCommand: ParsableCommand {
+struct RenderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
         abstract: "Write a routine's whole session to a WAV file.",
@@ -16,7 +16,9 @@ struct RenderCommand: ParsableCommand {
             16-bit mono. A 16-bit WAV file holds at most 4 GiB of samples: sessions of up to about 12 h 25 min \
             at 48 kHz (longer at lower rates). The session is mixed and written a second at a time, so memory use \
             does not grow with its length; the file is written beside the output file and renamed over it when \
-            complete, so a failed render leaves an earlier file there as it was.
+            complete, so a failed render leaves an earlier file there as it was. With a voice (--voice on, or by \
+            default where the voice loads and the config's [voice] enabled is true), each spoken prompt's first \
+            sample is at frame round(at * rate) of its "speech" cue in `stretchctl plan --json`.
             """
     )
 
@@ -34,6 +36,11 @@ struct RenderCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Volume from 0 to 1.", valueName: "level"))
     var volume: Float = 1
 
+    @Option(help: ArgumentHelp(
+        "Spoken prompts: on or off (default: on where the voice loads, unless the config turns it off).",
+        valueName: "on|off"))
+    var voice: VoiceSetting?
+
     func validate() throws {
         guard WAV.rates.contains(rate) else {
             throw ValidationError("--rate must be from \(WAV.rates.lowerBound) to \(WAV.rates.upperBound) Hz.")
@@ -41,16 +48,19 @@ struct RenderCommand: ParsableCommand {
         guard (0...1).contains(volume) else { throw ValidationError("--volume must be from 0 to 1, got \(volume).") }
     }
 
-    func run() throws {
+    func run() async throws {
         // An earlier render may be written again; anything else there (the routine file itself, by mistake) stays.
         if let refusal = OutputFile.refusal(output, replacingWAV: true) {
             printError("error: \(refusal)")
             throw ExitCode(1)
         }
-        let plan = SessionPlanner.plan(try routineOptions.routine(routine))
+        let routine = try routineOptions.routine(routine)
         let (sounds, problems) = SoundSet.load(overridesIn: XDGPaths.current.soundsDirectory, rate: rate)
         for problem in problems { printError("warning: using the built-in sound instead of \(problem)") }
-        let stream = SessionStream(plan, sounds: sounds, volume: volume)
+        let session = try await VoicedSession.prepare(routine, voice: voice, sounds: sounds)
+        let plan = session.plan
+        for problem in plan.speechProblems { printError("warning: \(routine.id): \(problem)") }
+        let stream = SessionStream(plan, sounds: sounds, volume: volume, speech: session.speech)
         let limit = WAV.maximumPCM16Frames()
         guard stream.frames <= limit else {
             printError("error: the session lasts \(DurationText.format(plan.duration)); a 16-bit WAV file at \(rate) Hz "
@@ -69,7 +79,8 @@ struct RenderCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let length = Duration.seconds(stream.frames) / rate
-        print("wrote \(output): \(plan.routine.id), \(plan.cues.count) cues, \(DurationText.format(length)) at \(rate) Hz")
+        let prompts = plan.prompts.isEmpty ? "" : ", \(plan.prompts.count) prompts"
+        print("wrote \(output): \(plan.routine.id), \(plan.cues.count) cues\(prompts), \(DurationText.format(length)) at \(rate) Hz")
     }
 
     /// Writes 16-bit samples as WAV stores them, little-endian.

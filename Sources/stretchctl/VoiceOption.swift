@@ -1,39 +1,65 @@
 import ArgumentParser
+import Speech
 import StretchAudio
+import StretchConfig
 import StretchCore
 import StretchSettings
 import StretchSystem
 
-/// `--voice on|off`: whether a plan has spoken prompts.
+/// `--voice on|off`: whether a session has spoken prompts.
 enum VoiceSetting: String, ExpressibleByArgument, CaseIterable {
     case on, off
 }
 
-/// The prompt and tone lengths `plan` and `check` place prompts with.
-///
-/// The prompt lengths are an ESTIMATE from the text's length, until the synthesizer lands: 0.7 s plus 56 ms per
-/// character, fitted to flite's `cmu_us_slt` voice measured on this machine ("Last one." 1.2 s, a 99-character
-/// setup 6.3 s; the estimate errs long on short sentences). Replace `promptLength` with the synthesizer's real
-/// lengths when it is there. The tones' lengths are real: the sounds a session plays, with the user's overrides.
-enum SpeechLengths {
-    static func promptLength(_ text: String) -> Duration { .milliseconds(700 + 56 * text.count) }
+/// A routine's session as `render`, `play`, `plan` and `check` use it: its plan, and with a voice each prompt's
+/// samples by text (at `SpeechSynthesizer.rate`).
+struct VoicedSession {
+    var plan: SessionPlan
+    var speech: [String: [Int16]]
 
-    static func timing(sounds: SoundSet) -> SpeechTiming {
-        var tones: [SoundName: Duration] = [:]
-        for name in SoundName.allCases {
-            // Rounded up to the microsecond: a prompt never starts before the tone has rung out.
-            let frames = sounds[name].count
-            tones[name] = .microseconds((frames * 1_000_000 + sounds.rate - 1) / sounds.rate)
+    /// Plans `routine` with or without a voice. With `voice` nil (no `--voice`), the config's `[voice] enabled`
+    /// decides, and a voice that cannot load is a note on stderr and a session without speech; with `--voice on`
+    /// it is an error (exit 1). The prompts are placed with the real lengths of their samples and of the tones in
+    /// `sounds` (the ones the session plays, with the user's overrides).
+    static func prepare(_ routine: Routine, voice: VoiceSetting?, sounds: SoundSet) async throws -> VoicedSession {
+        guard voice ?? (configuredVoice() ? .on : .off) == .on else {
+            return VoicedSession(plan: SessionPlanner.plan(routine), speech: [:])
         }
-        return SpeechTiming(toneLength: { tones[$0] ?? SessionPlanner.cueGap }, length: promptLength)
+        let speech: [String: [Int16]]
+        do throws(SpeechError) {
+            speech = try await SpeechSynthesizer().synthesize(SessionPlanner.spokenTexts(routine))
+        } catch .voiceUnavailable(let reason) where voice == nil {
+            let problem = SpeechError.voiceUnavailable(reason: reason)
+            printError("note: no spoken prompts: \(problem); --voice off hides this note")
+            return VoicedSession(plan: SessionPlanner.plan(routine), speech: [:])
+        } catch {
+            printError("error: \(routine.id): \(error)")
+            throw ExitCode(1)
+        }
+        let timing = SpeechTiming(toneLength: toneLengths(sounds)) { text in
+            .seconds(speech[text]?.count ?? 0) / SpeechSynthesizer.rate
+        }
+        return VoicedSession(plan: SessionPlanner.plan(routine, speech: timing), speech: speech)
+    }
+
+    /// `[voice] enabled` in the user's config; on where the config is missing or cannot be read (`check-config`
+    /// reports its problems).
+    static func configuredVoice() -> Bool {
+        (try? DaemonConfig.load(XDGPaths.current.configFile, required: false).get())?.voice ?? true
+    }
+
+    /// How long each tone rings: a prompt never starts before the tone has rung out.
+    static func toneLengths(_ sounds: SoundSet) -> (SoundName) -> Duration {
+        let tones = Dictionary(uniqueKeysWithValues: SoundName.allCases.map { ($0, sounds.ringLength($0)) })
+        return { tones[$0] ?? SessionPlanner.cueGap }
     }
 }
 
-extension SpeechLengths {
-    /// The lengths for a session with the user's sounds; unusable override files are reported and skipped.
-    static func timing() -> SpeechTiming {
+extension AudioOptions {
+    /// The sounds at the cue sounds' rate, with the user's overrides (what the tone lengths are measured on).
+    static func defaultSounds() -> SoundSet {
         let (sounds, problems) = SoundSet.load(overridesIn: XDGPaths.current.soundsDirectory, rate: CueSounds.rate)
         for problem in problems { printError("warning: using the built-in sound instead of \(problem)") }
-        return timing(sounds: sounds)
+        return sounds
     }
 }

@@ -91,7 +91,9 @@ struct Stretchd {
         }()
         let daemon = Daemon(
             settings: settings, loadSettings: load,
-            makeAudio: { ALSABreakAudio(device: $0.device, volume: $0.volume, sounds: sounds, logger: logger) },
+            makeAudio: {
+                ALSABreakAudio(device: $0.device, volume: $0.volume, sounds: sounds, logger: logger, voice: $0.voice)
+            },
             // Sleeps on the loop's CLOCK_BOOTTIME timerfd: the kernel wakes the process once, at the deadline, and
             // time asleep counts. Cancelled ones (a command wakes the daemon early) leave no deadline behind.
             clock: LoopClock(loop: loop), time: SystemTime(), history: HistoryStore(stateHome: paths.stateHome),

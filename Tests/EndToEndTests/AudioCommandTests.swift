@@ -14,9 +14,9 @@ func wavSamples(_ path: String) throws -> [Int16] {
 
     @Test func renderPlacesEveryPlannedCueOnItsFrame() throws {
         let output = try URLPath.temporaryDirectory() + "/hips.wav"
-        let render = try Binaries.run("stretchctl", ["render", "hips-for-back", "--output", output])
+        let render = try Binaries.run("stretchctl", ["render", "hips-for-back", "--output", output, "--voice", "off"])
         #expect(render.status == 0, "\(render.stderr)")
-        let planText = try Binaries.run("stretchctl", ["plan", "hips-for-back", "--json"]).stdout
+        let planText = try Binaries.run("stretchctl", ["plan", "hips-for-back", "--json", "--voice", "off"]).stdout
         let plan = try JSONDecoder().decode(PlanDocument.self, from: Data(planText.utf8))
         let stream = try wavSamples(output)
         for cue in plan.cues {
@@ -40,11 +40,11 @@ func wavSamples(_ path: String) throws -> [Int16] {
             """.write(toFile: dir + "/quick.toml", atomically: true, encoding: .utf8)
         // Runs in real time (about 4 s): the real binary, the real clock, the real libasound.
         let play = try Binaries.run(
-            "stretchctl", ["play", dir + "/quick.toml", "--device", "file:'\(dir)/live.wav',wav", "--volume", "1"])
+            "stretchctl", ["play", dir + "/quick.toml", "--device", "file:'\(dir)/live.wav',wav", "--volume", "1", "--voice", "off"])
         #expect(play.status == 0, "\(play.stderr)")
         #expect(play.stdout.contains("0:01  hold-start  Hold"))
         #expect(play.stdout.contains("Session complete."))
-        let render = try Binaries.run("stretchctl", ["render", dir + "/quick.toml", "--output", dir + "/offline.wav"])
+        let render = try Binaries.run("stretchctl", ["render", dir + "/quick.toml", "--output", dir + "/offline.wav", "--voice", "off"])
         #expect(render.status == 0)
         #expect(try wavSamples(dir + "/live.wav") == wavSamples(dir + "/offline.wav"))
     }

@@ -95,7 +95,7 @@ import TestSupport
             hold = "5m"
             """.write(toFile: dir + "/long.toml", atomically: true, encoding: .utf8)
         let process = Binaries.process(
-            "stretchctl", ["play", dir + "/long.toml", "--device", "file:'\(dir)/live.wav',wav"],
+            "stretchctl", ["play", dir + "/long.toml", "--device", "file:'\(dir)/live.wav',wav", "--voice", "off"],
             environment: try Binaries.cleanEnvironment())
         let out = Pipe()
         process.standardOutput = out

@@ -39,12 +39,13 @@ final class DaemonProcess {
         return_beat = true
         """
 
-    /// Starts the daemon with a test config: all-day hours, seconds-long intervals, a `file` sound device;
+    /// Starts the daemon with a test config: all-day hours, seconds-long intervals, a `file` sound device, no voice
+    /// unless `voice` (synthesis in a debug build takes seconds);
     /// `prepare` gets the home folder to add files before the daemon starts. Without `buses` (a desktop's
     /// `DBUS_SESSION_BUS_ADDRESS` and `DBUS_SYSTEM_BUS_ADDRESS`), both point at nothing, so that no test talks to
     /// the machine's own desktop; `options` are lines added to the config's sections (`"session": "..."`).
     init(
-        every: String = "3s", autostart: String = "1s", naturalBreak: String = "1h", notify: Bool = false,
+        every: String = "3s", autostart: String = "1s", naturalBreak: String = "1h", notify: Bool = false, voice: Bool = false,
         options: [String: String] = [:], buses: [String: String]? = nil, arguments: [String] = [],
         prepare: (String) throws -> Void = { _ in }
     ) throws {
@@ -75,6 +76,8 @@ final class DaemonProcess {
             [audio]
             device = "file:'\(capture)',wav"
             volume = 1.0
+            [voice]
+            enabled = \(voice)
             [history]
             daily_goal = 1
             """

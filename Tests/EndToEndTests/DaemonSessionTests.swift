@@ -65,7 +65,7 @@ import TestSupport
         let plan = try JSONDecoder().decode(
             PlanDocument.self,
             from: Data(try Binaries.run("stretchctl", ["plan", daemon.home + "/.config/stretchd/routines/quick.toml",
-                                                       "--json"]).stdout.utf8))
+                                                       "--json", "--voice", "off"]).stdout.utf8))
         let stream = try wavSamples(daemon.capture)
         let sounds = URLPath.repository + "/Sounds"
         let played = plan.cues.filter { Int(($0.at * 48_000).rounded()) + 48_000 < stream.count }
@@ -89,6 +89,51 @@ import TestSupport
         #expect(events.filter { $0 == "skipped" }.count == 1)
         #expect(events.last == "stopped")
         #expect(events.filter { $0 == "reminded" }.count >= 3)
+    }
+
+    @Test func withAVoiceTheDaemonsSessionSpeaksWherePlanSays() throws {
+        let routine = """
+            name = "Spoken"
+            countdown = 1
+            switch_time = "5s"
+            transition_time = "8s"
+            [[step]]
+            name = "Hold"
+            kind = "hold"
+            sides = "both"
+            hold = "2s"
+            """
+        let daemon = try DaemonProcess(every: "1h", voice: true) { home in
+            try routine.write(toFile: home + "/.config/stretchd/routines/spoken.toml", atomically: true, encoding: .utf8)
+        }
+        let start = try daemon.ctl(["start", "spoken"])
+        #expect(start.stdout.hasPrefix("started spoken"), "\(start.stderr)")
+        try daemon.waitForLog("session completed", timeout: 60)
+        #expect(try daemon.terminate() == 0)
+
+        let planned = try Binaries.run("stretchctl", ["plan", daemon.home + "/.config/stretchd/routines/spoken.toml",
+                                                      "--json", "--voice", "on"])
+        #expect(planned.status == 0 && planned.stderr == "", "\(planned.stderr)")
+        let plan = try JSONDecoder().decode(PlanDocument.self, from: Data(planned.stdout.utf8))
+        #expect(Set(plan.cues.compactMap(\.prompt)) == ["step", "side", "closing"])
+        let stream = try wavSamples(daemon.capture)
+        let sounds = URLPath.repository + "/Sounds"
+        var ends: [Int] = []
+        for cue in plan.cues {
+            let frame = Int((cue.at * 48_000).rounded())
+            if cue.cue == "speech" {
+                let length = Int((try #require(cue.duration) * 48_000).rounded())
+                #expect(stream[frame..<frame + length].contains { abs($0) > 1_000 }, "\(cue.text ?? "")")
+                #expect(frame == 0 || stream[frame - 1] == 0)
+                ends.append(frame + length)
+            } else {
+                let sound = try wavSamples(sounds + "/\(cue.cue).wav")
+                #expect(Array(stream[frame..<frame + sound.count]) == sound, "\(cue.cue) at \(cue.at)")
+                ends.append(frame + sound.count)
+            }
+        }
+        // The stream rings out through the closing prompt, after the session's end.
+        #expect(stream.count >= ends.max() ?? 0)
     }
 
     @Test func historyReportsTheDayAndTheStreak() throws {

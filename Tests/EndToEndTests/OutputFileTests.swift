@@ -24,7 +24,7 @@ import TestSupport
 
         let output = folder + "/short.wav"
         for _ in 0..<2 {
-            let render = try Binaries.run("stretchctl", ["render", routine, "--output", output])
+            let render = try Binaries.run("stretchctl", ["render", routine, "--output", output, "--voice", "off"])
             #expect(render.status == 0, "\(render.stderr)")
         }
         #expect(try wavSamples(output).count > 0)
@@ -37,7 +37,7 @@ import TestSupport
         let step = "[[step]]\nkind = \"hold\"\nsides = \"both\"\nparts = [\(parts)]\n"
         try "name = \"Long\"\n\(step)name = \"One\"\n\(step)name = \"Two\"\n"
             .write(toFile: folder + "/long.toml", atomically: true, encoding: .utf8)
-        let render = try Binaries.run("stretchctl", ["render", folder + "/long.toml", "--output", folder + "/long.wav"])
+        let render = try Binaries.run("stretchctl", ["render", folder + "/long.toml", "--output", folder + "/long.wav", "--voice", "off"])
         #expect(render.status == 1)
         #expect(render.stderr.contains("a 16-bit WAV file at 48000 Hz holds at most 12h25m"), "\(render.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder + "/long.wav"))
@@ -52,7 +52,7 @@ import TestSupport
         try "name = \"Long\"\n[[step]]\nname = \"Long hold\"\nkind = \"hold\"\nparts = [\(parts)]\n"
             .write(toFile: folder + "/long.toml", atomically: true, encoding: .utf8)
         let output = folder + "/long.wav"
-        let render = try Binaries.run("stretchctl", ["render", folder + "/long.toml", "--output", output, "--rate", "8000"])
+        let render = try Binaries.run("stretchctl", ["render", folder + "/long.toml", "--output", output, "--rate", "8000", "--voice", "off"])
         #expect(render.status == 0, "\(render.stderr)")
         let size = try #require(try FileManager.default.attributesOfItem(atPath: output)[.size] as? Int)
         let handle = try #require(FileHandle(forReadingAtPath: output))

@@ -18,7 +18,7 @@ import TestSupport
     }
 
     @Test func planWithAVoiceSpeaksInTheSilencesBetweenTheSameTones() throws {
-        let silent = try plan(["hips-for-back"])
+        let silent = try plan(["hips-for-back", "--voice", "off"])
         let voiced = try plan(["hips-for-back", "--voice", "on"])
         let tones = voiced.cues.filter { $0.cue != "speech" }
         let speech = voiced.cues.filter { $0.cue == "speech" }
@@ -50,13 +50,42 @@ import TestSupport
         #expect(zip(speech, speech.dropFirst()).allSatisfy { $0.at + $0.duration! <= $1.at })
     }
 
+    @Test func renderWithAVoiceSpeaksWherePlanSaysAndTheTonesStayAsTheyAre() throws {
+        let output = try URLPath.temporaryDirectory() + "/hips.wav"
+        let render = try Binaries.run("stretchctl", ["render", "hips-for-back", "--output", output, "--voice", "on"])
+        #expect(render.status == 0 && render.stderr == "", "\(render.stderr)")
+        #expect(render.stdout.contains(", 15 prompts, "), "\(render.stdout)")
+        let plan = try plan(["hips-for-back", "--voice", "on"])
+        let stream = try wavSamples(output)
+        let sounds = URLPath.repository + "/Sounds"
+        var spans: [Range<Int>] = []
+        for cue in plan.cues {
+            let frame = Int((cue.at * 48_000).rounded())
+            if cue.cue == "speech" {
+                // Each prompt is speech from its planned frame for its planned length: sound in it, none around it.
+                let length = Int((try #require(cue.duration) * 48_000).rounded())
+                #expect(stream[frame..<frame + length].contains { abs($0) > 1_000 }, "\(cue.text ?? "")")
+                spans.append(frame..<frame + length)
+            } else {
+                let sound = try wavSamples(sounds + "/\(cue.cue == "rep-beat" && cue.rep == cue.of ? "last-rep" : cue.cue).wav")
+                #expect(Array(stream[frame..<frame + sound.count]) == sound, "\(cue.cue) at \(cue.at)")
+                spans.append(frame..<frame + sound.count)
+            }
+        }
+        // Silence everywhere else: nothing is said where the plan does not say it.
+        var covered = [Bool](repeating: false, count: stream.count)
+        for span in spans { for frame in span where frame < covered.count { covered[frame] = true } }
+        #expect(!stream.indices.contains { !covered[$0] && stream[$0] != 0 })
+        #expect(stream.count == spans.map(\.upperBound).max())
+    }
+
     @Test func planShowsThePromptsInTheTimeline() throws {
         let result = try Binaries.run("stretchctl", ["plan", "hips-for-back", "--voice", "on"])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains { $0.hasPrefix("    0:00  speech ") && $0.contains("\"Hip ninety-ninety. Sit on") })
         #expect(lines.contains { $0.contains("  speech ") && $0.hasSuffix("\"Now rotate toward the back leg.\"") })
-        let silent = try Binaries.run("stretchctl", ["plan", "hips-for-back"])
+        let silent = try Binaries.run("stretchctl", ["plan", "hips-for-back", "--voice", "off"])
         #expect(!silent.stdout.contains("speech"))
     }
 

@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct StretchctlTests {
     func plan(_ routine: String) throws -> PlanDocument {
-        let result = try Binaries.run("stretchctl", ["plan", routine, "--json"])
+        let result = try Binaries.run("stretchctl", ["plan", routine, "--json", "--voice", "off"])
         #expect(result.status == 0, "\(result.stderr)")
         return try JSONDecoder().decode(PlanDocument.self, from: Data(result.stdout.utf8))
     }

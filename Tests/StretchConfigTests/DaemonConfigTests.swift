@@ -30,9 +30,12 @@ import Testing
             [audio]
             device = "plughw:1,0"
             volume = 1
+            [voice]
+            enabled = false
             [history]
             daily_goal = 6
             """, file: "c.toml").get()
+        #expect(!config.voice && DaemonConfig.defaults.voice)
         #expect(config.schedule.days == [.saturday, .sunday])
         #expect(config.schedule.windows.map(\.description) == ["08:00-09:30", "10:00-11:00"])
         #expect(config.every == .seconds(25 * 60) && config.naturalBreak == .seconds(600))

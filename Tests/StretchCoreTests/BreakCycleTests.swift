@@ -166,6 +166,21 @@ struct CycleTimeline {
         #expect(timeline.cycle.timer.nextBreak() == monday(10, 41).adding(.seconds(4)))
     }
 
+    @Test func aSessionStartedWithAVoicedPlanIsAnnouncedWithTheLengthItPlays() {
+        var timeline = T()
+        let effects = timeline.feed(.command(.start(.offeredOrNext)))
+        guard case .startSession(let routine, let plan)? = effects.first(where: {
+            if case .startSession = $0 { true } else { false }
+        }) else {
+            Issue.record("no session asked for: \(timeline.last)")
+            return
+        }
+        let voiced = SessionPlanner.plan(routine, speech: SpeechTiming { _ in .seconds(1) })
+        #expect(voiced.duration > plan.duration)
+        timeline.feed(.sessionStartedPlaying(voiced))
+        #expect(timeline.last.contains(#"reply(started(routine: "hips", length: \#(voiced.duration)))"#), "\(timeline.last)")
+    }
+
     @Test func theRoutinesComeInTurn() {
         var timeline = T(settings: T.settings(leadIn: nil, notify: false))
         timeline.run(until: monday(9, 50))

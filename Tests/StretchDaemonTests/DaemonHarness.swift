@@ -58,7 +58,22 @@ final class TestTime: TimeSource, Sendable {
 struct FakeAudio: BreakAudio {
     var works = true
     var sessions = false
+    /// With a voice: each prompt 1 s of a constant sample, by its text.
+    var voice = false
     let stream = CountingStream()
+
+    func voiced(_ plan: SessionPlan) async -> (plan: SessionPlan, speech: [String: [Int16]]) {
+        guard voice else { return (plan, [:]) }
+        let texts = SessionPlanner.spokenTexts(plan.routine)
+        let speech = Dictionary(texts.map { ($0, [Int16](repeating: 1_000, count: 48_000)) }) { first, _ in first }
+        return (SessionPlanner.plan(plan.routine, speech: SpeechTiming { _ in .seconds(1) }), speech)
+    }
+
+    func sessionStream(speaking speech: [String: [Int16]]) async throws(ALSAError) -> any StreamOutput {
+        let stream = try sessionStream()
+        self.stream.speak(speech)
+        return stream
+    }
 
     func chime() async throws(ALSAError) {
         guard works else { throw ALSAError(function: "snd_pcm_open", code: -2) }
@@ -82,6 +97,8 @@ final class CountingStream: StreamOutput, Sendable {
         var fills = 0
         var frames = 0
         var cues: [StreamCue] = []
+        var prompts: [StreamPrompt] = []
+        var speech: [String: [Int16]] = [:]
         var finished: SessionOutcome?
         var hangNextFill = false
         var hung: CheckedContinuation<Void, Never>?
@@ -94,6 +111,15 @@ final class CountingStream: StreamOutput, Sendable {
     var frames: Int { state.withLock { $0.frames } }
     var finished: SessionOutcome? { state.withLock { $0.finished } }
     var cues: [StreamCue] { state.withLock { $0.cues } }
+    var prompts: [StreamPrompt] { state.withLock { $0.prompts } }
+    var speech: [String: [Int16]] { state.withLock { $0.speech } }
+
+    func speak(_ speech: [String: [Int16]]) { state.withLock { $0.speech = speech } }
+
+    func fill(through streamTime: Duration, starting cues: [StreamCue], speaking prompts: [StreamPrompt]) async {
+        state.withLock { $0.prompts += prompts }
+        await fill(through: streamTime, starting: cues)
+    }
     var isHung: Bool { state.withLock { $0.hung != nil } }
 
     func reset() { state.withLock { $0 = State(clock: $0.clock) } }

@@ -221,6 +221,25 @@ import Testing
         try await harness.stop()
     }
 
+    @Test func withAVoiceTheSessionPlaysTheVoicedPlanAndHandsEveryPromptToTheStream() async throws {
+        var harness = try DaemonHarness(config: waitForStart, audio: FakeAudio(sessions: true, voice: true))
+        _ = await harness.nextSleep()
+        #expect(await harness.command(.start(routine: "desk-basics")).ok)
+        await harness.pass(.seconds(7 * 60))
+        #expect(await harness.sessionEnd() == .completed)
+        let routine = try #require(RoutineLibrary().routine(id: "desk-basics"))
+        let voiced = SessionPlanner.plan(routine, speech: SpeechTiming { _ in .seconds(1) })
+        #expect(!voiced.prompts.isEmpty)
+        // The voiced plan's cues (after its lead-in) and every prompt, the closing one included, at its time.
+        // (This stream has no lead: the session-end cue plays before a fill reaches it.)
+        #expect(harness.stream.cues.count >= voiced.cues.count - 1)
+        #expect(harness.stream.cues.map(\.at) == voiced.cues.prefix(harness.stream.cues.count).map(\.at))
+        #expect(harness.stream.prompts.map(\.prompt) == voiced.prompts)
+        #expect(harness.stream.prompts.allSatisfy { $0.at == $0.prompt.at })
+        #expect(Set(harness.stream.speech.keys) == Set(SessionPlanner.spokenTexts(routine)))
+        try await harness.stop()
+    }
+
     @Test func statusAnswersFromMemoryWhileHistoryReadsTheFile() async throws {
         let earlier = [#"{"date":"2026-11-23","event":"completed","minutes":5,"routine":"desk-basics","time":1800000000}"#]
         var harness = try DaemonHarness(config: waitForStart, audio: FakeAudio(sessions: true), history: earlier)
