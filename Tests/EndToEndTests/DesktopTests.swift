@@ -112,10 +112,8 @@ struct DesktopTests {
         try daemon.waitForLog("break due: time to stretch")
         // The user gets up: logind's idle hint, as the desktop sets it.
         try await desktop.setIdle(since: MockDesktop.monotonicNow())
-        let started = Date()
+        // Started by idleness within 20 s (5 s of it idle), not by the hour-long lead-in: the wait fails otherwise.
         try daemon.waitForLog("session started", timeout: 20)
-        let waited = Date().timeIntervalSince(started)
-        #expect(waited < 60, "started by idleness, not the hour-long lead-in")
         #expect(try daemon.status()["state"] as? String == "in-session")
         #expect(try daemon.terminate() == 0)
     }
