@@ -636,6 +636,9 @@ public struct BreakCycle: Sendable, Hashable {
         }
     }
 
+    /// The routine of the session asked for with `.startSession` and not yet answered, if any.
+    public var startingRoutine: Routine? { starting?.routine }
+
     /// The routine of the session running, if any.
     public var sessionRoutine: Routine? {
         if case .session(let routine, _, _) = phase { return routine }

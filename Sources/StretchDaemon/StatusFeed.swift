@@ -105,15 +105,6 @@ public final class StatusFeed: Sendable {
     }
 }
 
-extension Daemon {
-    /// Publishes the status to the watchers, if any: a status is built only when someone watches.
-    func publishStatus() async {
-        guard statusFeed.isWatched else { return }
-        let ticket = statusFeed.ticket()
-        statusFeed.publish(await status(), ticket: ticket)
-    }
-}
-
 /// Passes each cue on, then has the status published: a step, side, part or phase may have begun.
 struct StatusPublishingOutput: CueOutput {
     let base: any CueOutput

@@ -109,8 +109,8 @@ struct Stretchd {
         let buses = BusConnections(loop: loop, logger: logger)
         let notifications = DesktopNotifications(buses: buses, events: daemon, logger: logger)
         let sleep = SleepWatch(buses: buses, events: daemon, logger: logger)
-        await daemon.attach(notifier: notifications, sleepLock: sleep)
         let desktop: [any Service] = [
+            DesktopOutputs(requests: daemon.desktopRequests, notifications: notifications, sleep: sleep),
             notifications, sleep,
             PresenceWatch(
                 buses: buses, events: daemon, logger: logger, idleWatch: DaemonConfig.shortestStartWhenIdle),
@@ -137,6 +137,23 @@ struct Stretchd {
             throw ExitCode(1)
         }
         logger.info("stopped")
+    }
+}
+
+/// Carries what the daemon asks of the desktop, in order, to the notification server and logind's sleep lock.
+struct DesktopOutputs: Service {
+    let requests: AsyncStream<DesktopRequest>
+    let notifications: DesktopNotifications
+    let sleep: SleepWatch
+
+    func run() async {
+        for await request in requests {
+            switch request {
+            case .notify(let title, let body): notifications.show(title: title, body: body)
+            case .withdrawNotification: notifications.withdraw()
+            case .holdSleepLock(let hold): sleep.holdSleepLock(hold)
+            }
+        }
     }
 }
 

@@ -6,7 +6,8 @@ import InMemoryLogging
 import Logging
 import StretchConfig
 import StretchCore
-import StretchDaemon
+import StretchHistory
+@testable import StretchDaemon
 import StretchSettings
 import Synchronization
 import TestSupport
@@ -52,6 +53,11 @@ final class TestTime: TimeSource, Sendable {
     func willSuspend(for duration: Duration) { state.withLock { $0.suspended += duration } }
 
     func moveWallClock(by shift: Duration) { state.withLock { $0.wallShift += shift } }
+
+    /// The local time a record stamped `unixTime` was made at (by `unixTime()`).
+    func local(unixTime: Double) -> CivilTime {
+        local(at: .seconds(unixTime - 1_800_000_000), shift: state.withLock { $0.wallShift })
+    }
 }
 
 /// Sound that works, or a missing device; with `sessions`, sessions play into a `CountingStream`.
@@ -162,7 +168,9 @@ final class CountingStream: StreamOutput, Sendable {
     }
 }
 
-/// A daemon on a test clock, driven sleep by sleep.
+/// A daemon on a test clock, driven sleep by sleep: after each step the harness waits for the daemon's loop to
+/// settle (`Daemon.settled()`: every input handled, every record written, nothing begun beside the loop still
+/// out, no timer overdue), so a test never races it.
 struct DaemonHarness {
     let clock = TestClock()
     let time: TestTime
@@ -170,12 +178,9 @@ struct DaemonHarness {
     let log = InMemoryLogHandler()
     let history: HistoryStore
     let stream: CountingStream
-    private var activity: AsyncStream<Daemon<TestClock<Duration>>.Activity>.Iterator
-    private(set) var reminders: [(at: CivilTime, routine: String)] = []
-    private(set) var sessionEnds: [SessionOutcome] = []
-    /// A sleep already reported but not yet handed to the test (a command's reply waited for it).
-    private var pendingSleep: Duration?
     let running: Task<Void, any Error>
+    /// What the daemon asked of the desktop, in order.
+    let desktop: DesktopAsked
 
     /// Monday 2026-11-23 at `hour:minute`.
     static func monday(_ hour: Int, _ minute: Int = 0) -> CivilTime {
@@ -200,36 +205,33 @@ struct DaemonHarness {
             settings: DaemonSettings(config: config, routines: routines, warnings: []), loadSettings: reload,
             makeAudio: { _ in audio }, clock: clock, time: time, history: history, systemd: nil,
             logger: Logger(label: "test") { _ in handler })
-        activity = daemon.activity.makeAsyncIterator()
         running = Task { [daemon] in try await daemon.run() }
+        desktop = DesktopAsked(daemon.desktopRequests)
     }
 
-    /// Waits for the daemon to go to sleep, recording what it did before, and returns how long it sleeps.
-    mutating func nextSleep() async -> Duration? {
-        if let pendingSleep {
-            self.pendingSleep = nil
-            return pendingSleep
-        }
-        while let event = await activity.next() {
-            switch event {
-            case .sleeping(let duration):
-                await clock.waitForSleeper()
-                return duration
-            case .reminded(let routine): reminders.append((time.now().local, routine))
-            case .sessionEnded(let outcome): sessionEnds.append(outcome)
-            default: break
-            }
-        }
-        return nil
+    /// The reminders so far, from the history: when (by the test's wall clock) and of which routine.
+    var reminders: [(at: CivilTime, routine: String)] {
+        history.read().records.filter { $0.event == .reminded }.map { (time.local(unixTime: $0.time), $0.routine ?? "") }
+    }
+
+    /// Waits for the daemon to settle, and returns how long it then sleeps.
+    func nextSleep() async -> Duration? {
+        await daemon.settled()
     }
 
     /// Waits until the session ends, and returns how.
-    mutating func sessionEnd() async -> SessionOutcome? {
-        while sessionEnds.isEmpty {
-            pendingSleep = nil
-            guard await nextSleep() != nil else { return nil }
+    func sessionEnd() async -> SessionOutcome? {
+        // The session's end reaches the loop as an input once its scheduler returns: a few turns at most.
+        for _ in 0..<10_000 {
+            _ = await daemon.settled()
+            if let finished = stream.finished, await daemon.status().session == nil {
+                // Its record is written beside the loop.
+                _ = await daemon.settled()
+                return finished
+            }
+            await Task.yield()
         }
-        return sessionEnds.removeFirst()
+        return nil
     }
 
     /// Lets `duration` pass a second at a time, waiting for a running session to catch up after each, so that
@@ -247,29 +249,57 @@ struct DaemonHarness {
     }
 
     /// Lets the daemon sleep, wake and sleep again until the wall clock shows `end`.
-    mutating func run(until end: CivilTime) async {
+    func run(until end: CivilTime) async {
         while let sleep = await nextSleep() {
             let left = time.now().local.duration(to: end)
-            if sleep >= left {
-                await clock.advance(by: left)
+            if sleep >= left || sleep == .zero {
+                await clock.advance(by: max(.zero, left))
+                _ = await nextSleep()
                 return
             }
             await clock.advance(by: sleep)
         }
     }
 
-    /// Sends a command, then waits for the daemon to settle back to sleep.
-    mutating func command(_ request: ControlRequest) async -> ControlReply {
+    /// Sends a command, then waits for the daemon to settle.
+    func command(_ request: ControlRequest) async -> ControlReply {
         let reply = await daemon.handle(request)
-        pendingSleep = nil
-        pendingSleep = await nextSleep()
+        _ = await daemon.settled()
         return reply
     }
 
-    mutating func stop() async throws {
+    /// Waits for the daemon to settle after a desktop report or a change of time.
+    func settle() async {
+        _ = await daemon.settled()
+    }
+
+    func stop() async throws {
         running.cancel()
-        while await activity.next() != nil {}
         try await running.value
         try await clock.checkSuspension()
+    }
+}
+
+/// What the daemon asked of the desktop, as words, in order; read by the test's own task.
+final class DesktopAsked {
+    private var requests: AsyncStream<DesktopRequest>.Iterator
+    /// Everything taken so far.
+    private(set) var all: [String] = []
+
+    init(_ stream: AsyncStream<DesktopRequest>) { requests = stream.makeAsyncIterator() }
+
+    /// Waits for `count` more requests (they are sent in order as the loop runs), and returns everything so far.
+    @discardableResult
+    func take(_ count: Int) async -> [String] {
+        for _ in 0..<count {
+            guard let request = await requests.next() else { break }
+            let words = switch request {
+            case .notify(let title, let body): "show \(title): \(body)"
+            case .withdrawNotification: "withdraw"
+            case .holdSleepLock(let hold): hold ? "hold" : "release"
+            }
+            all.append(words)
+        }
+        return all
     }
 }

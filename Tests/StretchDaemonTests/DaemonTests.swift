@@ -133,7 +133,7 @@ import Testing
         config.routines = ["desk-basics"]
         let audio = FakeAudio(sessions: true)
         var harness = try DaemonHarness(config: config, audio: audio)
-        var changes = harness.daemon.statusChanges.makeAsyncIterator()
+        var changes = harness.daemon.statusFeed.subscribe().statuses.makeAsyncIterator()
         #expect(await harness.nextSleep() == .seconds(50 * 60))
         #expect(await changes.next() != nil, "the first status")
         await harness.clock.advance(by: .seconds(50 * 60))

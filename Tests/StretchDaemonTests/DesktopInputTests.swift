@@ -12,14 +12,6 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct DesktopInputTests {
     typealias H = DaemonHarness
 
-    /// Records what the daemon asks of the desktop, in order.
-    final class DesktopOutlets: DesktopNotifier, SleepLock {
-        let asked = Mutex<[String]>([])
-        func show(title: String, body: String) { asked.withLock { $0.append("show \(title): \(body)") } }
-        func withdraw() { asked.withLock { $0.append("withdraw") } }
-        func holdSleepLock(_ hold: Bool) { asked.withLock { $0.append(hold ? "hold" : "release") } }
-    }
-
     @Test func theNotificationIsShownAtTheReminderAndWithdrawnWhenTheSessionStartsWhileTheSleepLockCoversIt()
         async throws
     {
@@ -27,18 +19,16 @@ import Testing
         config.routines = ["desk-basics"]
         let audio = FakeAudio(sessions: true)
         var harness = try DaemonHarness(config: config, audio: audio)
-        let outlets = DesktopOutlets()
-        await harness.daemon.attach(notifier: outlets, sleepLock: outlets)
         #expect(await harness.nextSleep() == .seconds(50 * 60))
         await harness.clock.advance(by: .seconds(50 * 60))
         #expect(await harness.nextSleep() == .seconds(30), "the lead-in")
-        #expect(outlets.asked.withLock { $0 } == ["show Time to stretch: Desk basics: 4 stretches"])
+        #expect(await harness.desktop.take(1) == ["show Time to stretch: Desk basics: 4 stretches"])
         await harness.clock.advance(by: .seconds(30))
         _ = await harness.nextSleep()
-        #expect(outlets.asked.withLock { $0 } == ["show Time to stretch: Desk basics: 4 stretches", "hold", "withdraw"])
+        #expect(await harness.desktop.take(2) == ["show Time to stretch: Desk basics: 4 stretches", "hold", "withdraw"])
         await harness.pass(.seconds(6 * 60))
         #expect(await harness.sessionEnd() == .completed)
-        #expect(outlets.asked.withLock { $0.last } == "release")
+        #expect(await harness.desktop.take(1).last == "release")
         try await harness.stop()
     }
 
@@ -74,6 +64,7 @@ import Testing
         var harness = try DaemonHarness(config: config)
         await harness.run(until: H.monday(9, 51))
         await harness.daemon.notificationAnswered(.snooze)
+        await harness.settle()
         #expect(await harness.daemon.status().state == .snoozed)
         #expect(harness.history.read().records.map(\.event) == [.reminded, .snoozed])
         try await harness.stop()
