@@ -11,13 +11,16 @@ let package = Package(
         .executable(name: "stretchd", targets: ["stretchd"]),
         .executable(name: "stretchctl", targets: ["stretchctl"]),
     ],
+    // Each at the exact version the tests ran with, so what ships is what was tested. Package.resolved stays out of
+    // git: our machines' copies of these packages carry other commit ids than upstream's, so a resolved file made
+    // here would fail every real user's build ("Revision ... does not match previously recorded value").
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
-        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/pointfreeco/swift-clocks", exact: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
     ],
     targets: [
         // libasound, as a system library: only a modulemap and a shim header.
