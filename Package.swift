@@ -63,6 +63,13 @@ let package = Package(
         ),
         // Pure timing core: routines, plans, the cue scheduler and the break timer. No I/O, no Foundation.
         .target(name: "StretchCore", swiftSettings: settings),
+        // The version `--version` shows: `git describe` at build time (the GitVersion plugin running git-version),
+        // else Version.swift's, so it works with plain `swift build`, from a clone or from a tarball.
+        .target(
+            name: "BuildVersion", dependencies: ["StretchCore"], swiftSettings: settings, plugins: ["GitVersion"]
+        ),
+        .executableTarget(name: "git-version", swiftSettings: settings),
+        .plugin(name: "GitVersion", capability: .buildTool(), dependencies: ["git-version"]),
         // Cue synthesis, the sound set, WAV encoding, and sessions rendered to a WAV or played on an ALSA device.
         // No file access: the sound overrides are read by StretchSettings.
         .target(
@@ -112,7 +119,7 @@ let package = Package(
             name: "stretchd",
             dependencies: [
                 "StretchDaemon", "StretchDesktop", "DBus", "StretchSettings", "StretchSystem", "EpollExecutor",
-                .product(name: "Logging", package: "swift-log"),
+                "BuildVersion", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             // Its `DefaultExecutorFactory` (SE-0466, SPI in Swift 6.3) is declared for a runtime newer than the
@@ -124,10 +131,11 @@ let package = Package(
             name: "stretchctl",
             dependencies: [
                 "StretchCore", "StretchConfig", "StretchSystem", "StretchSettings", "StretchAudio", "ALSA",
-                "ControlProtocol", "Speech", "CFlite", "CLinux",
+                "ControlProtocol", "Speech", "CFlite", "CLinux", "BuildVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: settings
         ),
@@ -220,6 +228,7 @@ let package = Package(
             dependencies: [
                 "StretchDaemon", "StretchHistory", "StretchSettings", "StretchSystem", "TestSupport", "EpollExecutor",
                 .product(name: "Clocks", package: "swift-clocks"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
