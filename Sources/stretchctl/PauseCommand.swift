@@ -30,9 +30,7 @@ struct PauseCommand: ParsableCommand {
             // Checked as the daemon checks it, with the same words.
             switch ControlRequest.pauseLength(text) {
             case .success(let parsed): length = parsed
-            case .failure(let error):
-                printError("error: \(error)")
-                throw ExitCode(1)
+            case .failure(let error): throw ValidationError("\(error)")
             }
         }
         try control.send(.pause(length))

@@ -19,9 +19,7 @@ struct SnoozeCommand: ParsableCommand {
             // Checked as the daemon checks it, with the same words.
             switch ControlRequest.snoozeLength(duration) {
             case .success(let parsed): length = parsed
-            case .failure(let error):
-                printError("error: \(error)")
-                throw ExitCode(1)
+            case .failure(let error): throw ValidationError("\(error)")
             }
         }
         try control.send(.snooze(length))
