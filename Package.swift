@@ -11,13 +11,16 @@ let package = Package(
         .executable(name: "stretchd", targets: ["stretchd"]),
         .executable(name: "stretchctl", targets: ["stretchctl"]),
     ],
+    // Each at the exact version the tests ran with, so what ships is what was tested. Package.resolved stays out of
+    // git: our machines' copies of these packages carry other commit ids than upstream's, so a resolved file made
+    // here would fail every real user's build ("Revision ... does not match previously recorded value").
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
-        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/pointfreeco/swift-clocks", exact: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
     ],
     targets: [
         // libasound, as a system library: only a modulemap and a shim header.
@@ -60,6 +63,13 @@ let package = Package(
         ),
         // Pure timing core: routines, plans, the cue scheduler and the break timer. No I/O, no Foundation.
         .target(name: "StretchCore", swiftSettings: settings),
+        // The version `--version` shows: `git describe` at build time (the GitVersion plugin running git-version),
+        // else Version.swift's, so it works with plain `swift build`, from a clone or from a tarball.
+        .target(
+            name: "BuildVersion", dependencies: ["StretchCore"], swiftSettings: settings, plugins: ["GitVersion"]
+        ),
+        .executableTarget(name: "git-version", swiftSettings: settings),
+        .plugin(name: "GitVersion", capability: .buildTool(), dependencies: ["git-version"]),
         // Cue synthesis, the sound set, WAV encoding, and sessions rendered to a WAV or played on an ALSA device.
         // No file access: the sound overrides are read by StretchSettings.
         .target(
@@ -109,7 +119,7 @@ let package = Package(
             name: "stretchd",
             dependencies: [
                 "StretchDaemon", "StretchDesktop", "DBus", "StretchSettings", "StretchSystem", "EpollExecutor",
-                .product(name: "Logging", package: "swift-log"),
+                "BuildVersion", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             // Its `DefaultExecutorFactory` (SE-0466, SPI in Swift 6.3) is declared for a runtime newer than the
@@ -121,10 +131,11 @@ let package = Package(
             name: "stretchctl",
             dependencies: [
                 "StretchCore", "StretchConfig", "StretchSystem", "StretchSettings", "StretchAudio", "ALSA",
-                "ControlProtocol", "Speech", "CFlite", "CLinux",
+                "ControlProtocol", "Speech", "CFlite", "CLinux", "BuildVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: settings
         ),
@@ -217,6 +228,7 @@ let package = Package(
             dependencies: [
                 "StretchDaemon", "StretchHistory", "StretchSettings", "StretchSystem", "TestSupport", "EpollExecutor",
                 .product(name: "Clocks", package: "swift-clocks"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

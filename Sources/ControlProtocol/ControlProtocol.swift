@@ -71,7 +71,9 @@ public enum ControlRequest: Sendable, Hashable {
     /// `snooze`'s duration as text, checked.
     public static func snoozeLength(_ text: String) -> Result<Duration, ControlError> {
         guard let duration = DurationText.parse(text), duration > .zero, snoozeRange.contains(duration) else {
-            return .failure(ControlError("snooze takes a duration such as 10m or 1h30m, got \"\(text)\""))
+            let longest = DurationText.format(snoozeRange.upperBound)
+            return .failure(ControlError(
+                "snooze takes a duration over 0s and up to \(longest) such as 10m or 1h30m, got \"\(text)\""))
         }
         return .success(duration)
     }
@@ -80,7 +82,9 @@ public enum ControlRequest: Sendable, Hashable {
     public static func pauseLength(_ text: String) -> Result<PauseLength, ControlError> {
         if text == "tomorrow" { return .success(.tomorrow) }
         guard let duration = DurationText.parse(text), duration > .zero, pauseRange.contains(duration) else {
-            return .failure(ControlError("pause takes a duration such as 1h, or \"tomorrow\", got \"\(text)\""))
+            let longest = DurationText.format(pauseRange.upperBound)
+            return .failure(ControlError(
+                "pause takes a duration over 0s and up to \(longest) such as 1h, or \"tomorrow\", got \"\(text)\""))
         }
         return .success(.duration(duration))
     }

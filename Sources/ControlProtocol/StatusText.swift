@@ -1,4 +1,5 @@
 import FoundationEssentials
+import StretchCore
 
 /// A status in words for a status bar or a terminal: what `stretchctl watch` prints. Pure: the same status and
 /// date give the same text.
@@ -95,14 +96,23 @@ public struct StatusText: Sendable, Hashable {
         }
     }
 
-    /// `2026-11-23 10:40:30` -> `10:40` on that day, `2026-11-24 09:00` on another: a bar shows minutes.
+    /// `2026-11-23 10:40:30` -> `10:41` on that day, `2026-11-24 09:00` on another: a bar shows minutes, rounded
+    /// up so that a time is never shown earlier than it is (a break at 10:40:30 has not come at 10:40).
     static func shortTime(_ time: String, today: String?) -> String {
-        var shown = Substring(time)
-        if let space = shown.firstIndex(of: " "), shown[space...].count(where: { $0 == ":" }) == 2 {
-            shown = shown.dropLast(3)
-        }
-        guard let today, shown.hasPrefix(today + " ") else { return String(shown) }
+        let shown = minutesRoundedUp(time)
+        guard let today, shown.hasPrefix(today + " ") else { return shown }
         return String(shown.dropFirst(today.count + 1))
+    }
+
+    /// `2026-11-23 23:59:30` -> `2026-11-24 00:00`; a time without seconds, or not a time, as it is.
+    static func minutesRoundedUp(_ time: String) -> String {
+        let fields = time.split(separator: " ")
+        guard fields.count == 2 else { return time }
+        let date = fields[0].split(separator: "-").compactMap { Int($0) }
+        let clock = fields[1].split(separator: ":").compactMap { Int($0) }
+        guard date.count == 3, clock.count == 3 else { return time }
+        let minute = CivilTime(year: date[0], month: date[1], day: date[2], hour: clock[0], minute: clock[1])
+        return (clock[2] > 0 ? minute.adding(.seconds(60)) : minute).description
     }
 
     /// Seconds as `m:ss`, or `h:mm:ss` from an hour; negative or not finite as `0:00`.

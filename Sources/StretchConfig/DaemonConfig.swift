@@ -27,6 +27,8 @@ public struct DaemonConfig: Sendable, Hashable {
     public var dailyGoal: Int
     /// Spoken prompts in sessions, where the voice loads.
     public var voice = true
+    /// Valid values that are likely not meant (`every` under `shortestUsualEvery`), for `check-config` and the log.
+    public var warnings: [ConfigProblem] = []
 
     public static let defaults = DaemonConfig(
         schedule: .standard, every: .seconds(50 * 60), naturalBreak: .seconds(5 * 60),
@@ -37,6 +39,9 @@ public struct DaemonConfig: Sendable, Hashable {
     /// The shortest `start_when_idle`: the desktop's idle watch fires after this much idleness (a shorter one
     /// would wake the daemon at every pause in typing).
     public static let shortestStartWhenIdle = Duration.seconds(5)
+
+    /// Breaks more often than this are accepted (tests need them) with a warning.
+    public static let shortestUsualEvery = Duration.seconds(5 * 60)
 
     /// The break timer's settings.
     public var timerSettings: BreakTimer.Settings {
@@ -97,8 +102,16 @@ public struct DaemonConfig: Sendable, Hashable {
             } else {
                 schedule.report("hours overlap; give each stretch of the day once", at: "hours")
             }
-            if let every = schedule.duration("every", in: .seconds(1)...(.seconds(24 * 3600))) { config.every = every }
-            if let away = schedule.duration("natural_break", in: .seconds(1)...(.seconds(24 * 3600))) {
+            if let every = schedule.duration("every", in: .seconds(1)...(.seconds(24 * 3600)), unit: .minutes) {
+                config.every = every
+                if every < shortestUsualEvery {
+                    let shortest = DurationText.format(shortestUsualEvery)
+                    schedule.warn(
+                        "a break every \(DurationText.format(every)) is under \(shortest): too often to get work done "
+                            + "(fine for a test)", at: "every")
+                }
+            }
+            if let away = schedule.duration("natural_break", in: .seconds(1)...(.seconds(24 * 3600)), unit: .minutes) {
                 config.naturalBreak = away
             }
             schedule.finish()
@@ -121,7 +134,9 @@ public struct DaemonConfig: Sendable, Hashable {
             session.finish()
         }
         if let reminder = reader.table("reminder") {
-            if let snooze = reminder.duration("snooze", in: .seconds(1)...(.seconds(24 * 3600))) { config.snooze = snooze }
+            if let snooze = reminder.duration("snooze", in: .seconds(1)...(.seconds(24 * 3600)), unit: .minutes) {
+                config.snooze = snooze
+            }
             if let notify = reminder.bool("notify") { config.notify = notify }
             if let respect = reminder.bool("respect_do_not_disturb") { config.respectDoNotDisturb = respect }
             if let deferring = reminder.bool("defer_during_calls") { config.deferDuringCalls = deferring }
@@ -144,6 +159,7 @@ public struct DaemonConfig: Sendable, Hashable {
             history.finish()
         }
         reader.finish()
+        config.warnings = reader.problems.warnings
         return reader.result(config)
     }
 

@@ -5,6 +5,8 @@ import TOML
 final class ProblemList {
     let file: String
     private(set) var problems: [ConfigProblem] = []
+    /// What is valid but likely not meant: it does not fail the document.
+    private(set) var warnings: [ConfigProblem] = []
 
     init(file: String) {
         self.file = file
@@ -12,6 +14,11 @@ final class ProblemList {
 
     func add(_ message: String, at keyPath: String?, position: TOMLPosition?) {
         problems.append(ConfigProblem(
+            file: file, line: position?.line, column: position?.column, keyPath: keyPath, message: message))
+    }
+
+    func warn(_ message: String, at keyPath: String?, position: TOMLPosition?) {
+        warnings.append(ConfigProblem(
             file: file, line: position?.line, column: position?.column, keyPath: keyPath, message: message))
     }
 }
@@ -41,6 +48,11 @@ final class TableReader {
     func report(_ message: String, at key: String?) {
         let location = key.flatMap { table[$0]?.position } ?? position
         problems.add(message, at: key.map(keyPath) ?? (path.isEmpty ? nil : path), position: location)
+    }
+
+    /// Warns about a key's valid value, at the value.
+    func warn(_ message: String, at key: String) {
+        problems.warn(message, at: keyPath(key), position: table[key]?.position ?? position)
     }
 
     /// Reports a problem with a key itself (such as an unknown key), at the key.
@@ -115,11 +127,16 @@ final class TableReader {
 
     static let durationExample = "a duration such as \"45s\", \"1m30s\" or \"2m\""
 
-    func duration(_ key: String, in range: ClosedRange<Duration>, required: Bool = false) -> Duration? {
+    /// A duration written with units. A bare number is refused with a hint in `unit`, the unit such values are
+    /// usually given in for this key (`every = 50` means minutes: "50m"); `in range` is stated when out of it.
+    func duration(
+        _ key: String, in range: ClosedRange<Duration>, required: Bool = false, unit: DurationUnit = .seconds
+    ) -> Duration? {
         guard let value = value(key, required: required) else { return nil }
         guard let text = value.string else {
             if let int = value.integer {
-                report("expected \(Self.durationExample), got the number \(int): add a unit, e.g. \"\(int)s\"", at: key)
+                let hint = "\(int)\(unit.rawValue)"
+                report("expected \(Self.durationExample), got the number \(int): add a unit, e.g. \"\(hint)\"", at: key)
                 return nil
             }
             return mismatch(key, expected: Self.durationExample, got: value)
@@ -135,7 +152,13 @@ final class TableReader {
     func holdLength(_ key: String, required: Bool = false) -> HoldLength? {
         guard let value = value(key, required: required) else { return nil }
         let expected = "a duration such as \"45s\" or \"1m30s\", or a number of breaths such as \"5 breaths\""
-        guard let text = value.string else { return mismatch(key, expected: expected, got: value) }
+        guard let text = value.string else {
+            if let int = value.integer {
+                report("expected \(expected), got the number \(int): add a unit, e.g. \"\(int)s\"", at: key)
+                return nil
+            }
+            return mismatch(key, expected: expected, got: value)
+        }
         let words = text.split(separator: " ", omittingEmptySubsequences: true)
         if words.count == 2, words[1] == "breaths" || words[1] == "breath", let count = Int(words[0]) {
             guard RoutineLimits.breaths.contains(count) else {
@@ -246,6 +269,12 @@ final class TableReader {
             }
         }
     }
+}
+
+/// The unit of a key's usual values, for the hint after a bare number.
+enum DurationUnit: String {
+    case seconds = "s"
+    case minutes = "m"
 }
 
 extension TableReader {

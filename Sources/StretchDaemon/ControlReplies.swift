@@ -19,9 +19,9 @@ enum ControlReplies {
         case .snoozed(let duration): "snoozed for \(DurationText.format(duration)) of work"
         case .sessionPaused: "session paused; resume continues it"
         case .remindersPaused(nil): "reminders paused until resume"
-        case .remindersPaused(let end?): "reminders paused until \(end)"
+        case .remindersPaused(let end?): "reminders paused until \(shown(end))"
         case .sessionStoppedRemindersPaused(let routine, let end):
-            "stopped the session of \(routine); reminders paused until \(end.map(\.description) ?? "resume")"
+            "stopped the session of \(routine); reminders paused until \(end.map(shown) ?? "resume")"
         case .sessionResumed: "session resumed"
         case .remindersResumed(let next): "reminders resumed; next break \(nextBreak(next))"
         case .movedOn: "moved on to the next step"
@@ -51,6 +51,12 @@ enum ControlReplies {
     /// The next break as the log, systemd's status and replies show it: `Mon 2026-11-23 09:50`.
     static func nextBreak(_ next: CivilTime?) -> String {
         guard let next else { return "none scheduled" }
-        return "\(next.weekday.abbreviation) \(next)"
+        return "\(next.weekday.abbreviation) \(shown(next))"
+    }
+
+    /// A time as replies show it, to the second: a fraction rounds up, so it is never shown earlier than it is.
+    static func shown(_ time: CivilTime) -> String {
+        let (seconds, attoseconds) = time.time.components
+        return CivilTime(day: time.day, time: .seconds(seconds + (attoseconds > 0 ? 1 : 0))).description
     }
 }

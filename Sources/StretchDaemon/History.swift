@@ -22,6 +22,17 @@ public struct HistoryStore: Sendable {
 
     public struct WriteError: Error, CustomStringConvertible {
         public var description: String
+        /// The system's reason, when a system call failed (`ENOSPC` on a full disk).
+        public var errno: Errno?
+
+        init(description: String, errno: Errno? = nil) {
+            self.description = description
+            self.errno = errno
+        }
+
+        init(_ operation: String, _ error: SystemCallError) {
+            self.init(description: "\(operation): \(error.errno)", errno: error.errno)
+        }
     }
 
     /// Appends a record and fsyncs it.
@@ -30,8 +41,12 @@ public struct HistoryStore: Sendable {
         if let problem = record.problem { throw WriteError(description: "not recorded: \(problem)") }
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         if !directory.isEmpty { _ = Files.makeDirectory(directory, mode: 0o700) }
-        let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw WriteError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        let fd: Int32
+        do {
+            fd = try SystemCall.retrying("open") { open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600) }
+        } catch {
+            throw WriteError("cannot open \(path)", error)
+        }
         defer { close(fd) }
         guard var line = record.jsonLine() else {
             throw WriteError(description: "not recorded: the record cannot be encoded")
@@ -40,9 +55,11 @@ public struct HistoryStore: Sendable {
         // A torn earlier line must not swallow this one: start on a fresh line if the file does not end in one.
         let size = lseek(fd, 0, SEEK_END)
         if size > 0, lastByte(fd, size: size) != UInt8(ascii: "\n") { line.insert(UInt8(ascii: "\n"), at: 0) }
-        let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == line.count, fsync(fd) == 0 else {
-            throw WriteError(description: "cannot write \(path): \(String(cString: strerror(errno)))")
+        do {
+            try SystemCall.writeAll(fd, line)
+            _ = try SystemCall.retrying("fsync") { fsync(fd) }
+        } catch {
+            throw WriteError("cannot write \(path)", error)
         }
     }
 
@@ -260,21 +277,23 @@ final class HistoryReader {
     /// Reads the next block into the buffer; false at the end of the file (or the limit).
     private func fill() -> Bool {
         guard !atEnd, left > 0 else { return false }
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, left)) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 {
-                if count < 0 { warn("cannot read further: \(String(cString: strerror(errno)))", line: nil) }
-                atEnd = true
-                close(fd)
-                fd = -1
-                return false
+        do {
+            let count = try SystemCall.retrying("read") {
+                buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, left)) }
             }
-            left -= count
-            start = 0
-            end = count
-            return true
+            if count > 0 {
+                left -= count
+                start = 0
+                end = count
+                return true
+            }
+        } catch {
+            warn("cannot read further: \(error)", line: nil)
         }
+        atEnd = true
+        close(fd)
+        fd = -1
+        return false
     }
 
     private func warn(_ message: String, line: Int?) {

@@ -49,6 +49,6 @@ struct CheckCommand: AsyncParsableCommand {
             print("\(path): ok: \(entry.routine.id), \(entry.routine.steps.count) steps, "
                 + DurationText.format(plan.duration))
         }
-        if !problems.isEmpty { throw ExitCode(1) }
+        if !problems.isEmpty { throw ExitCode.badConfig }
     }
 }

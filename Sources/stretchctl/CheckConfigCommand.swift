@@ -15,7 +15,7 @@ struct CheckConfigCommand: ParsableCommand {
         discussion: """
             Checks the file (default: $XDG_CONFIG_HOME/stretchd/config.toml) as the daemon would load it: TOML \
             syntax, keys, types and values, and that every routine in session.routines exists. Prints every \
-            problem as file:line: key.path: message and exits 1 if there is any. With no file at the default \
+            problem as file:line: key.path: message and exits 78 if there is any. With no file at the default \
             place, says that the built-in defaults are in use and exits 0.
             """
     )
@@ -31,6 +31,7 @@ struct CheckConfigCommand: ParsableCommand {
         let absent = path == nil && Self.doesNotExist(file)
         switch DaemonSettings.load(configPath: absent ? nil : file, paths: paths) {
         case .success(let settings):
+            for warning in settings.config.warnings { printError("warning: \(warning)") }
             for warning in settings.warnings { printError("warning: skipped routine file: \(warning)") }
             let summary = "breaks every \(DurationText.format(settings.config.every)), "
                 + "routines \(settings.routines.map(\.id).joined(separator: ", "))"
@@ -41,7 +42,7 @@ struct CheckConfigCommand: ParsableCommand {
             }
         case .failure(let error):
             for problem in error.problems { printError(problem.description) }
-            throw ExitCode(1)
+            throw ExitCode.badConfig
         }
     }
 

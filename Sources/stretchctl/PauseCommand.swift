@@ -18,23 +18,18 @@ struct PauseCommand: ParsableCommand {
 
     @OptionGroup var control: ControlOptions
 
+    /// The duration as the request takes it: "tomorrow" for `until tomorrow`.
+    var text: String? { duration.isEmpty ? nil : duration.last == "tomorrow" ? "tomorrow" : duration.first }
+
+    /// Checked as the daemon checks it, with the same words: a bad one is a usage error.
     func validate() throws {
         guard duration.count <= 2, duration.count < 2 || duration == ["until", "tomorrow"] else {
             throw ValidationError("Give a duration such as 1h, or `until tomorrow`.")
         }
+        if let text, case .failure(let error) = ControlRequest.pauseLength(text) { throw ValidationError("\(error)") }
     }
 
     func run() throws {
-        var length: PauseLength?
-        if let text = duration.isEmpty ? nil : duration.last == "tomorrow" ? "tomorrow" : duration.first {
-            // Checked as the daemon checks it, with the same words.
-            switch ControlRequest.pauseLength(text) {
-            case .success(let parsed): length = parsed
-            case .failure(let error):
-                printError("error: \(error)")
-                throw ExitCode(1)
-            }
-        }
-        try control.send(.pause(length))
+        try control.send(.pause(text.flatMap { try? ControlRequest.pauseLength($0).get() }))
     }
 }

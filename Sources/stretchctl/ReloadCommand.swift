@@ -7,7 +7,7 @@ struct ReloadCommand: ParsableCommand {
         abstract: "Make the daemon read its config and routines again.",
         discussion: """
             Like SIGHUP (`systemctl --user reload stretchd`), but reports the outcome: with a bad config, prints \
-            every problem, exits 1, and the daemon keeps running with the config it had.
+            every problem, exits 78, and the daemon keeps running with the config it had.
             """
     )
 

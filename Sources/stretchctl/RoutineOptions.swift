@@ -26,10 +26,17 @@ struct RoutineOptions: ParsableArguments {
         switch library().resolve(reference) {
         case .success(let routine): return routine
         case .failure(let error):
+            // An id that names no routine is a bad value on the command line; a file's problems, a config error.
+            guard RoutineLibrary.isPath(reference) else { throw ValidationError(error.description) }
             printError(error.description)
-            throw ExitCode(1)
+            throw ExitCode.badConfig
         }
     }
+}
+
+extension ExitCode {
+    /// A config or routine file with problems: 78, EX_CONFIG of sysexits.h, as stretchd exits on a bad config.
+    static let badConfig = ExitCode(EX_CONFIG)
 }
 
 /// Writes a line to standard error.

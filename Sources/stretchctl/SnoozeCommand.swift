@@ -13,17 +13,14 @@ struct SnoozeCommand: ParsableCommand {
 
     @OptionGroup var control: ControlOptions
 
-    func run() throws {
-        var length: Duration?
-        if let duration {
-            // Checked as the daemon checks it, with the same words.
-            switch ControlRequest.snoozeLength(duration) {
-            case .success(let parsed): length = parsed
-            case .failure(let error):
-                printError("error: \(error)")
-                throw ExitCode(1)
-            }
+    /// Checked as the daemon checks it, with the same words: a bad one is a usage error.
+    func validate() throws {
+        if let duration, case .failure(let error) = ControlRequest.snoozeLength(duration) {
+            throw ValidationError("\(error)")
         }
-        try control.send(.snooze(length))
+    }
+
+    func run() throws {
+        try control.send(.snooze(duration.flatMap { try? ControlRequest.snoozeLength($0).get() }))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildVersion
 import StretchCore
 
 @main
@@ -10,10 +11,10 @@ struct Stretchctl: AsyncParsableCommand {
             Routines are the built-in ones (hips-for-back, desk-basics) plus your own TOML files in \
             $XDG_CONFIG_HOME/stretchd/routines/ (usually ~/.config/stretchd/routines/). Wherever a ROUTINE is \
             asked for, give its id or the path to a routine file. Exit status: 0 success, 1 refused or \
-            invalid, 2 the daemon cannot be reached, 64 a usage error (unknown command or option, bad value), \
-            130 play stopped by Ctrl-C.
+            failed, 2 the daemon cannot be reached, 64 a usage error (unknown command or option, bad value), \
+            78 a config or routine file with problems, 130 play stopped by Ctrl-C.
             """,
-        version: "stretchctl \(StretchdVersion.current)",
+        version: "stretchctl \(BuildVersion.current)",
         groupedSubcommands: [
             CommandGroup(
                 name: "Control the daemon",

@@ -41,25 +41,12 @@ struct WatchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let path = try control.socketPath()
-        let fd = try ControlClient.connect(socket: path)
-        defer { close(fd) }
-        let request = ControlRequest.watch.encoded()
-        let sent = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        var lines = LineReader(fd: fd)
-        guard let first = lines.next() else {
-            throw ControlClient.failure(sent == request.count
-                ? "the daemon closed the connection without replying"
-                : "cannot send to \(path): \(String(cString: strerror(errno)))")
-        }
-        var line = first
+        var client = try ControlClient(socket: try control.socketPath(), timeout: nil)
+        defer { client.close() }
+        client.send(.watch)
+        var line = try client.nextLine()
         while true {
-            let reply: ControlReply
-            do {
-                reply = try ControlReply.decode(line)
-            } catch {
-                throw ControlClient.failure("unreadable reply from the daemon: \(String(decoding: line, as: UTF8.self))")
-            }
+            let reply = try ControlClient.reply(line)
             guard reply.ok, let status = reply.status else {
                 printError("error: \(reply.error ?? "the daemon sent no status")")
                 throw ExitCode(1)
@@ -67,10 +54,7 @@ struct WatchCommand: ParsableCommand {
             print(Self.render(status, as: format, reply: line, today: Self.today()))
             // A bar reads lines as they come: nothing may wait in a buffer.
             fflush(nil)
-            guard let next = lines.next() else {
-                throw ControlClient.failure("the daemon closed the connection (stretchd stopped); watch ends")
-            }
-            line = next
+            line = try client.nextLine(closed: "the daemon closed the connection (stretchd stopped); watch ends")
         }
     }
 
@@ -92,28 +76,5 @@ struct WatchCommand: ParsableCommand {
         guard localtime_r(&now, &parts) != nil else { return nil }
         func twoDigits(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(parts.tm_year + 1900)-\(twoDigits(parts.tm_mon + 1))-\(twoDigits(parts.tm_mday))"
-    }
-}
-
-/// Lines from a socket, blocking; nil at the end or on an error.
-struct LineReader {
-    let fd: Int32
-    private var buffered: [UInt8] = []
-
-    init(fd: Int32) { self.fd = fd }
-
-    mutating func next() -> [UInt8]? {
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            if let newline = buffered.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = Array(buffered[..<newline])
-                buffered.removeSubrange(...newline)
-                return line
-            }
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { return nil }
-            buffered += chunk[..<count]
-        }
     }
 }

@@ -1,3 +1,4 @@
+import BuildVersion
 import Logging
 import StretchCore
 
@@ -115,5 +116,5 @@ struct DaemonArguments: Equatable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static var versionText: String { "stretchd \(StretchdVersion.current)\n" }
+    static var versionText: String { "stretchd \(BuildVersion.current)\n" }
 }

@@ -77,6 +77,7 @@ struct Stretchd {
             // 78 (sysexits.h): the unit tells systemd not to restart on it, as the same config fails the same way.
             throw ExitCode(EX_CONFIG)
         }
+        for warning in settings.config.warnings { logger.warning("config: \(warning)") }
         for warning in settings.warnings { logger.warning("skipped routine file: \(warning)") }
         let (sounds, problems) = SoundSet.load(overridesIn: paths.soundsDirectory)
         for problem in problems { logger.warning("using the built-in sound instead of \(problem)") }

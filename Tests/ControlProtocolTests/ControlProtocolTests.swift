@@ -72,12 +72,12 @@ import Testing
          "\"routine\" must be at most 4096 bytes long, got 4097"),
         (#"{"version":1,"command":"start","routine":"a\u0000b"}"#, "\"routine\" must not contain control characters"),
         (#"{"version":1,"command":"stop","extra":true}"#, "unknown key \"extra\""),
-        (#"{"version":1,"command":"snooze","duration":"soon"}"#, "snooze takes a duration such as 10m or 1h30m, got \"soon\""),
-        (#"{"version":1,"command":"snooze","duration":"0s"}"#, "snooze takes a duration such as 10m or 1h30m, got \"0s\""),
-        (#"{"version":1,"command":"snooze","duration":"25h"}"#, "snooze takes a duration such as 10m or 1h30m, got \"25h\""),
-        (#"{"version":1,"command":"pause","duration":"169h"}"#, "pause takes a duration such as 1h, or \"tomorrow\", got \"169h\""),
+        (#"{"version":1,"command":"snooze","duration":"soon"}"#, "snooze takes a duration over 0s and up to 24h such as 10m or 1h30m, got \"soon\""),
+        (#"{"version":1,"command":"snooze","duration":"0s"}"#, "snooze takes a duration over 0s and up to 24h such as 10m or 1h30m, got \"0s\""),
+        (#"{"version":1,"command":"snooze","duration":"25h"}"#, "snooze takes a duration over 0s and up to 24h such as 10m or 1h30m, got \"25h\""),
+        (#"{"version":1,"command":"pause","duration":"169h"}"#, "pause takes a duration over 0s and up to 168h such as 1h, or \"tomorrow\", got \"169h\""),
         (#"{"version":1,"command":"pause","duration":"later"}"#,
-         "pause takes a duration such as 1h, or \"tomorrow\", got \"later\""),
+         "pause takes a duration over 0s and up to 168h such as 1h, or \"tomorrow\", got \"later\""),
     ])
     func badRequestsAreExplained(line: String, message: String) {
         #expect(decode(line) == .failure(ControlError(message)))

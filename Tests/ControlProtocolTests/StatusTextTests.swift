@@ -20,7 +20,11 @@ import Testing
 
     @Test(arguments: [
         (status(.working), "next break 10:40", "10:40"),
-        (status(.working, nextBreak: "2026-11-23 10:40:30"), "next break 10:40", "10:40"),
+        // Rounded up to the minute: never earlier than the real time (a break at 08:56:58 is not due at 08:56).
+        (status(.working, nextBreak: "2026-11-23 08:56:58"), "next break 08:57", "08:57"),
+        (status(.working, nextBreak: "2026-11-23 23:59:01"), "next break 2026-11-24 00:00", "2026-11-24 00:00"),
+        (status(.snoozed, nextBreak: "2026-11-23 10:59:30"), "snoozed · next break 11:00", "11:00"),
+        (status(.paused, nextBreak: nil, pausedUntil: "2026-11-23 13:59:59"), "paused until 14:00", "paused"),
         (status(.working, nextBreak: "2026-11-24 09:00"), "next break 2026-11-24 09:00", "2026-11-24 09:00"),
         (status(.working, nextBreak: nil), "no break scheduled", "-"),
         (status(.snoozed), "snoozed · next break 10:40", "10:40"),

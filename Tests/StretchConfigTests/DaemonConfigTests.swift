@@ -71,10 +71,43 @@ import Testing
         #expect(error.problems.map(\.description) == [
             "c.toml:2:9: schedule.days[1]: expected a day such as \"mon\" or \"sat\", got \"monday\"",
             "c.toml:3:10: schedule.hours[1]: expected hours such as \"09:00-12:30\", got \"9-5\"",
-            "c.toml:4:9: schedule.every: expected a duration such as \"45s\", \"1m30s\" or \"2m\", got the number 50: add a unit, e.g. \"50s\"",
+            "c.toml:4:9: schedule.every: expected a duration such as \"45s\", \"1m30s\" or \"2m\", got the number 50: add a unit, e.g. \"50m\"",
             "c.toml:6:10: audio.volume: must be from 0.0 to 1.0, got 2.0",
             "c.toml:7:1: audio.colour: unknown key; known keys here: device, volume",
         ])
+    }
+
+    @Test(arguments: [
+        ("[schedule]\nevery = 50", "50m"), ("[schedule]\nnatural_break = 5", "5m"), ("[reminder]\nsnooze = 10", "10m"),
+        ("[session]\nautostart = 30", "30s"), ("[session]\nstart_when_idle = 8", "8s"),
+    ])
+    func aBareNumbersHintHasTheUnitOfTheKey(text: String, hint: String) {
+        guard case .failure(let error) = DaemonConfig.parse(text, file: "c.toml") else {
+            Issue.record("expected a problem")
+            return
+        }
+        #expect(error.description.hasSuffix("add a unit, e.g. \"\(hint)\""), "\(error)")
+    }
+
+    @Test(arguments: [
+        ("[schedule]\nevery = \"25h\"", "must be from 1s to 24h"), ("[session]\nautostart = \"2h\"", "must be from 0s to 1h"),
+        ("[session]\nstart_when_idle = \"1s\"", "must be from 5s to 1h"), ("[history]\ndaily_goal = 0", "must be from 1 to 50"),
+    ])
+    func aValueOutOfRangeStatesTheRange(text: String, range: String) {
+        guard case .failure(let error) = DaemonConfig.parse(text, file: "c.toml") else {
+            Issue.record("expected a problem")
+            return
+        }
+        #expect(error.description.contains(range), "\(error)")
+    }
+
+    @Test func breaksMoreOftenThanFiveMinutesAreAcceptedWithAWarning() throws {
+        let config = try DaemonConfig.parse("[schedule]\nevery = \"2m\"\n", file: "c.toml").get()
+        #expect(config.every == .seconds(120))
+        #expect(config.warnings.map(\.description) == [
+            "c.toml:2:9: schedule.every: a break every 2m is under 5m: too often to get work done (fine for a test)",
+        ])
+        #expect(try DaemonConfig.parse("[schedule]\nevery = \"5m\"\n", file: "c.toml").get().warnings.isEmpty)
     }
 
     @Test func aNULByteIsReportedAsSuchAtItsLineAndColumn() {

@@ -3,6 +3,7 @@ import Foundation
 import StretchCore
 @testable import StretchDaemon
 import StretchHistory
+import SystemPackage
 import Testing
 
 @Suite struct HistoryStoreTests {
@@ -25,6 +26,17 @@ import Testing
         handle.seekToEndOfFile()
         handle.write(Data(text.utf8))
         handle.closeFile()
+    }
+
+    /// /dev/full takes nothing: every write fails with ENOSPC, as on a full disk.
+    @Test func aWriteToAFullDiskIsReportedAsNoSpace() throws {
+        #expect {
+            try HistoryStore(path: "/dev/full").append(record(.reminded, "2026-11-23"))
+        } throws: { error in
+            let failure = error as? HistoryStore.WriteError
+            return failure?.errno == .noSpace
+                && failure?.description == "cannot write /dev/full: No space left on device"
+        }
     }
 
     @Test func aTornLastRecordIsSkippedWithAWarningAndNothingEarlierIsLost() throws {
