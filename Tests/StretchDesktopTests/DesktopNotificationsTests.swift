@@ -14,7 +14,8 @@ import TestSupport
 private struct NotificationsHarness {
     static let server = "org.freedesktop.Notifications"
     static let path = "/org/freedesktop/Notifications"
-    static let actions = ["default", "Start now", "start", "Start now", "snooze", "Snooze", "skip", "Skip"]
+    /// Each label once: "default" (clicking it, or dunst's menu) is Start now.
+    static let actions = ["default", "Start now", "snooze", "Snooze", "skip", "Skip"]
 
     let desk: DesktopMockBus
     let events = RecordedEvents()
@@ -144,7 +145,7 @@ struct DesktopNotificationsTests {
         let other = try await harness.otherApplicationNotifies()
         // The mock numbers notifications in order: ours come after the other application's.
         var ours = other
-        for (key, answer) in [("skip", NotificationAnswer.skip), ("snooze", .snooze), ("default", .start), ("start", .start)] {
+        for (key, answer) in [("skip", NotificationAnswer.skip), ("snooze", .snooze), ("default", .start)] {
             harness.service.show(title: "Time to stretch", body: "")
             let notify = try Notify(await harness.next("Notify", in: &calls))
             // The last one was answered, and so forgotten: a new notification, not a replacement.
@@ -293,7 +294,10 @@ struct DesktopNotificationsWithoutABusTests {
             service.show(title: "Time to stretch", body: "")
             await service.settled()
         }
-        #expect(logged == ["D-Bus session bus unavailable; going on without it: No such file or directory (sd_bus_start)"])
+        // (And, perhaps not yet, that its socket's folder cannot be watched for it to come back.)
+        #expect(
+            logged.filter { !$0.contains("will not reconnect") }
+                == ["D-Bus session bus unavailable; going on without it: No such file or directory (sd_bus_start)"])
         #expect(await events.pending().isEmpty)
     }
 }
