@@ -212,6 +212,40 @@ struct DesktopNotificationsTests {
         await harness.stop()
     }
 
+    @Test func aNotifyReplyThatComesAfterTheOfferWasWithdrawnClosesThatNotification() async throws {
+        let harness = try await NotificationsHarness()
+        var calls = harness.calls.makeAsyncIterator()
+        // A slow server: it answers Notify a second later, with id 42.
+        try await harness.desk.mocks.call(
+            NotificationsHarness.server, NotificationsHarness.path, "AddMethod",
+            [.string(NotificationsHarness.server), "Notify", "susssasa{sv}i", "u", "import time\ntime.sleep(1)\nret = 42"])
+        harness.service.show(title: "Time to stretch", body: "")
+        _ = try Notify(await harness.next("Notify", in: &calls))
+        harness.service.withdraw()
+        // Not left on screen: closed as soon as its id is known.
+        #expect(try await harness.next("CloseNotification", in: &calls).map(\.integer) == [42])
+        await harness.stop()
+    }
+
+    @Test func anAnsweredNotificationIsClosedAndAForgedAnswerChangesNothing() async throws {
+        let harness = try await NotificationsHarness()
+        try await harness.desk.mocks.startForger()
+        var calls = harness.calls.makeAsyncIterator()
+        harness.service.show(title: "Time to stretch", body: "")
+        _ = try Notify(await harness.next("Notify", in: &calls))
+        let connection = try #require(await harness.desk.buses.connection(.session))
+        let me = try #require(connection.uniqueName)
+        try await harness.desk.mocks.forge(
+            to: me, NotificationsHarness.path, interface: NotificationsHarness.server, "ActionInvoked", "us",
+            [.uint32(1), "skip"])
+        #expect(await harness.reported() == [])
+        try await harness.emit("ActionInvoked", 1, .string("snooze"))
+        #expect(await harness.reported() == [.answered(.snooze)])
+        // dunst would keep it on screen, its buttons dead.
+        #expect(try await harness.next("CloseNotification", in: &calls).map(\.integer) == [1])
+        await harness.stop()
+    }
+
     @Test func aServerWithoutActionsGetsAPlainNotification() async throws {
         let harness = try await NotificationsHarness(capabilities: "body")
         var calls = harness.calls.makeAsyncIterator()
