@@ -41,7 +41,7 @@ let package = Package(
         // signal streams, one error type with sd-bus's text.
         .target(
             name: "DBus",
-            dependencies: ["CSDBus", "EpollExecutor", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSDBus", "EpollExecutor", "StretchSystem", .product(name: "Logging", package: "swift-log")],
             swiftSettings: settings
         ),
         // The desktop over D-Bus: one Service per source (notifications with buttons, logind's sleep, lock and
@@ -56,7 +56,8 @@ let package = Package(
             swiftSettings: settings
         ),
         // Files, paths and sockets over swift-system: the one place that opens files (typed errors with the
-        // system's errno), XDG paths, the environment, Unix socket addresses.
+        // system's errno), XDG paths, the environment, Unix socket addresses; and log lines that outside text and
+        // repeated events cannot flood (`LogText`, `LogRateLimiter`).
         .target(
             name: "StretchSystem", dependencies: [.product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: settings

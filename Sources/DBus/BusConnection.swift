@@ -82,10 +82,14 @@ public final class BusConnection: Sendable {
         core.end(nil)
     }
 
+    /// A call timeout that never passes: the reply is awaited as long as the connection lasts (the bus answers
+    /// with an error if the peer leaves without replying).
+    public static let noTimeout = Duration.seconds(Int64.max)
+
     /// Calls a method and returns its reply; an error reply throws its D-Bus error name and message.
     ///
-    /// - Parameter timeout: How long to wait for the reply; nil is sd-bus's default (25 s). When it passes,
-    ///   sd-bus's `org.freedesktop.DBus.Error.NoReply` ("Method call timed out", `ETIMEDOUT`) is thrown.
+    /// - Parameter timeout: How long to wait for the reply; nil is sd-bus's default (25 s), `noTimeout` none. When
+    ///   it passes, sd-bus's `org.freedesktop.DBus.Error.NoReply` ("Method call timed out", `ETIMEDOUT`) is thrown.
     ///
     /// The corresponding C functions are `sd_bus_message_new_method_call` and `sd_bus_call_async`.
     @discardableResult
@@ -153,10 +157,7 @@ public final class BusConnection: Sendable {
     /// The corresponding D-Bus method is `org.freedesktop.DBus.GetNameOwner`.
     public func nameOwner(of name: String) async throws(BusError) -> String? {
         do {
-            let reply = try await call(
-                MethodCall(
-                    destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus",
-                    interface: "org.freedesktop.DBus", member: "GetNameOwner", arguments: [.string(name)]))
+            let reply = try await call(.getNameOwner(name))
             return reply.arguments.first?.string
         } catch where error.name == "org.freedesktop.DBus.Error.NameHasNoOwner" {
             return nil
@@ -171,6 +172,17 @@ public final class BusConnection: Sendable {
         let changes = try await core.subscribe(.nameOwnerChanged(name)) { NameOwnerChange($0) }
         return (try await nameOwner(of: name), changes)
     }
+
+    /// Tells `report` of every signal refused from now on (a forgery: see `SignalMatch`), as it is read. `report`
+    /// runs while the connection is being processed: it must not use the connection, only log or count.
+    public func reportRefusedSignals(to report: @escaping @Sendable (RefusedSignal) -> Void) {
+        core.reportRefusals(to: report)
+    }
+
+    /// Our unique name on the bus (`:1.42`), which a unicast message to us is addressed to; nil once closed.
+    ///
+    /// The corresponding C function is `sd_bus_get_unique_name`.
+    public var uniqueName: String? { core.uniqueName }
 
     /// Why the connection was lost, once it was (`isDisconnection`); nil while it is open or after `close()`.
     public var lostReason: BusError? { core.lostReason }
@@ -327,6 +339,14 @@ final class BusCore: @unchecked Sendable {
         for waiter in waiters { waiter.resume(returning: error) }
     }
 
+    var uniqueName: String? {
+        lock.withLock { _ in
+            var name: UnsafePointer<CChar>?
+            guard let bus, sd_bus_get_unique_name(bus, &name) >= 0, let name else { return nil }
+            return String(cString: name)
+        }
+    }
+
     /// Calls awaiting their reply, for tests.
     var pendingCallCount: Int { lock.withLock { _ in calls.count } }
     /// Signal subscriptions installed, for tests.
@@ -365,9 +385,12 @@ final class BusCore: @unchecked Sendable {
 
     func call(_ call: MethodCall, timeout: Duration?) async throws(BusError) -> BusMessage {
         let pending = PendingCall(core: self, function: "\(call.interface).\(call.member)")
+        // 0 is sd-bus's default; UINT64_MAX (what a duration too long to count in microseconds comes to) none.
         let microseconds: UInt64 = timeout.map { duration in
             let (seconds, attoseconds) = duration.components
-            return UInt64(clamping: max(1, seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+            let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000)
+            guard !overflow else { return .max }
+            return UInt64(clamping: max(1, whole + attoseconds / 1_000_000_000_000))
         } ?? 0
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<BusMessage, BusError>, Never>) in
@@ -425,21 +448,24 @@ final class BusCore: @unchecked Sendable {
     // MARK: Signals
 
     /// Installs `match` and returns the stream of its signals, each turned into an `Element` by `transform`
-    /// (signals it returns nil for are left out).
+    /// (signals it returns nil for are left out). Only the signals `match` accepts are delivered (see `received`).
+    ///
+    /// For a well-known sender, the bus's `NameOwnerChanged` for it is matched first and its owner asked after the
+    /// match (`GetNameOwner`): the bus answers in order, so from then on every signal is checked against the owner
+    /// as of that signal. Returns once all three are answered.
     func subscribe<Element: Sendable>(
         _ match: SignalMatch, _ transform: @escaping @Sendable (BusMessage) -> Element?
     ) async throws(BusError) -> AsyncThrowingStream<Element, any Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(
             of: Element.self, throwing: (any Error).self, bufferingPolicy: .bufferingNewest(1_000))
         let subscription = Subscription(
-            core: self,
+            core: self, match: match,
             deliver: { message in
                 if let element = transform(message) { continuation.yield(element) }
             },
             end: { error in
                 if let error { continuation.finish(throwing: error) } else { continuation.finish() }
             })
-        let rule = match.rule
         let installed = await withTaskCancellationHandler {
             await withCheckedContinuation { (waiting: CheckedContinuation<BusError?, Never>) in
                 guard subscription.start(waiting) else {
@@ -447,17 +473,34 @@ final class BusCore: @unchecked Sendable {
                 }
                 let failure: BusError? = lock.withLock { _ in
                     guard let bus, ending == nil else { return endedError("sd_bus_add_match_async") }
-                    var slot: OpaquePointer?
-                    let result = sd_bus_add_match_async(
-                        bus, &slot, rule, signalHandler, matchInstalledHandler,
-                        Unmanaged.passUnretained(subscription).toOpaque())
+                    let userdata = Unmanaged.passUnretained(subscription).toOpaque()
                     do throws(BusError) {
-                        try check("sd_bus_add_match_async", result)
+                        if let name = match.sender, match.followsOwner {
+                            try check(
+                                "sd_bus_add_match_async",
+                                sd_bus_add_match_async(
+                                    bus, &subscription.ownerSlot, SignalMatch.nameOwnerChanged(name).rule,
+                                    ownerChangedHandler, matchInstalledHandler, userdata))
+                            subscription.pendingReplies += 1
+                        }
+                        try check(
+                            "sd_bus_add_match_async",
+                            sd_bus_add_match_async(
+                                bus, &subscription.slot, match.rule, signalHandler, matchInstalledHandler, userdata))
+                        subscription.pendingReplies += 1
+                        if let name = match.sender, match.followsOwner {
+                            let query = try newMethodCall(bus, .getNameOwner(name))
+                            defer { sd_bus_message_unref(query) }
+                            try check(
+                                "sd_bus_call_async",
+                                sd_bus_call_async(bus, &subscription.ownerQuerySlot, query, ownerReplyHandler, userdata, 0))
+                            subscription.pendingReplies += 1
+                        }
                     } catch {
+                        subscription.release()
                         return error
                     }
                     subscription.id = next()
-                    subscription.slot = slot
                     subscriptions[subscription.id] = subscription
                     return nil
                 }
@@ -485,18 +528,68 @@ final class BusCore: @unchecked Sendable {
         if removed { kick.signal() }
     }
 
-    /// Called by sd-bus (under the lock) when the bus has answered `AddMatch`; `subscribe` goes on (and on an
-    /// error removes the subscription and finishes its stream) outside the lock.
-    fileprivate func matchInstalled(_ subscription: Subscription, _ message: OpaquePointer) {
-        subscription.installed(replyError(message, function: "sd_bus_add_match_async"))
+    /// Called by sd-bus (under the lock) when the bus has answered `AddMatch` (or, for a followed owner,
+    /// `GetNameOwner`); `subscribe` goes on (and on an error removes the subscription and finishes its stream)
+    /// outside the lock, after the last answer.
+    fileprivate func answered(_ subscription: Subscription, _ message: OpaquePointer, function: String) {
+        if let error = replyError(message, function: function) { return subscription.installed(error) }
+        subscription.replied()
     }
 
-    /// Called by sd-bus (under the lock) with a matching signal.
+    /// Called by sd-bus (under the lock) with the bus's answer to `GetNameOwner` for a followed owner: the owner as
+    /// of this point in the bus's order (a `NameOwnerChanged` after it overrides it).
+    fileprivate func ownerAnswered(_ subscription: Subscription, _ message: OpaquePointer) {
+        subscription.ownerQuerySlot = sd_bus_slot_unref(subscription.ownerQuerySlot)
+        if let error = replyError(message, function: "org.freedesktop.DBus.GetNameOwner") {
+            guard error.name == "org.freedesktop.DBus.Error.NameHasNoOwner" else {
+                return subscription.installed(error)
+            }
+            subscription.owner = .some(nil)
+        } else {
+            subscription.owner = .some((try? read(message))?.arguments.first?.string)
+        }
+        subscription.replied()
+    }
+
+    /// Called by sd-bus (under the lock) with a `NameOwnerChanged` for a followed owner: counted only from the bus.
+    fileprivate func ownerChanged(_ subscription: Subscription, _ message: OpaquePointer) {
+        guard let name = subscription.match.sender, let signal = try? read(message) else { return }
+        let match = SignalMatch.nameOwnerChanged(name)
+        guard match.accepts(signal, owner: nil) else { return refused(signal, match) }
+        guard let change = NameOwnerChange(signal), change.name == name else { return }
+        subscription.owner = .some(change.newOwner)
+    }
+
+    /// Called by sd-bus (under the lock) with a matching signal: delivered only if the match accepts it from its
+    /// sender (as of this point in the bus's order); a forgery is handed to `refusals`.
     fileprivate func received(_ subscription: Subscription, _ message: OpaquePointer) {
         // A signal that cannot be read (malformed arguments) is dropped rather than ending the subscription.
         guard let signal = try? read(message) else { return }
+        let match = subscription.match
+        if match.followsOwner, subscription.owner == nil { return }  // not known yet: only before `subscribe` returns
+        guard match.accepts(signal, owner: subscription.owner ?? nil) else { return refused(signal, match) }
         subscription.deliver(signal)
     }
+
+    /// Hands a signal that did not come from where `match` trusts to `refusals` (under the lock).
+    private func refused(_ signal: BusMessage, _ match: SignalMatch) {
+        refusals?(RefusedSignal(signal: signal, expected: match))
+    }
+
+    /// Told of each signal refused (under the lock: it must only log or count).
+    private var refusals: (@Sendable (RefusedSignal) -> Void)?
+
+    func reportRefusals(to report: @escaping @Sendable (RefusedSignal) -> Void) {
+        lock.withLock { _ in refusals = report }
+    }
+}
+
+/// A signal that did not come from where a subscription trusts: not from the current owner of the name, or sent to
+/// us alone when only broadcasts count. It changed nothing.
+public struct RefusedSignal: Sendable {
+    public var signal: BusMessage
+    /// The match it came in on: `expected.sender` is the name it should have come from.
+    public var expected: SignalMatch
 }
 
 // MARK: - Waiting things and sd-bus's callbacks
@@ -549,6 +642,7 @@ final class PendingCall: @unchecked Sendable {
 /// lock.
 final class Subscription: @unchecked Sendable {
     unowned(unsafe) let core: BusCore
+    let match: SignalMatch
     /// Hands a signal to the stream (under the core's lock: it only yields).
     let deliver: @Sendable (BusMessage) -> Void
     /// Finishes the stream, with an error when the connection was lost (outside the lock: finishing calls
@@ -556,6 +650,13 @@ final class Subscription: @unchecked Sendable {
     private let end: @Sendable (BusError?) -> Void
     var id: UInt64 = 0
     var slot: OpaquePointer?
+    /// For a well-known sender: the match of its `NameOwnerChanged`, and the `GetNameOwner` call until answered.
+    var ownerSlot: OpaquePointer?
+    var ownerQuerySlot: OpaquePointer?
+    /// The sender's current owner: `.some(nil)` while it has none, nil until known.
+    var owner: String??
+    /// Answers the bus still owes before the subscription is in place.
+    var pendingReplies = 0
     private let install = Mutex<Resumable?>(.notStarted)
 
     enum Resumable {
@@ -563,8 +664,12 @@ final class Subscription: @unchecked Sendable {
         case waiting(CheckedContinuation<BusError?, Never>)
     }
 
-    init(core: BusCore, deliver: @escaping @Sendable (BusMessage) -> Void, end: @escaping @Sendable (BusError?) -> Void) {
+    init(
+        core: BusCore, match: SignalMatch, deliver: @escaping @Sendable (BusMessage) -> Void,
+        end: @escaping @Sendable (BusError?) -> Void
+    ) {
         self.core = core
+        self.match = match
         self.deliver = deliver
         self.end = end
     }
@@ -588,9 +693,17 @@ final class Subscription: @unchecked Sendable {
         waiting?.resume(returning: error)
     }
 
+    /// One of the bus's answers came, and was no error: after the last, `subscribe` goes on. Under the core's lock.
+    func replied() {
+        pendingReplies -= 1
+        if pendingReplies == 0 { installed(nil) }
+    }
+
     /// Under the core's lock.
     func release() {
         slot = sd_bus_slot_unref(slot)
+        ownerSlot = sd_bus_slot_unref(ownerSlot)
+        ownerQuerySlot = sd_bus_slot_unref(ownerQuerySlot)
     }
 
     /// The connection ended: outside the core's lock.
@@ -622,7 +735,23 @@ private let signalHandler: sd_bus_message_handler_t = { message, userdata, _ in
 private let matchInstalledHandler: sd_bus_message_handler_t = { message, userdata, _ in
     guard let message, let userdata else { return 0 }
     let subscription = Unmanaged<Subscription>.fromOpaque(userdata).takeUnretainedValue()
-    subscription.core.matchInstalled(subscription, message)
+    subscription.core.answered(subscription, message, function: "sd_bus_add_match_async")
+    return 0
+}
+
+/// sd-bus's match callback for the `NameOwnerChanged` of a subscription's well-known sender.
+private let ownerChangedHandler: sd_bus_message_handler_t = { message, userdata, _ in
+    guard let message, let userdata else { return 0 }
+    let subscription = Unmanaged<Subscription>.fromOpaque(userdata).takeUnretainedValue()
+    subscription.core.ownerChanged(subscription, message)
+    return 0
+}
+
+/// sd-bus's reply callback for the `GetNameOwner` of a subscription's well-known sender.
+private let ownerReplyHandler: sd_bus_message_handler_t = { message, userdata, _ in
+    guard let message, let userdata else { return 0 }
+    let subscription = Unmanaged<Subscription>.fromOpaque(userdata).takeUnretainedValue()
+    subscription.core.ownerAnswered(subscription, message)
     return 0
 }
 

@@ -1,5 +1,7 @@
 import EpollExecutor
 import Logging
+import StretchSystem
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -7,7 +9,8 @@ import Glibc
 
 /// The session and system buses, shared by whatever talks D-Bus: each connected on first use, and again on a later
 /// use after it was lost. A bus that cannot be reached, or that went away, is logged once at info (not at every
-/// try), and its users carry on without it; when it comes back, that is logged once too.
+/// try), and its users carry on without it; when it comes back, that is logged once too. A forged signal (see
+/// `SignalMatch`) is logged as a warning, at most once a minute for each name it claimed to come from.
 public actor BusConnections {
     public enum Bus: String, Sendable, CaseIterable {
         /// The user's session bus: `DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`.
@@ -33,6 +36,7 @@ public actor BusConnections {
     private var reportedMissing: Set<Bus> = []
     /// The buses whose "will not reconnect" was logged and not yet followed by a connection.
     private var reportedUnwatchable: Set<Bus> = []
+    private let refusals: RefusalLog
 
     public init(
         loop: EpollLoop, logger: Logger, open: @escaping Opener = BusConnections.standard,
@@ -40,6 +44,7 @@ public actor BusConnections {
     ) {
         self.loop = loop
         self.logger = logger
+        refusals = RefusalLog(logger: logger)
         self.open = open
         self.address = address
     }
@@ -71,6 +76,7 @@ public actor BusConnections {
         }
         do {
             let connection = try open(bus, loop)
+            connection.reportRefusedSignals { [refusals] refused in refusals.log(refused, on: bus) }
             connections[bus] = connection
             reportedUnwatchable.remove(bus)
             if reportedMissing.remove(bus) != nil {
@@ -154,5 +160,31 @@ public actor BusConnections {
     private func report(_ bus: Bus, _ message: String, _ error: BusError) {
         guard reportedMissing.insert(bus).inserted else { return }
         logger.info("\(message): \(error)", metadata: ["bus": "\(bus.rawValue)"])
+    }
+}
+
+/// Logs forged signals as warnings: at most one line a minute for each name they claimed to come from.
+private final class RefusalLog: Sendable {
+    private let logger: Logger
+    private let limiter = Mutex(LogRateLimiter<String, ContinuousClock.Instant>(interval: .seconds(60)))
+
+    init(logger: Logger) { self.logger = logger }
+
+    func log(_ refused: RefusedSignal, on bus: BusConnections.Bus) {
+        let signal = refused.signal, expected = refused.expected
+        let claimed = expected.sender ?? signal.interface ?? "?"
+        guard let leftOut = limiter.withLock({ $0.shouldLog(claimed, at: ContinuousClock.now) }) else { return }
+        let why = if signal.destination != nil && !expected.unicast {
+            "sent to us alone, where it is broadcast"
+        } else {
+            "not from the owner of \(LogText.escaping(claimed))"
+        }
+        logger.warning(
+            """
+            ignored a forged D-Bus signal \(LogText.escaping("\(signal.interface ?? "?").\(signal.member ?? "?")")) \
+            from \(LogText.escaping(signal.sender ?? "?")): \(why)\
+            \(LogRateLimiter<String, ContinuousClock.Instant>.suffix(leftOut))
+            """,
+            metadata: ["bus": "\(bus.rawValue)"])
     }
 }

@@ -1,4 +1,5 @@
 import CSDBus
+import StretchSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -31,10 +32,11 @@ public struct BusError: Error, Sendable, Hashable, CustomStringConvertible {
     public var text: String { message ?? String(cString: strerror(code)) }
 
     /// `org.freedesktop.DBus.Error.UnknownMethod: Unknown method Foo (sd_bus_call_async)`, or
-    /// `No such file or directory (sd_bus_start)`.
+    /// `No such file or directory (sd_bus_start)`. The name and message, which a peer wrote, are escaped and cut
+    /// (`LogText`): this goes into log lines.
     public var description: String {
-        if let name { return "\(name): \(text) (\(function))" }
-        return "\(text) (\(function))"
+        if let name { return "\(LogText.escaping(name)): \(LogText.escaping(text)) (\(function))" }
+        return "\(LogText.escaping(text)) (\(function))"
     }
 
     /// The call was given up because its task was cancelled (`ECANCELED`).

@@ -21,6 +21,13 @@ public struct MethodCall: Sendable, Hashable {
         self.arguments = arguments
     }
 
+    /// The bus's `GetNameOwner(name)`: the unique name that owns `name`, or the error `NameHasNoOwner`.
+    public static func getNameOwner(_ name: String) -> MethodCall {
+        MethodCall(
+            destination: SignalMatch.busDriver, path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus",
+            member: "GetNameOwner", arguments: [.string(name)])
+    }
+
     /// `org.freedesktop.DBus.Properties.Get(interface, name)`, which returns a variant.
     public static func getProperty(destination: String, path: String, interface: String, name: String) -> MethodCall {
         MethodCall(
@@ -40,6 +47,8 @@ public struct MethodCall: Sendable, Hashable {
 public struct BusMessage: Sendable, Hashable {
     /// The sender's unique name (`:1.42`); nil on a direct connection.
     public var sender: String?
+    /// The unique name a unicast message was sent to (ours); nil for a broadcast signal.
+    public var destination: String?
     public var path: String?
     public var interface: String?
     public var member: String?
@@ -48,10 +57,11 @@ public struct BusMessage: Sendable, Hashable {
     public var arguments: [BusValue]
 
     public init(
-        sender: String? = nil, path: String? = nil, interface: String? = nil, member: String? = nil,
-        signature: String = "", arguments: [BusValue] = []
+        sender: String? = nil, destination: String? = nil, path: String? = nil, interface: String? = nil,
+        member: String? = nil, signature: String = "", arguments: [BusValue] = []
     ) {
         self.sender = sender
+        self.destination = destination
         self.path = path
         self.interface = interface
         self.member = member
@@ -138,13 +148,15 @@ func append(_ value: BusValue, to message: OpaquePointer) throws(BusError) {
 
 /// Reads a received message's header fields and all its arguments.
 ///
-/// The corresponding C functions are `sd_bus_message_get_sender` (and the other header getters),
+/// The corresponding C functions are `sd_bus_message_get_sender`, `sd_bus_message_get_destination` (and the other
+/// header getters),
 /// `sd_bus_message_peek_type`, `sd_bus_message_read_basic`, `sd_bus_message_enter_container` and
 /// `sd_bus_message_exit_container`.
 func read(_ message: OpaquePointer) throws(BusError) -> BusMessage {
     func text(_ pointer: UnsafePointer<CChar>?) -> String? { pointer.map { String(cString: $0) } }
     return BusMessage(
         sender: text(sd_bus_message_get_sender(message)),
+        destination: text(sd_bus_message_get_destination(message)),
         path: text(sd_bus_message_get_path(message)),
         interface: text(sd_bus_message_get_interface(message)),
         member: text(sd_bus_message_get_member(message)),

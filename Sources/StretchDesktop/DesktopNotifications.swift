@@ -1,16 +1,19 @@
 import DBus
+import EpollExecutor
 import Logging
 import ServiceLifecycle
 import StretchCore
 
 /// The break notification, with buttons, on the desktop's notification server (org.freedesktop.Notifications on
-/// the session bus): "Start now" (also clicking the notification), "Snooze" and "Skip" come back as
-/// `DesktopEvents.notificationAnswered`, and so does the user dismissing it.
+/// the session bus): "Start now" (the default action: clicking the notification, or dunst's menu), "Snooze" and
+/// "Skip" come back as `DesktopEvents.notificationAnswered`, and so does the user dismissing it. After an answer the
+/// notification is closed (dunst would keep it, its buttons dead); a new `show` replaces the one shown.
 ///
 /// `show` and `withdraw` return at once: they queue requests that `run()` carries out in order, one at a time,
 /// together with the server's signals. Without a session bus or a notification server, nothing is shown (logged
 /// once at info); a server that appears later (or is activated by the bus on the next `show`) is used then. A
-/// server that restarts while a notification is shown gets it again.
+/// server that restarts, or a bus that comes back, while a notification is offered gets it again. `Notify` runs
+/// beside the requests with no timeout: a reply that comes after the offer was withdrawn closes that notification.
 public final class DesktopNotifications: Service, Sendable {
     static let server = "org.freedesktop.Notifications"
     static let path = "/org/freedesktop/Notifications"
@@ -18,6 +21,8 @@ public final class DesktopNotifications: Service, Sendable {
     enum Request: Sendable {
         case show(title: String, body: String)
         case withdraw
+        /// The reply to a `Notify` sent while the server was the `epoch`th seen: its id.
+        case notified(Result<UInt32?, BusError>, epoch: Int)
     }
 
     private let buses: BusConnections
@@ -54,7 +59,8 @@ public final class DesktopNotifications: Service, Sendable {
         let name = Self.server
         let tie = PeerTie(
             inbox: inbox, buses: buses, bus: .session, peer: name,
-            matches: [SignalMatch(sender: name, path: Self.path, interface: name)])
+            // ActionInvoked and NotificationClosed: broadcast by GNOME, sent to us alone by dunst and KDE.
+            matches: [SignalMatch(sender: name, path: Self.path, interface: name, unicast: true)])
         await inbox.run(NotificationClient(tie: tie, events: events, logger: logger))
     }
 }
@@ -78,15 +84,30 @@ private final class NotificationClient: PeerClient {
     var shown: UInt32?
     /// What is to be shown (until withdrawn or answered): shown again on a server that restarts.
     var offer: (title: String, body: String)?
+    /// A `Notify` was sent and its reply has not come: it runs beside the requests (a slow server holds nothing
+    /// up), and its reply, however late, comes back as `.notified`.
+    var notifying = false
+    /// The offer changed while a `Notify` was in flight: shown again (replacing it) once its id is known.
+    var changedWhileNotifying = false
+    /// Signals about a notification not known yet, that came while a `Notify` was in flight (the user can answer
+    /// before a slow server's reply comes): handled once the id is known. At most `earlyLimit`.
+    var early: [BusMessage] = []
+    static let earlyLimit = 16
+    var awaitsReplies: Bool { notifying }
+    /// Counts the servers and connections seen: a reply from an earlier one is about a notification that is gone.
+    var epoch = 0
+    /// Set at shutdown: a `Notify` reply that comes after closes its notification itself (nobody would hear it).
+    let ended = SharedFlag()
     /// The server's absence was logged, and it has not been seen since.
     var reportedMissing = false
 
     /// How long a call to the server may take: it runs in line with the requests, so a hung server must not hold
-    /// them up for sd-bus's default 25 s.
+    /// them up for sd-bus's default 25 s. (`Notify` runs beside them, without a timeout.)
     static let callTimeout = Duration.seconds(5)
 
-    /// The actions, as (key, label) pairs: "default" is clicking the notification itself.
-    static let actions = ["default", "Start now", "start", "Start now", "snooze", "Snooze", "skip", "Skip"]
+    /// The actions, as (key, label) pairs, each label once: "default" is clicking the notification itself (GNOME and
+    /// KDE draw no button for it; dunst lists it in its menu with its label).
+    static let actions = ["default", "Start now", "snooze", "Snooze", "skip", "Skip"]
 
     init(tie: PeerTie<Request>, events: any DesktopEvents, logger: Logger) {
         self.tie = tie
@@ -113,11 +134,14 @@ private final class NotificationClient: PeerClient {
         case .withdraw:
             offer = nil
             await close()
+        case .notified(let result, let epoch):
+            await notified(result, epoch: epoch)
         }
     }
 
     func shutDown() async {
         offer = nil
+        ended.set()
         await close()
     }
 
@@ -128,35 +152,46 @@ private final class NotificationClient: PeerClient {
         case .ownerChanged(let owner):
             // The owner our calls already found (a server the bus activated for them): nothing new.
             if let owner, owner == server?.owner { return }
-            server = nil
-            shown = nil
+            forgetServer()
             if owner != nil, offer != nil { await present() }
-        case .lost:
+        case .lost, .connected:
             tie.drop()
-            server = nil
-            shown = nil
+            forgetServer()
             await connect()
             if offer != nil { await present() }
         }
     }
 
-    /// ActionInvoked(u id, s key) and NotificationClosed(u id, u reason), for our notification only.
+    /// The server is gone or replaced: what it showed went with it, and a reply still to come from it is ignored.
+    func forgetServer() {
+        server = nil
+        shown = nil
+        notifying = false
+        changedWhileNotifying = false
+        early = []
+        epoch += 1
+    }
+
+    /// ActionInvoked(u id, s key) and NotificationClosed(u id, u reason), for our notification only (from the
+    /// server's current owner: the connection checked that).
     func handleSignal(_ message: BusMessage) async {
-        guard let shown, let server, message.sender == server.owner,
-              message.arguments.count == 2, message.arguments[0].uint32 == shown
-        else { return }
+        guard let shown else {
+            if notifying, early.count < Self.earlyLimit { early.append(message) }
+            return
+        }
+        guard message.arguments.count == 2, message.arguments[0].uint32 == shown else { return }
         switch message.member {
         case "ActionInvoked":
-            // The server closes the notification after an action (its NotificationClosed is then not ours).
-            self.shown = nil
             offer = nil
             let answer: NotificationAnswer? = switch message.arguments[1].string {
-            case "default", "start": .start
+            case "default": .start
             case "snooze": .snooze
             case "skip": .skip
             default: nil
             }
             if let answer { await events.notificationAnswered(answer) }
+            // Some servers (dunst) keep it on screen, its buttons dead, until it is closed.
+            await close()
         case "NotificationClosed":
             self.shown = nil
             offer = nil
@@ -168,9 +203,14 @@ private final class NotificationClient: PeerClient {
     }
 
     /// Shows `offer`, replacing ours if it is shown; reads the server's capabilities first if this server's are not
-    /// known (a call that also starts a server the bus can activate).
+    /// known (a call that also starts a server the bus can activate). While a `Notify` is in flight, waits for its
+    /// id instead, so that the new one replaces it.
     func present() async {
         guard let link, let offer else { return }
+        guard !notifying else {
+            changedWhileNotifying = true
+            return
+        }
         let server: Server
         if let known = self.server {
             server = known
@@ -200,12 +240,58 @@ private final class NotificationClient: PeerClient {
             // the server, which usually hides it after a few seconds).
             .int32(0),
         ])
+        notifying = true
+        changedWhileNotifying = false
+        let executor = tie.buses.loop.taskExecutor
+        Task(executorPreference: executor) { [notify, connection = link.connection, inbox = tie.inbox, epoch, ended] in
+            await NotificationClient.send(notify, on: connection, then: inbox, epoch: epoch, ended: ended)
+        }
+    }
+
+    /// Sends `Notify`, waits for its reply however long it takes, and hands it to the inbox; after shutdown,
+    /// closes the notification at once instead (nobody would hear its buttons).
+    static func send(
+        _ notify: MethodCall, on connection: BusConnection, then inbox: PeerInbox<Request>, epoch: Int,
+        ended: SharedFlag
+    ) async {
+        let result: Result<UInt32?, BusError>
         do {
-            let reply = try await link.connection.call(notify, timeout: Self.callTimeout)
-            shown = reply.arguments.first?.uint32
-            logger.debug("notification shown", metadata: ["id": "\(shown.map { "\($0)" } ?? "none")", "buttons": "\(buttons)"])
+            result = .success(try await connection.call(notify, timeout: BusConnection.noTimeout).arguments.first?.uint32)
         } catch {
+            result = .failure(error)
+        }
+        guard ended.isSet else {
+            inbox.send(.notified(result, epoch: epoch))
+            return
+        }
+        if case .success(let id?) = result {
+            let close = MethodCall(
+                destination: DesktopNotifications.server, path: DesktopNotifications.path,
+                interface: DesktopNotifications.server, member: "CloseNotification", arguments: [.uint32(id)])
+            _ = try? await connection.call(close, timeout: callTimeout)
+        }
+    }
+
+    /// The reply to our `Notify`: the id is kept, unless the offer was withdrawn or answered meanwhile (then the
+    /// notification is closed at once: no orphan) or changed (then it is replaced).
+    func notified(_ result: Result<UInt32?, BusError>, epoch: Int) async {
+        guard epoch == self.epoch, notifying else { return }
+        notifying = false
+        let early = early
+        self.early = []
+        switch result {
+        case .success(let id):
+            shown = id
+            logger.debug("notification shown", metadata: ["id": "\(id.map { "\($0)" } ?? "none")"])
+            for message in early { await handleSignal(message) }
+            if offer == nil {
+                await close()
+            } else if changedWhileNotifying {
+                await present()
+            }
+        case .failure(let error):
             if !error.isCancellation { reportMissing("the desktop notification server refused the notification", error) }
+            if changedWhileNotifying { await present() }
         }
     }
 
@@ -250,3 +336,4 @@ private final class NotificationClient: PeerClient {
         return escaped
     }
 }
+

@@ -1,6 +1,7 @@
 import DBus
 import EpollExecutor
 import Logging
+import StretchSystem
 import ServiceLifecycle
 import Synchronization
 
@@ -13,12 +14,16 @@ import Synchronization
 ///   it with `PropertiesChanged` when it is set over D-Bus (`dunstctl set-paused`, since dunst 1.6), and since
 ///   1.13.1 also when paused by SIGUSR1/SIGUSR2.
 /// - "GNOME": the `org.gnome.desktop.notifications show-banners` setting (false: do-not-disturb on), read once when
-///   a GNOME Shell is on the bus and again whenever dconf's `Notify` signal says the key (or a folder above it)
-///   changed: dconf has no D-Bus method to read a value, so it is read by `gsettings get`.
+///   a GNOME Shell is on the bus and again when dconf's `Notify` signal says the key (or a folder above it)
+///   changed: dconf has no D-Bus method to read a value, so it is read by `gsettings get`. The bus passes on only
+///   the `Notify`s under the key's folder (`arg0path`), and reads are coalesced (`CoalescedReads`): at most one
+///   runs, and one starts per 250 ms, however many signals come (a desktop can send thousands).
 ///
 /// Each is subscribed to first, then read, so no change is missed; a server that starts, exits or is replaced
-/// (`NameOwnerChanged`) is read again. A switch that can no longer be read (its server left, the bus was lost)
-/// after it was reported on is reported off. Nothing here wakes without a signal.
+/// (`NameOwnerChanged`) is read again. Signals count only from the current owner of the name that sends them
+/// (the notification server, `ca.desrt.dconf`), as broadcasts: a forgery from another client changes nothing (see
+/// `SignalMatch`). A switch that can no longer be read (its server left, the bus was lost) after it was reported on
+/// is reported off. Nothing here wakes without a signal.
 public struct DoNotDisturbWatch: Service {
     private let buses: BusConnections
     private let events: any DesktopEvents
@@ -30,8 +35,13 @@ public struct DoNotDisturbWatch: Service {
     static let notificationsPath = "/org/freedesktop/Notifications"
     static let dunstInterface = "org.dunstproject.cmd0"
     static let gnomeShell = "org.gnome.Shell"
-    /// The dconf key of `org.gnome.desktop.notifications show-banners`.
+    /// The dconf key of `org.gnome.desktop.notifications show-banners`, and its folder.
     static let showBannersKey = "/org/gnome/desktop/notifications/show-banners"
+    static let showBannersFolder = "/org/gnome/desktop/notifications/"
+    /// dconf's writer service, which sends `Notify` for the user's database.
+    static let dconf = "ca.desrt.dconf"
+    /// The least time from the start of one read of `show-banners` to the start of the next.
+    static let readSpacing = Duration.milliseconds(250)
 
     /// - Parameter readGNOMEShowBanners: Reads `show-banners` (nil: it cannot be read). By default (nil) it runs
     ///   `gsettings get org.gnome.desktop.notifications show-banners`, its output read on the buses' loop.
@@ -142,15 +152,19 @@ public struct DoNotDisturbWatch: Service {
         if !Task.isCancelled { await reported.update(nil) }
     }
 
-    /// GNOME's `show-banners`, read when a GNOME Shell is there and when dconf says it changed.
+    /// GNOME's `show-banners`, read when a GNOME Shell is there and when dconf says it changed (coalesced).
     private func watchGNOME(_ connection: BusConnection) async {
         let reported = LastReport { [events] on in await events.doNotDisturbChanged(source: "GNOME", on: on) }
+        let gnome = SharedFlag()
+        let reads = CoalescedReads()
         do {
             let (shell, shells) = try await connection.watchNameOwner(Self.gnomeShell)
             let notifies = try await connection.signals(
-                SignalMatch(path: "/ca/desrt/dconf/Writer/user", interface: "ca.desrt.dconf.Writer", member: "Notify"))
-            var gnome = shell != nil
-            if gnome {
+                SignalMatch(
+                    sender: Self.dconf, path: "/ca/desrt/dconf/Writer/user", interface: "ca.desrt.dconf.Writer",
+                    member: "Notify", argumentPaths: [0: Self.showBannersFolder]))
+            gnome.set(shell != nil)
+            if shell != nil {
                 await reported.update(await readShowBanners().map { !$0 })
             } else {
                 absences.missing("GNOME do-not-disturb", "GNOME do-not-disturb not followed for now: no GNOME Shell on the session bus")
@@ -159,16 +173,32 @@ public struct DoNotDisturbWatch: Service {
                 relay(shells) { Signal.owner($0) },
                 relay(notifies) { Signal.message($0) },
             ])
-            for try await signal in signals {
-                switch signal {
-                case .owner(let change):
-                    gnome = change.newOwner != nil
-                    if gnome { absences.present("GNOME do-not-disturb") }
-                    await reported.update(gnome ? await readShowBanners().map { !$0 } : nil)
-                case .message(let message):
-                    guard gnome, Self.touchesShowBanners(message) else { continue }
-                    await reported.update(await readShowBanners().map { !$0 })
+            let clock = LoopClock(loop: buses.loop)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await reads.run(spacing: Self.readSpacing, sleep: { try await clock.sleep(for: $0) }) {
+                        let value = await readShowBanners()
+                        // GNOME Shell left during the read: what it said is no longer known.
+                        guard gnome.isSet else { return }
+                        await reported.update(value.map { !$0 })
+                    }
                 }
+                for try await signal in signals {
+                    switch signal {
+                    case .owner(let change):
+                        gnome.set(change.newOwner != nil)
+                        if change.newOwner != nil {
+                            absences.present("GNOME do-not-disturb")
+                            reads.request()
+                        } else {
+                            await reported.update(nil)
+                        }
+                    case .message(let message):
+                        guard gnome.isSet, Self.touchesShowBanners(message) else { continue }
+                        reads.request()
+                    }
+                }
+                group.cancelAll()
             }
         } catch {
             if !isEnding(error) {
@@ -188,6 +218,34 @@ public struct DoNotDisturbWatch: Service {
         return paths.contains { path in
             let changed = prefix + path
             return changed == showBannersKey || (changed.hasSuffix("/") && showBannersKey.hasPrefix(changed))
+        }
+    }
+}
+
+/// Reads a value again when signals say it changed, however many come: at most one read runs, and the next starts
+/// `spacing` after the last one ended, at the earliest; requests in between make one read, so the latest is
+/// honoured. The wait is a one-shot after a read that a request started, never a periodic timer.
+final class CoalescedReads: Sendable {
+    private let requests: AsyncStream<Void>
+    private let requested: AsyncStream<Void>.Continuation
+
+    init() {
+        // One pending request is all that matters.
+        (requests, requested) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Asks for a read; returns at once.
+    func request() {
+        requested.yield()
+    }
+
+    /// Runs `read` for the requests, until the task is cancelled.
+    func run(
+        spacing: Duration, sleep: @Sendable (Duration) async throws -> Void, _ read: @Sendable () async -> Void
+    ) async {
+        for await _ in requests {
+            await read()
+            do { try await sleep(spacing) } catch { return }
         }
     }
 }
@@ -228,7 +286,7 @@ final class GSettingsReader: Sendable {
         }
         let text = String(decoding: outcome.output, as: UTF8.self).trimmingWhitespace
         guard outcome.ending == .exited(0), text == "true" || text == "false" else {
-            let said = text.isEmpty ? "no output" : "\"\(text.prefix(200))\""
+            let said = text.isEmpty ? "no output" : "\"\(LogText.escaping(text))\""
             absences.missing(
                 what, "GNOME do-not-disturb not followed: gsettings get \(schema) \(key) \(outcome.ending), with \(said)")
             return nil

@@ -38,9 +38,12 @@ extension PresenceWatch {
         }
         notes.present("mutter-absent")
         do {
-            // Only this owner's signals: a watch id means nothing to another.
+            // Only this owner's signals: a watch id means nothing to another. Mutter sends them to the watch's
+            // client alone.
             let fired = try await connection.signals(
-                SignalMatch(sender: owner, path: Self.mutterPath, interface: Self.mutterInterface, member: "WatchFired"))
+                SignalMatch(
+                    sender: owner, path: Self.mutterPath, interface: Self.mutterInterface, member: "WatchFired",
+                    unicast: true))
             let interval = Self.milliseconds(idleWatch)
             let idleID = try await mutterCall("AddIdleWatch", [.uint64(interval)], on: connection).uint32
             let idletime = try await mutterCall("GetIdletime", [], on: connection).integer

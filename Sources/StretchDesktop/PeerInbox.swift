@@ -1,4 +1,5 @@
 import DBus
+import EpollExecutor
 import ServiceLifecycle
 
 /// The one ordered stream a service that answers requests (`DesktopNotifications`, `SleepWatch`) runs on: its own
@@ -8,7 +9,10 @@ final class PeerInbox<Request: Sendable>: Sendable {
     enum Input: Sendable {
         case request(Request)
         case peer(PeerEvent, generation: Int)
-        /// `settled()`: a round trip to the bus, so that the signals it sent before are queued; then `settled`.
+        /// A connection to the bus, as `BusConnections` makes each available (the bus came back).
+        case connected(BusConnection)
+        /// `settled()`: a round trip to the bus, so that the signals it sent before are queued; then `settled`, which
+    /// is resumed once the client awaits no reply either.
         case barrier(CheckedContinuation<Void, Never>)
         /// Resumed once every input before it was handled.
         case settled(CheckedContinuation<Void, Never>)
@@ -27,8 +31,8 @@ final class PeerInbox<Request: Sendable>: Sendable {
         input.yield(.request(request))
     }
 
-    /// Returns once every request made before, and every signal the bus sent before, has been handled (while
-    /// `run(_:)` runs): for tests.
+    /// Returns once every request made before, every signal the bus sent before, and the replies the client awaits
+    /// have been handled (while `run(_:)` runs): for tests.
     func settled() async {
         await withCheckedContinuation { input.yield(.barrier($0)) }
     }
@@ -44,23 +48,42 @@ final class PeerInbox<Request: Sendable>: Sendable {
     }
 
     /// Hands the inputs to `client`, after its first `connect()`, until cancelled or shut down (then its
-    /// `shutDown()`); its link is cancelled on the way out.
+    /// `shutDown()`); its link is cancelled on the way out. Each connection to the bus that comes (the bus came
+    /// back) and that the link is not on is handed over as `.connected`: no request is needed to set it up again.
     func run<Client: PeerClient>(_ client: Client) async where Client.Request == Request {
-        defer { client.tie.drop() }
+        let buses = client.tie.buses, bus = client.tie.bus, input = input
+        let follower = Task(executorPreference: buses.loop.taskExecutor) {
+            for await connection in buses.connections(bus) { input.yield(.connected(connection)) }
+        }
+        defer {
+            follower.cancel()
+            client.tie.drop()
+        }
+        // `settled()` callers waiting for the client's replies in flight.
+        var unsettled: [CheckedContinuation<Void, Never>] = []
         await withGracefulShutdownHandler {
             await client.connect()
             for await input in inputs {
+                defer {
+                    if !client.awaitsReplies, !unsettled.isEmpty {
+                        for waiter in unsettled { waiter.resume() }
+                        unsettled = []
+                    }
+                }
                 switch input {
                 case .request(let request):
                     await client.handle(request)
                 case .peer(let event, let generation):
                     guard generation == client.tie.generation else { break }
                     await client.handle(event)
+                case .connected(let connection):
+                    guard client.tie.link?.connection !== connection else { break }
+                    await client.handle(.connected)
                 case .barrier(let continuation):
                     await client.tie.link?.sync()
                     self.input.yield(.settled(continuation))
                 case .settled(let continuation):
-                    continuation.resume()
+                    unsettled.append(continuation)
                 case .shutdown:
                     await client.shutDown()
                     return
@@ -83,6 +106,12 @@ protocol PeerClient: AnyObject {
     func handle(_ event: PeerEvent) async
     /// A graceful shutdown began: the last input handled.
     func shutDown() async
+    /// Whether a call the client made beside its inputs has yet to come back as one.
+    var awaitsReplies: Bool { get }
+}
+
+extension PeerClient {
+    var awaitsReplies: Bool { false }
 }
 
 /// A `PeerClient`'s link to its peer on one of the buses, whose events come into its inbox; opened when the bus is

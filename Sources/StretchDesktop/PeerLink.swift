@@ -8,9 +8,13 @@ enum PeerEvent: Sendable {
     case ownerChanged(String?)
     /// The connection to the bus was lost.
     case lost
+    /// A new connection to the bus is there (the bus came back) and the link is not on it: everything is to be
+    /// set up again on it, as after `lost`.
+    case connected
 }
 
-/// One bus connection watched for a service: the signals `matches` select and the owner of the peer's name,
+/// One bus connection watched for a service: the signals `matches` select and the owner of the peer's name (each
+/// counted only from the peer's current owner, and the owner's changes only from the bus: see `SignalMatch`),
 /// subscribed before `init` returns (so the service reads current values after, and misses no change), each handed
 /// to `send` as the connection reads it (in the bus's order with the replies to the service's calls: see `sync()`).
 /// The service consumes them in one stream with its own requests, in order (`PeerInbox`); a later link's events are
@@ -33,9 +37,8 @@ final class PeerLink: Sendable {
         }
         subscriptions.append(
             try await connection.signals(.nameOwnerChanged(peer)) { message in
-                // NameOwnerChanged(s name, s old owner, s new owner): "" for none.
-                guard message.arguments.count == 3, let owner = message.arguments[2].string else { return }
-                send(.ownerChanged(owner.isEmpty ? nil : owner))
+                guard let change = NameOwnerChange(message) else { return }
+                send(.ownerChanged(change.newOwner))
             })
         self.connection = connection
         self.peer = peer

@@ -9,7 +9,9 @@ import ServiceLifecycle
 /// and taken again on waking if the session still runs.
 ///
 /// Without the system bus or logind, this is logged once at info and the daemon keeps its clock-based suspend
-/// detection. A logind that restarts, or a bus that comes back, gets the lock again if it is held.
+/// detection. A logind that restarts, or a bus that comes back (no request needed), gets the lock again if it is
+/// held, and `PrepareForSleep` is matched again. `PrepareForSleep` counts only as a broadcast from logind's current
+/// owner (a forgery from another client is ignored: see `SignalMatch`).
 public final class SleepWatch: Service, Sendable {
     static let logind = "org.freedesktop.login1"
     static let path = "/org/freedesktop/login1"
@@ -134,7 +136,8 @@ private final class SleepWatcher: PeerClient {
                 }
                 await take()
             }
-        case .lost:
+        case .lost, .connected:
+            // Nothing survives the old connection: the lock's descriptor means nothing to a bus that restarted.
             tie.drop()
             release()
             sleeping = false

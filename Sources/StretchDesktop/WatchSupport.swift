@@ -43,6 +43,15 @@ final class LastReport: Sendable {
     }
 }
 
+/// A flag shared between tasks.
+final class SharedFlag: Sendable {
+    private let value = Mutex(false)
+
+    var isSet: Bool { value.withLock { $0 } }
+
+    func set(_ on: Bool = true) { value.withLock { $0 = on } }
+}
+
 /// One stream of what several producers yield, each running in a task of its own; it ends when the first producer
 /// ends (with that producer's error, if it threw), and cancels the others. Dropping or cancelling the consumer
 /// cancels every producer.

@@ -17,7 +17,7 @@ struct DesktopTests {
         // app_name, replaces_id, icon, summary, body, actions, hints, expire_timeout
         #expect(notify[0].string == "stretchd")
         #expect(notify[3].string == "Time to stretch")
-        #expect(notify[5].strings == ["default", "Start now", "start", "Start now", "snooze", "Snooze", "skip", "Skip"])
+        #expect(notify[5].strings == ["default", "Start now", "snooze", "Snooze", "skip", "Skip"])
         #expect(notify[6].stringKeyed?["urgency"]?.unwrapped.integer == 1, "normal urgency, never critical")
 
         // dbusmock numbers notifications from 1.

@@ -1,6 +1,7 @@
 import Clocks
 import Foundation
 import StretchDaemon
+import StretchSystem
 import Synchronization
 import Testing
 import TestSupport

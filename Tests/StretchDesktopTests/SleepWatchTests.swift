@@ -255,7 +255,36 @@ struct SleepWatchWithoutABusTests {
             service.holdSleepLock(true)
             await service.settled()
         }
-        #expect(logged == ["D-Bus system bus unavailable; going on without it: No such file or directory (sd_bus_start)"])
+        // (And, perhaps not yet, that its socket's folder cannot be watched for it to come back.)
+        #expect(
+            logged.filter { !$0.contains("will not reconnect") }
+                == ["D-Bus system bus unavailable; going on without it: No such file or directory (sd_bus_start)"])
         #expect(await events.pending().isEmpty)
+    }
+}
+
+/// Forgeries from a second connection: they change nothing, while logind's own signals still count.
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
+struct SleepWatchForgeryTests {
+    @Test func aForgedPrepareForSleepOrLogindLeavingChangesNothing() async throws {
+        let harness = try await SleepHarness()
+        try await harness.desk.mocks.startForger()
+        harness.service.holdSleepLock(true)
+        #expect(try await harness.inhibitors(count: 1).count == 1)
+        let connection = try #require(await harness.desk.buses.connection(.system))
+        let me = try #require(connection.uniqueName)
+        let logind = try #require(try await connection.nameOwner(of: SleepHarness.logind))
+        try await harness.desk.mocks.forge(
+            to: me, SleepHarness.path, interface: SleepHarness.manager, "PrepareForSleep", "b", [.boolean(true)])
+        try await harness.desk.mocks.forge(
+            to: me, "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", "NameOwnerChanged", "sss",
+            [.string(SleepHarness.logind), .string(logind), ""])
+        #expect(await harness.reported() == [])
+        #expect(try await harness.inhibitors().count == 1)
+        #expect(harness.desk.log.entries.contains { $0.level == .warning && "\($0.message)".contains("forged") })
+        // logind's own still counts.
+        try await harness.emitPrepareForSleep(true)
+        #expect(await harness.events.recorded.nextUnlessCancelled() == .aboutToSleep)
+        await harness.stop()
     }
 }

@@ -84,6 +84,46 @@ public struct MockBus: Sendable {
         }
     }
 
+    /// The name of the forger (`startForger()`): a client like any other, owning nothing the services trust.
+    public static let forger = "org.example.Forger"
+
+    /// Starts a second client on the bus that sends signals as it is told (`forge`): a forger, which no
+    /// service should believe, as opposed to the mocks' own `EmitSignal`.
+    public func startForger() async throws {
+        try await startMock(name: Self.forger, path: "/", interface: Self.forger)
+        // Forge(destination, path, interface, member, signature, arguments): the signal is sent before the reply,
+        // so it reaches the destination before the test goes on.
+        try await call(
+            Self.forger, "/", "AddMethod",
+            [
+                .string(Self.forger), "Forge", "sssssav", "",
+                """
+                import dbus.lowlevel
+                message = dbus.lowlevel.SignalMessage(args[1], args[2], args[3])
+                if args[0]:
+                    message.set_destination(args[0])
+                message.append(*args[5], signature=args[4])
+                self.connection.send_message(message)
+                """,
+            ])
+    }
+
+    /// The forger sends signal `member` of `interface` from `path` with `arguments`, to `destination` alone (a
+    /// unique name: a unicast signal, which the bus delivers whatever the receiver's match rules), or to every
+    /// subscriber (nil).
+    public func forge(
+        to destination: String?, _ path: String, interface: String, _ member: String, _ signature: String,
+        _ arguments: [BusValue]
+    ) async throws {
+        try await call(
+            Self.forger, "/", "Forge",
+            [
+                .string(destination ?? ""), .string(path), .string(interface), .string(member), .string(signature),
+                .array(.variant, arguments.map { .variant($0) }),
+            ],
+            interface: Self.forger)
+    }
+
     public func stop() {
         driver.close()
         bus.stop()
@@ -95,9 +135,10 @@ extension BusConnections {
     public static func opening(
         loop: EpollLoop, logger: Logger, _ address: @escaping @Sendable (Bus) -> String
     ) -> BusConnections {
-        BusConnections(loop: loop, logger: logger) { bus, loop throws(BusError) in
-            try BusConnection.connect(address: address(bus), loop: loop)
-        }
+        BusConnections(
+            loop: loop, logger: logger,
+            open: { bus, loop throws(BusError) in try BusConnection.connect(address: address(bus), loop: loop) },
+            address: { address($0) })
     }
 
     /// Connections that open `address` for either bus.

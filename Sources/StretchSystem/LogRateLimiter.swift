@@ -2,7 +2,8 @@
 /// counting those left out. Pure: the caller passes the time of each event, so tests need no waiting.
 ///
 /// The control server uses it for refused peers (one line per uid per minute), so a client of another user
-/// that connects in a loop cannot flood the log.
+/// that connects in a loop cannot flood the log; the D-Bus connections for forged signals (one line per name per
+/// minute). `LogRateLimiter.suffix(leftOut)` says how many were left out.
 public struct LogRateLimiter<Key: Hashable & Sendable, Instant: InstantProtocol & Sendable>: Sendable
 where Instant.Duration == Duration {
     public let interval: Duration
@@ -23,5 +24,10 @@ where Instant.Duration == Duration {
         logged = logged.filter { $0.value.leftOut > 0 || $0.value.at.duration(to: now) < interval }
         logged[key] = (now, 0)
         return leftOut
+    }
+
+    /// What a logged line ends with to say how many were left out before it: "" for none.
+    public static func suffix(_ leftOut: Int) -> String {
+        leftOut > 0 ? " (and \(leftOut) more in the last minute)" : ""
     }
 }
