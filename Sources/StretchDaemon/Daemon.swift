@@ -95,12 +95,21 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     private var startingSession = false
     private var waitingForStart: [CheckedContinuation<Void, Never>] = []
 
+    // MARK: State across restarts (StateStore): read at init, fed first in `run`, saved after inputs and at stop.
+    private let stateStore: StateStore?
+    /// What the state file held at init, fed to the cycle as its first input.
+    private var savedState: StateStore.Loaded = .none
+    /// The snapshot last handed to the writer, so that an unchanged one is not written again.
+    private var lastSaved: BreakCycle.Snapshot?
+    /// The one write in progress; writes follow each other in order.
+    private var stateWrite: Task<Void, Never>?
+
     public static var activityBufferSize: Int { 256 }
 
     public init(
         settings: DaemonSettings, loadSettings: @escaping @Sendable () -> Result<DaemonSettings, ConfigError>,
         makeAudio: @escaping @Sendable (DaemonConfig) -> any BreakAudio, clock: C, time: any TimeSource,
-        history: HistoryStore, systemd: SystemdNotifier?, logger: Logger
+        history: HistoryStore, state: StateStore? = nil, systemd: SystemdNotifier?, logger: Logger
     ) {
         self.settings = settings
         self.loadSettings = loadSettings
@@ -112,6 +121,9 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         self.systemd = systemd
         self.logger = logger
         self.cycle = BreakCycle(settings: settings.cycleSettings, now: time.now())
+        // State: one small file, read before the loop runs (nothing else waits on it yet).
+        self.stateStore = state
+        self.savedState = state?.load() ?? .none
         (activity, activitySink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(Self.activityBufferSize))
         (statusChanges, statusChangeSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -126,6 +138,12 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     }
 
     public func run() async throws {
+        // State: the earlier run's, taken up before anything else is fed.
+        switch savedState {
+        case .state(let snapshot): await feed(.restore(snapshot, unixTime: time.unixTime()))
+        case .ignored(let why): logger.warning("state file ignored; starting afresh: \(why)")
+        case .none: break
+        }
         logger.info("started", metadata: ["state": "\(cycle.timer.state.rawValue)", "next_break": "\(nextBreakText())"])
         loadHistory()
         do {
@@ -138,6 +156,9 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
             await session.scheduler.stop()
             await session.task.value
         }
+        // State: saved last, after the session's end was recorded.
+        saveState()
+        await stateWrite?.value
         activitySink.finish()
         statusChangeSink.finish()
     }
@@ -248,6 +269,12 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
                     case .notify(let routine):
                         notifier?.show(title: "Time to stretch", body: "\(routine.name): \(routine.steps.count) stretches")
                     case .withdrawNotification: notifier?.withdraw()
+                    case .notifyNoSound(let routine, let reason):
+                        notifier?.show(title: "Break missed: no sound", body: "\(routine.name): \(reason)")
+                    // Only `stop` while a session is being prepared, or a start that comes after it: neither
+                    // happens here, as inputs wait while a session starts (`startingSession`).
+                    case .cancelSessionStart: break
+                    case .discardSession: await session?.scheduler.stop()
                     case .record(let record): records.append(record)
                     case .log(let note): log(note)
                     case .systemdStatus(let summary): sendStatus(summary)
@@ -260,20 +287,39 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
                 if let next = await perform(effect) { inputs.append(next) }
             }
         }
+        // State: written when it changed.
+        saveState()
         await statusChanged()
         return reply
+    }
+
+    /// Writes the cycle's snapshot when it changed since the last write, on the blocking-work thread, after the
+    /// write before it.
+    private func saveState() {
+        guard let stateStore else { return }
+        let snapshot = cycle.snapshot(unixTime: time.unixTime())
+        if let lastSaved, !snapshot.differs(from: lastSaved) { return }
+        lastSaved = snapshot
+        let previous = stateWrite
+        stateWrite = Task.detached(executorPreference: BlockingThread.shared) { [logger] in
+            await previous?.value
+            if case .failure(let error) = stateStore.save(snapshot) {
+                logger.error("cannot save the timer state", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// Carries out an effect that waits on the session or the sound card.
     private func perform(_ effect: BreakCycle.Effect) async -> BreakCycle.Input? {
         switch effect {
-        case .chime:
+        case .chime(let routine):
+            activitySink.yield(.reminded(routine: routine.id))
             do {
                 try await audio.chime()
             } catch {
                 logger.warning("cannot open audio device; reminding without sound, trying again next break",
                                metadata: ["device": "\(settings.config.device)", "error": "\(error.explanation)", "hint": "\(AudioDeviceProblem.advice)"])
-                return .reminderHadNoSound
+                return .reminderHadNoSound(AudioDeviceProblem.cannotOpen(settings.config.device, error))
             }
         case .stopSession: await session?.scheduler.stop()
         case .stopSessionForSleep: await session?.scheduler.stopForSleep()
@@ -330,6 +376,12 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
         case .breakDue(let routine, let worked):
             logger.notice("break due: time to stretch",
                           metadata: ["routine": "\(routine)", "worked": "\(DurationText.format(worked))"])
+        case .breakFailed(let routine, let reason):
+            logger.warning("break failed: its session could not make a sound", metadata: ["routine": "\(routine)", "reason": "\(reason)"])
+        case .sessionStartCancelled(let routine):
+            logger.info("session cancelled while it was being prepared", metadata: ["routine": "\(routine)"])
+        case .restored(let away):
+            logger.info("timer state restored", metadata: ["away": "\(DurationText.format(away))", "worked": "\(DurationText.format(cycle.timer.worked))"])
         case .sessionCouldNotStart(let reason):
             logger.warning("the session could not start; the break counts as offered", metadata: ["reason": "\(reason)"])
         case .sessionStarted(let routine, let length):
@@ -408,9 +460,9 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
 
     private func record(_ record: BreakCycle.Record) async {
         switch record {
-        case .reminded(let routine):
-            await self.record(.reminded, routine: routine)
-            activitySink.yield(.reminded(routine: routine))
+        case .due(let routine): await self.record(.due, routine: routine)
+        case .missed(let routine): await self.record(.missed, routine: routine)
+        case .failed(let routine, let reason): await self.record(.failed, routine: routine, reason: reason)
         case .started(let routine): await self.record(.started, routine: routine)
         case .completed(let routine, let minutes): await self.record(.completed, routine: routine, minutes: minutes)
         case .stopped(let routine, let step, let minutes, let bySuspend):
@@ -526,7 +578,8 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
             nextBreakIn: next.map { $0.timeUntil(time.duration(until:)).inSeconds },
             pausedUntil: cycle.timer.state == .paused ? cycle.timer.pausedUntil?.description : nil,
             session: report, breaksToday: today.taken, worked: current.worked.inSeconds,
-            process: processReport(), deferredBecause: cycle.state == .deferred ? cycle.deferral?.description : nil)
+            process: processReport(), deferredBecause: cycle.state == .deferred ? cycle.deferral?.description : nil,
+            soundProblem: cycle.soundProblem)
     }
 
     private func sessionReport(_ session: Session) async -> SessionReport {

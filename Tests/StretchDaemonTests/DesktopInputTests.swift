@@ -75,7 +75,7 @@ import Testing
         await harness.run(until: H.monday(9, 51))
         await harness.daemon.notificationAnswered(.snooze)
         #expect(await harness.daemon.status().state == .snoozed)
-        #expect(harness.history.read().records.map(\.event) == [.reminded, .snoozed])
+        #expect(harness.history.read().records.map(\.event) == [.due, .snoozed])
         try await harness.stop()
     }
 }
