@@ -95,7 +95,7 @@ public struct BreakCycle: Sendable, Hashable {
         case wallClockChanged
         /// The machine slept and woke: time away may count as a break (the timer tells awake from elapsed time).
         case slept
-        /// The state saved by an earlier run (`snapshot(unixTime:)`), fed once, before any other input;
+        /// The state saved by an earlier run (`snapshot(now:unixTime:)`), fed once, before any other input;
         /// `unixTime`: now, in seconds since 1970. The time between the two counts as time away.
         case restore(Snapshot, unixTime: Double)
         /// The owner started the session a `.startSession` asked for (one no longer asked for is `.discardSession`ed).
@@ -733,10 +733,11 @@ public struct BreakCycle: Sendable, Hashable {
         }
     }
 
-    /// The cycle now, for a later process; `unixTime`: now, in seconds since 1970.
-    public func snapshot(unixTime: Double) -> Snapshot {
+    /// The cycle as of `now`, for a later process (the work time counted up to now, not to the last input);
+    /// `unixTime`: now, in seconds since 1970.
+    public func snapshot(now: Moment, unixTime: Double) -> Snapshot {
         Snapshot(
-            savedAt: unixTime, timer: timer.saved, openBreak: openBreak?.id,
+            savedAt: unixTime, timer: timer.advanced(to: now).saved, openBreak: openBreak?.id,
             nextRoutine: settings.routines[nextRoutine % settings.routines.count].id)
     }
 

@@ -297,7 +297,7 @@ public actor Daemon<C: Clock>: Service where C.Duration == Duration {
     /// write before it.
     private func saveState() {
         guard let stateStore else { return }
-        let snapshot = cycle.snapshot(unixTime: time.unixTime())
+        let snapshot = cycle.snapshot(now: time.now(), unixTime: time.unixTime())
         if let lastSaved, !snapshot.differs(from: lastSaved) { return }
         lastSaved = snapshot
         let previous = stateWrite

@@ -142,7 +142,7 @@ import Testing
             case .restart(let gap):
                 // The daemon stops a session at shutdown (recorded), and a start being prepared dies with it.
                 if sessionRunning { feed(.sessionEnded(.stopped(atStep: 0), played: .seconds(5))) }
-                let snapshot = cycle.snapshot(unixTime: unixTime)
+                let snapshot = cycle.snapshot(now: now, unixTime: unixTime)
                 pendingStart = nil
                 elapsed += .seconds(gap * 60)
                 awake += .seconds(gap * 60)

@@ -10,7 +10,7 @@ import Testing
 
     /// A new process at `gap` after the snapshot was taken: its clocks start again from zero, as after a reboot.
     static func restarted(from timeline: T, after gap: Duration, settings: BreakCycle.Settings = T.settings()) -> T {
-        let snapshot = timeline.cycle.snapshot(unixTime: unixAt9 + timeline.elapsed.inSeconds)
+        let snapshot = timeline.cycle.snapshot(now: timeline.now, unixTime: unixAt9 + timeline.elapsed.inSeconds)
         var next = T(start: timeline.now.local.adding(gap), settings: settings)
         next.feed(.restore(snapshot, unixTime: unixAt9 + (timeline.elapsed + gap).inSeconds))
         return next
@@ -93,13 +93,17 @@ import Testing
     @Test func aSnapshotDiffersOnlyWhenWhatItSaysChanged() {
         var timeline = T()
         timeline.run(until: monday(9, 10))
-        let before = timeline.cycle.snapshot(unixTime: 1)
+        let before = timeline.cycle.snapshot(now: timeline.now, unixTime: 1)
         timeline.elapsed += .milliseconds(200)
         timeline.feed(.timePassed)
-        #expect(!timeline.cycle.snapshot(unixTime: 2).differs(from: before), "the same second of work")
+        #expect(!timeline.cycle.snapshot(now: timeline.now, unixTime: 2).differs(from: before), "the same second of work")
         timeline.elapsed += .seconds(1)
         timeline.feed(.timePassed)
-        #expect(timeline.cycle.snapshot(unixTime: 3).differs(from: before))
+        #expect(timeline.cycle.snapshot(now: timeline.now, unixTime: 3).differs(from: before))
+        let idle = timeline.cycle
+        timeline.elapsed += .seconds(90)
+        #expect(idle.snapshot(now: timeline.now, unixTime: 4).timer.worked == .milliseconds(691_200),
+                "counted up to the moment it is taken, not the last input")
     }
 
     // MARK: A break's routine and records
