@@ -29,6 +29,9 @@ public struct ALSAError: Error, Sendable, Hashable, CustomStringConvertible {
         case busy
         /// This user may not use the device: `EACCES`, `EPERM` (often: not in the `audio` group).
         case noPermission
+        /// The sound server behind the device (PipeWire, PulseAudio) is not running: its plugin says `EHOSTDOWN`
+        /// ("Host is down") or `ECONNREFUSED`.
+        case serverNotRunning
         /// Anything else; `message` is all there is to say.
         case other
     }
@@ -39,6 +42,7 @@ public struct ALSAError: Error, Sendable, Hashable, CustomStringConvertible {
         case EINVAL where function == "snd_pcm_open": .noDevice
         case EBUSY: .busy
         case EACCES, EPERM: .noPermission
+        case EHOSTDOWN, ECONNREFUSED: .serverNotRunning
         default: .other
         }
     }
@@ -51,6 +55,7 @@ public struct ALSAError: Error, Sendable, Hashable, CustomStringConvertible {
         case .noDevice: meaning = "no sound card found, or no device of that name"
         case .busy: meaning = "the device is busy, used by another program"
         case .noPermission: meaning = "no permission to use it (is this user in the audio group?)"
+        case .serverNotRunning: meaning = "the sound server (PipeWire or PulseAudio) is not running"
         case .other: return description
         }
         return "\(meaning) (ALSA: \(message), \(function))"

@@ -307,6 +307,9 @@ public struct StatusReport: Codable, Sendable, Hashable {
     public var pausedUntil: String?
     /// Why a due break waits, when `deferred`: "do-not-disturb is on (GNOME)".
     public var deferredBecause: String?
+    /// Why the last session or reminder could not make a sound (until a session starts or the next reminder):
+    /// `cannot open audio device "default": no sound card found, ...`.
+    public var soundProblem: String?
     public var session: SessionReport?
     public var breaksToday: Int
     /// Work time since the last break, in seconds.
@@ -316,9 +319,11 @@ public struct StatusReport: Codable, Sendable, Hashable {
 
     public init(
         state: State, nextBreak: String?, nextBreakIn: Double?, pausedUntil: String?, session: SessionReport?,
-        breaksToday: Int, worked: Double, process: ProcessReport? = nil, deferredBecause: String? = nil
+        breaksToday: Int, worked: Double, process: ProcessReport? = nil, deferredBecause: String? = nil,
+        soundProblem: String? = nil
     ) {
         self.deferredBecause = deferredBecause
+        self.soundProblem = soundProblem
         self.state = state
         self.nextBreak = nextBreak
         self.nextBreakIn = nextBreakIn
@@ -386,15 +391,42 @@ public struct HistoryReport: Codable, Sendable, Hashable {
         public var taken: Int
         public var skipped: Int
         public var snoozed: Int
+        /// Breaks taken away from the desk (time away was the break).
+        public var missed: Int
+        /// Breaks whose session could not make a sound.
+        public var failed: Int
         public var minutes: Double
 
-        public init(date: String, offered: Int = 0, taken: Int = 0, skipped: Int = 0, snoozed: Int = 0, minutes: Double = 0) {
+        public init(
+            date: String, offered: Int = 0, taken: Int = 0, skipped: Int = 0, snoozed: Int = 0, missed: Int = 0,
+            failed: Int = 0, minutes: Double = 0
+        ) {
             self.date = date
             self.offered = offered
             self.taken = taken
             self.skipped = skipped
             self.snoozed = snoozed
+            self.missed = missed
+            self.failed = failed
             self.minutes = minutes
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case date, offered, taken, skipped, snoozed, missed, failed, minutes
+        }
+
+        /// `missed` and `failed` may be absent: a daemon older than the client does not send them.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                date: try container.decode(String.self, forKey: .date),
+                offered: try container.decode(Int.self, forKey: .offered),
+                taken: try container.decode(Int.self, forKey: .taken),
+                skipped: try container.decode(Int.self, forKey: .skipped),
+                snoozed: try container.decode(Int.self, forKey: .snoozed),
+                missed: try container.decodeIfPresent(Int.self, forKey: .missed) ?? 0,
+                failed: try container.decodeIfPresent(Int.self, forKey: .failed) ?? 0,
+                minutes: try container.decode(Double.self, forKey: .minutes))
         }
     }
 

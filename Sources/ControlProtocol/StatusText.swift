@@ -67,6 +67,7 @@ public struct StatusText: Sendable, Hashable {
         if let nextBreak = status.nextBreak { lines.append("Next break: \(nextBreak)") }
         if let until = status.pausedUntil { lines.append("Paused until: \(until)") }
         if let why = status.deferredBecause { lines.append("Break waits: \(why)") }
+        if let problem = status.soundProblem { lines.append("No sound: \(problem)") }
         lines.append("Breaks today: \(status.breaksToday)")
         tooltip = lines.joined(separator: "\n")
     }

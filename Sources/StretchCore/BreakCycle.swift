@@ -95,7 +95,10 @@ public struct BreakCycle: Sendable, Hashable {
         case wallClockChanged
         /// The machine slept and woke: time away may count as a break (the timer tells awake from elapsed time).
         case slept
-        /// The owner started the session a `.startSession` asked for.
+        /// The state saved by an earlier run (`snapshot(now:unixTime:)`), fed once, before any other input;
+        /// `unixTime`: now, in seconds since 1970. The time between the two counts as time away.
+        case restore(Snapshot, unixTime: Double)
+        /// The owner started the session a `.startSession` asked for (one no longer asked for is `.discardSession`ed).
         case sessionStarted
         /// The owner started it playing this plan instead, of the same routine: with a voice, the plan with the
         /// spoken prompts placed by their real lengths (the same tones after a lead-in), so the length said is the
@@ -105,8 +108,8 @@ public struct BreakCycle: Sendable, Hashable {
         case sessionCouldNotStart(String)
         /// The session ended on its own or by `stop`; `played`: the time it actually ran.
         case sessionEnded(SessionOutcome, played: Duration)
-        /// The reminder's chime could not be played: without sound there is no hands-free session.
-        case reminderHadNoSound
+        /// The reminder's chime could not be played, and why: without sound there is no hands-free session.
+        case reminderHadNoSound(String)
         /// New settings (config reloaded); work time done so far is kept.
         case reconfigured(Settings)
         /// The desktop's view of the user changed (lock, idle, do-not-disturb, calls): the whole of it, as now.
@@ -128,6 +131,14 @@ public struct BreakCycle: Sendable, Hashable {
         case withdrawNotification
         /// Start a session of this plan; then feed `.sessionStarted` or `.sessionCouldNotStart`.
         case startSession(Routine, SessionPlan)
+        /// The `.startSession` still being prepared is no longer wanted (`stop`, or the machine going to sleep):
+        /// start nothing; `reply`: the answer to the `start` command that asked for it, if one did.
+        case cancelSessionStart(reply: Outcome?)
+        /// A session was started that is no longer asked for: close it unplayed, record nothing.
+        case discardSession
+        /// Say on the desktop that this break's session could not make a sound, and why (it replaces the
+        /// reminder's notification).
+        case notifyNoSound(Routine, reason: String)
         case stopSession
         /// Stop the session because the machine is about to sleep; it ends as `.interrupted`.
         case stopSessionForSleep
@@ -142,15 +153,23 @@ public struct BreakCycle: Sendable, Hashable {
         case reply(Outcome)
     }
 
-    /// A history record.
+    /// A history record. Every break that comes due is recorded once as `due`, and ends in exactly one of
+    /// `completed`, `stopped` (its session ended), `skipped`, `missed` or `failed`; `snoozed` and `started` come
+    /// in between. A session started with no break due records `started` and its end alone.
     public enum Record: Sendable, Hashable {
-        case reminded(routine: String)
+        /// A break came due (reminded now, or waiting for a lock, do-not-disturb or a call to end).
+        case due(routine: String)
         case started(routine: String)
         case completed(routine: String, minutes: Double)
         /// `step` is 1-based; `bySuspend`: the machine slept, not the user.
         case stopped(routine: String, step: Int, minutes: Double, bySuspend: Bool)
         case skipped(routine: String?)
         case snoozed(routine: String)
+        /// The break was taken away from the desk: time away (locked, idle, asleep, off hours, the daemon not
+        /// running) reached the natural break before it was.
+        case missed(routine: String)
+        /// The break's session could not make a sound, and why.
+        case failed(routine: String, reason: String)
     }
 
     /// Something worth a log line; the owner words it (with the next break as of after the input).
@@ -169,8 +188,14 @@ public struct BreakCycle: Sendable, Hashable {
         case sessionPaused(routine: String)
         case sessionResumed(routine: String)
         case movedOn(routine: String)
-        /// The break on offer was taken away from the desk (locked or idle long enough).
+        /// The break that was due was taken away from the desk (locked, idle or asleep long enough).
         case takenAwayFromDesk(routine: String)
+        /// The break's session could not make a sound: the break is recorded as failed.
+        case breakFailed(routine: String, reason: String)
+        /// A session being prepared was cancelled before it started.
+        case sessionStartCancelled(routine: String)
+        /// The state of an earlier run was restored; `away`: how long the daemon was not running.
+        case restored(away: Duration)
         case remindersPaused(until: CivilTime?)
         case remindersResumed
     }
@@ -181,6 +206,8 @@ public struct BreakCycle: Sendable, Hashable {
         case stopped(routine: String)
         /// Stopped before the session started: the break is skipped.
         case cancelled(routine: String)
+        /// Stopped before the session started, with no break due: nothing is recorded.
+        case startCancelled(routine: String)
         case skipped(nextBreak: CivilTime?)
         case snoozed(Duration)
         case sessionPaused
@@ -200,12 +227,16 @@ public struct BreakCycle: Sendable, Hashable {
         case sessionRunningUsePauseOrStop
         case sessionNotPaused
         case nothingPaused
+        /// The answer to a `start` whose session `stop` cancelled while it was being prepared.
+        case cancelledByStop(routine: String)
+        /// A session is being prepared; only `stop` acts on it.
+        case sessionStarting(routine: String)
         case cannotStart(reason: String)
         case routineUnavailable(reason: String)
 
         public var ok: Bool {
             switch self {
-            case .started, .stopped, .cancelled, .skipped, .snoozed, .sessionPaused, .remindersPaused,
+            case .started, .stopped, .cancelled, .startCancelled, .skipped, .snoozed, .sessionPaused, .remindersPaused,
                  .sessionResumed, .remindersResumed, .movedOn:
                 true
             default:
@@ -231,8 +262,13 @@ public struct BreakCycle: Sendable, Hashable {
     public private(set) var settings: Settings
     public private(set) var timer: BreakTimer
     public private(set) var phase = Phase.idle
-    /// The index of the routine offered next.
+    /// The index of the routine a new break takes.
     public private(set) var nextRoutine = 0
+    /// The break that came due and has not ended yet (taken, skipped, missed or failed), with its routine: on
+    /// offer, snoozed, waiting for a deferral or a pause to end. A snoozed or deferred break keeps its routine.
+    public private(set) var openBreak: Routine?
+    /// Why the last session or reminder could not make a sound, until a session starts or the next reminder.
+    public private(set) var soundProblem: String?
     /// A `.startSession` asked for and not yet answered, and whether a command asked (else a lead-in ended).
     private var starting: Starting?
     /// A break came due; the reminder follows once the input is handled.
@@ -271,6 +307,8 @@ public struct BreakCycle: Sendable, Hashable {
             catchUp(now: now, &effects)
         case .command(let command):
             self.command(command, now: now, &effects)
+        case .restore(let snapshot, let unixTime):
+            restore(snapshot, unixTime: unixTime, now: now, &effects)
         case .sessionStarted:
             sessionStarted(now: now, &effects)
         case .sessionStartedPlaying(let plan):
@@ -279,12 +317,11 @@ public struct BreakCycle: Sendable, Hashable {
             sessionCouldNotStart(reason, now: now, &effects)
         case .sessionEnded(let outcome, let played):
             sessionEnded(outcome, played: played, now: now, &effects)
-        case .reminderHadNoSound:
-            if case .leadIn = phase {
-                // The reminder was the break.
-                phase = .idle
-                timerEvents(timer.skip(now: now), &effects)
-            }
+        case .reminderHadNoSound(let reason):
+            soundProblem = reason
+            // Without sound the lead-in would start a silent session: the break fails. Waiting for `start`, it
+            // stays on offer (the reply to `start` says why it cannot).
+            if case .leadIn(let routine, _) = phase, starting == nil { breakFailed(routine, reason: reason, now: now, &effects) }
         case .reconfigured(let settings):
             self.settings = settings
             nextRoutine %= settings.routines.count
@@ -302,24 +339,37 @@ public struct BreakCycle: Sendable, Hashable {
             }
         case .aboutToSleep:
             if case .session = phase { effects.append(.stopSessionForSleep) }
+            // A session does not start into a suspend; the break stays due (the time asleep may take it).
+            if let starting { cancelStart(starting, &effects) }
         }
         // A break came due (or waited, and its reason is gone): remind, unless the input already dealt with it
         // (skipped, or a session started), or say why it waits.
         if starting == nil, remindPending || deferredDue {
             remindPending = false
             if phase == .idle, timer.state == .due {
+                // A new break takes the next routine; one that comes back (snoozed, paused, deferred) keeps its own.
+                let routine: Routine
+                if let open = openBreak {
+                    routine = open
+                } else {
+                    routine = takeNextRoutine()
+                    openBreak = routine
+                    effects.append(.record(.due(routine: routine.id)))
+                }
                 if let reason = deferral {
                     if !deferredDue { effects.append(.log(.breakDeferred(reason))) }
                     deferredDue = true
                 } else {
                     deferredDue = false
-                    remind(now: now, &effects)
+                    remind(routine, now: now, &effects)
                 }
             } else {
                 deferredDue = false
             }
         }
-        if wasOffered, offered == nil, settings.notify { effects.append(.withdrawNotification) }
+        // A failed break's notice replaces the reminder: nothing to withdraw.
+        let noticeShown = effects.contains { if case .notifyNoSound = $0 { true } else { false } }
+        if wasOffered, offered == nil, settings.notify, !noticeShown { effects.append(.withdrawNotification) }
         if summary != lastSummary {
             lastSummary = summary
             effects.append(.systemdStatus(summary))
@@ -335,11 +385,6 @@ public struct BreakCycle: Sendable, Hashable {
             effects.append(.log(.remindersResumed))
         }
         timerEvents(timer.process(now: now), &effects)
-        if timer.restedWhileAway, let routine = offered, starting == nil {
-            // The break was taken away from the desk: the offer is over.
-            phase = .idle
-            effects.append(.log(.takenAwayFromDesk(routine: routine.id)))
-        }
         if case .leadIn(let routine, _) = phase, starting == nil, let startsAt = leadInEnd, now.awake >= startsAt {
             askToStart(routine, byCommand: false, &effects)
         }
@@ -384,21 +429,47 @@ public struct BreakCycle: Sendable, Hashable {
         }
     }
 
-    /// Logs the timer's events; a break coming due reminds.
+    /// Logs the timer's events; a break coming due reminds; a natural break ends the break that was due.
     private mutating func timerEvents(_ events: [BreakTimer.Event], _ effects: inout [Effect]) {
         for event in events {
-            if event == .breakDue {
+            switch event {
+            case .breakDue:
                 remindPending = true
-            } else {
+            case .naturalBreak:
+                effects.append(.log(.timer(event)))
+                breakTakenAway(&effects)
+            default:
                 effects.append(.log(.timer(event)))
             }
         }
     }
 
-    private mutating func remind(now: Moment, _ effects: inout [Effect]) {
-        let routine = takeNextRoutine()
+    /// Time away was long enough to be the break that was due (on offer, snoozed, deferred or paused): it ends as
+    /// missed. A session being prepared for it may still start; it is then a session of its own.
+    private mutating func breakTakenAway(_ effects: inout [Effect]) {
+        guard let routine = openBreak, sessionRoutine == nil else { return }
+        if offered != nil { phase = .idle }
+        openBreak = nil
+        deferredDue = false
+        effects.append(.record(.missed(routine: routine.id)))
+        effects.append(.log(.takenAwayFromDesk(routine: routine.id)))
+    }
+
+    /// The break's session could not make a sound: it ends as failed, and the interval restarts (reminding again
+    /// at once would only fail again).
+    private mutating func breakFailed(_ routine: Routine, reason: String, now: Moment, _ effects: inout [Effect]) {
+        // Ended first: the timer catching up cannot also end it as missed.
+        if let open = openBreak { effects.append(.record(.failed(routine: open.id, reason: reason))) }
+        openBreak = nil
+        phase = .idle
+        timerEvents(timer.skip(now: now), &effects)
+        effects.append(.log(.breakFailed(routine: routine.id, reason: reason)))
+        if settings.notify { effects.append(.notifyNoSound(routine, reason: reason)) }
+    }
+
+    private mutating func remind(_ routine: Routine, now: Moment, _ effects: inout [Effect]) {
+        soundProblem = nil
         effects.append(.log(.breakDue(routine: routine.id, worked: timer.worked)))
-        effects.append(.record(.reminded(routine: routine.id)))
         if settings.notify { effects.append(.notify(routine)) }
         remindedAt = now.awake
         if let leadIn = settings.leadIn {
@@ -422,8 +493,10 @@ public struct BreakCycle: Sendable, Hashable {
     }
 
     private mutating func sessionStarted(now: Moment, playing: SessionPlan? = nil, _ effects: inout [Effect]) {
-        guard let starting else { return }
+        // Cancelled (or never asked for) while it was being prepared: it must not play.
+        guard let starting else { return effects.append(.discardSession) }
         self.starting = nil
+        soundProblem = nil
         let (routine, byCommand) = (starting.routine, starting.byCommand)
         let plan = playing ?? starting.plan
         if byCommand, timer.state == .paused {
@@ -440,13 +513,20 @@ public struct BreakCycle: Sendable, Hashable {
     private mutating func sessionCouldNotStart(_ reason: String, now: Moment, _ effects: inout [Effect]) {
         guard let starting else { return }
         self.starting = nil
+        soundProblem = reason
         if starting.byCommand {
             effects.append(.reply(.cannotStart(reason: reason)))
         } else {
             effects.append(.log(.sessionCouldNotStart(reason: reason)))
-            phase = .idle
-            timerEvents(timer.skip(now: now), &effects)
+            breakFailed(starting.routine, reason: reason, now: now, &effects)
         }
+    }
+
+    /// Drops the `.startSession` being prepared; a `start` that asked for it is answered.
+    private mutating func cancelStart(_ starting: Starting, _ effects: inout [Effect]) {
+        self.starting = nil
+        effects.append(.cancelSessionStart(reply: starting.byCommand ? .cancelledByStop(routine: starting.routine.id) : nil))
+        effects.append(.log(.sessionStartCancelled(routine: starting.routine.id)))
     }
 
     private mutating func sessionEnded(
@@ -463,6 +543,8 @@ public struct BreakCycle: Sendable, Hashable {
             effects.append(.record(.stopped(routine: routine.id, step: step + 1, minutes: minutes, bySuspend: true)))
         }
         effects.append(.log(.sessionEnded(routine: routine.id, outcome, played: played)))
+        // The session was the break that was due, whichever routine it played.
+        openBreak = nil
         phase = .idle
         timerEvents(timer.finishSession(now: now), &effects)
         if let thenPause { pauseReminders(until: thenPause, now: now, &effects) }
@@ -474,6 +556,11 @@ public struct BreakCycle: Sendable, Hashable {
     private mutating func command(_ command: Command, now: Moment, _ effects: inout [Effect]) {
         // Commands act on the present: first whatever became due since the last wake-up.
         catchUp(now: now, &effects)
+        if let starting {
+            // Only `stop` acts on a session being prepared.
+            guard command == .stop else { return effects.append(.reply(.sessionStarting(routine: starting.routine.id))) }
+            return stopStarting(starting, now: now, &effects)
+        }
         switch command {
         case .start(let choice): start(choice, &effects)
         case .stop: stop(now: now, &effects)
@@ -498,7 +585,7 @@ public struct BreakCycle: Sendable, Hashable {
         case (.unavailable(let reason), _): return effects.append(.reply(.routineUnavailable(reason: reason)))
         case (.routine(let chosen), _): routine = chosen
         case (.offeredOrNext, .leadIn(let offered, _)), (.offeredOrNext, .waiting(let offered)): routine = offered
-        case (.offeredOrNext, _): routine = takeNextRoutine()
+        case (.offeredOrNext, _): routine = openBreak ?? takeNextRoutine()
         }
         askToStart(routine, byCommand: true, &effects)
     }
@@ -509,14 +596,30 @@ public struct BreakCycle: Sendable, Hashable {
             effects.append(.stopSession)
             effects.append(.reply(.stopped(routine: routine.id)))
         case .leadIn(let routine, _), .waiting(let routine):
-            phase = .idle
-            timerEvents(timer.skip(now: now), &effects)
-            effects.append(.record(.skipped(routine: routine.id)))
-            effects.append(.log(.cancelledBeforeStart(routine: routine.id)))
-            effects.append(.reply(.cancelled(routine: routine.id)))
+            skipBeforeStart(routine, now: now, &effects)
         case .idle:
             effects.append(.reply(.noSession))
         }
+    }
+
+    /// `stop` while a session is being prepared: it does not start. A break that was due is skipped, as `stop`
+    /// in its lead-in would; a session started with no break due leaves nothing to record.
+    private mutating func stopStarting(_ starting: Starting, now: Moment, _ effects: inout [Effect]) {
+        cancelStart(starting, &effects)
+        if openBreak != nil {
+            skipBeforeStart(starting.routine, now: now, &effects)
+        } else {
+            effects.append(.reply(.startCancelled(routine: starting.routine.id)))
+        }
+    }
+
+    private mutating func skipBeforeStart(_ routine: Routine, now: Moment, _ effects: inout [Effect]) {
+        effects.append(.record(.skipped(routine: (openBreak ?? routine).id)))
+        openBreak = nil
+        phase = .idle
+        timerEvents(timer.skip(now: now), &effects)
+        effects.append(.log(.cancelledBeforeStart(routine: routine.id)))
+        effects.append(.reply(.cancelled(routine: routine.id)))
     }
 
     private mutating func skip(now: Moment, _ effects: inout [Effect]) {
@@ -528,6 +631,8 @@ public struct BreakCycle: Sendable, Hashable {
         }
         phase = .idle
         timerEvents(timer.skip(now: now), &effects)
+        routine = routine ?? openBreak?.id
+        openBreak = nil
         effects.append(.record(.skipped(routine: routine)))
         effects.append(.log(.breakSkipped(routine: routine)))
         effects.append(.reply(.skipped(nextBreak: timer.nextBreak())))
@@ -593,6 +698,67 @@ public struct BreakCycle: Sendable, Hashable {
         timerEvents(timer.resume(now: now), &effects)
         effects.append(.log(.remindersResumed))
         effects.append(.reply(.remindersResumed(nextBreak: timer.nextBreak())))
+    }
+
+    // MARK: Restart
+
+    /// What of the cycle outlasts the process, to be saved and fed back with `.restore` by the next one: the timer
+    /// (work done, snooze and pause deadlines), the break that was due, and the routine rotation.
+    public struct Snapshot: Sendable, Hashable {
+        /// When it was taken, in seconds since 1970: the wall clock is the one clock that runs across a reboot.
+        public var savedAt: Double
+        public var timer: BreakTimer.Saved
+        /// The routine of the break that was due and had not ended, by id.
+        public var openBreak: String?
+        /// The routine a new break takes, by id.
+        public var nextRoutine: String?
+
+        public init(savedAt: Double, timer: BreakTimer.Saved, openBreak: String?, nextRoutine: String?) {
+            self.savedAt = savedAt
+            self.timer = timer
+            self.openBreak = openBreak
+            self.nextRoutine = nextRoutine
+        }
+
+        /// Whether this snapshot says something `other` does not, whenever each was taken: work time and time away
+        /// to the second, everything else exactly. The owner saves only a snapshot that differs.
+        public func differs(from other: Snapshot) -> Bool {
+            func seconds(_ duration: Duration) -> Int64 { duration.components.seconds }
+            var (mine, theirs) = (timer, other.timer)
+            guard seconds(mine.worked) == seconds(theirs.worked), seconds(mine.away) == seconds(theirs.away) else {
+                return true
+            }
+            (mine.worked, mine.away, theirs.worked, theirs.away) = (.zero, .zero, .zero, .zero)
+            return mine != theirs || openBreak != other.openBreak || nextRoutine != other.nextRoutine
+        }
+    }
+
+    /// The cycle as of `now`, for a later process (the work time counted up to now, not to the last input);
+    /// `unixTime`: now, in seconds since 1970.
+    public func snapshot(now: Moment, unixTime: Double) -> Snapshot {
+        Snapshot(
+            savedAt: unixTime, timer: timer.advanced(to: now).saved, openBreak: openBreak?.id,
+            nextRoutine: settings.routines[nextRoutine % settings.routines.count].id)
+    }
+
+    /// Takes up an earlier process's state: the time since it was saved counts as time away, so a long enough gap
+    /// ends the break that was due as missed; one still due is reminded again, not offered anew. Routines are found
+    /// by id in the current settings; one no longer there leaves the rotation where it starts.
+    private mutating func restore(_ snapshot: Snapshot, unixTime: Double, now: Moment, _ effects: inout [Effect]) {
+        // Only into a cycle that has done nothing yet.
+        guard phase == .idle, starting == nil, openBreak == nil else { return }
+        if let id = snapshot.nextRoutine, let index = settings.routines.firstIndex(where: { $0.id == id }) {
+            nextRoutine = index
+        }
+        if let id = snapshot.openBreak {
+            openBreak = settings.routines.first { $0.id == id } ?? settings.routines[nextRoutine]
+        }
+        // A clock set back since: the gap is unknown, and taken as none.
+        let gap = Duration.seconds(max(0, unixTime - snapshot.savedAt))
+        effects.append(.log(.restored(away: gap)))
+        timerEvents(timer.restore(snapshot.timer, gap: gap, now: now), &effects)
+        // Still due: the reminder comes again (below, in `handle`), without a new `due` record.
+        if timer.state == .due { remindPending = true }
     }
 
     // MARK: Questions

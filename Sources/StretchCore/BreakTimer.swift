@@ -270,6 +270,69 @@ public struct BreakTimer: Sendable, Hashable {
         return events + process(now: now)
     }
 
+    /// What of the timer outlasts the process: work time and deadlines, in terms that survive a reboot (durations
+    /// of work and civil times; the awake and elapsed clocks restart at boot).
+    public struct Saved: Sendable, Hashable {
+        /// Work time since the last break.
+        public var worked: Duration
+        /// The work time the next reminder is due at (later than `interval` when snoozed).
+        public var dueAt: Duration
+        public var snoozed: Bool
+        /// Reminders were paused, until `pausedUntil` (nil: until resumed).
+        public var paused: Bool
+        public var pausedUntil: CivilTime?
+        /// Time already away (from the desk, or off hours) and not yet counted as a break.
+        public var away: Duration
+
+        public init(
+            worked: Duration, dueAt: Duration, snoozed: Bool, paused: Bool, pausedUntil: CivilTime?, away: Duration
+        ) {
+            self.worked = worked
+            self.dueAt = dueAt
+            self.snoozed = snoozed
+            self.paused = paused
+            self.pausedUntil = pausedUntil
+            self.away = away
+        }
+    }
+
+    /// The timer as of its last reading, to restore in a later process.
+    public var saved: Saved {
+        var away = Duration.zero
+        if let awaySince, !restedWhileAway { away = last.elapsed - awaySince }
+        if state == .offHours, let leftWorkAt { away = max(away, last.elapsed - leftWorkAt) }
+        return Saved(
+            worked: worked, dueAt: dueAt, snoozed: snoozed, paused: state == .paused, pausedUntil: pausedUntil,
+            away: away)
+    }
+
+    /// Takes up what an earlier process saved; `gap`: the time since, when no process counted. The gap is time
+    /// away: with the time away before it, at least `naturalBreak` is a break. A pause holds across it.
+    public mutating func restore(_ saved: Saved, gap: Duration, now: Moment) -> [Event] {
+        var events: [Event] = []
+        last = now
+        worked = max(.zero, saved.worked)
+        dueAt = max(.zero, saved.dueAt)
+        snoozed = saved.snoozed
+        awaySince = nil
+        restedWhileAway = false
+        let away = saved.away + max(.zero, gap)
+        if saved.paused {
+            state = .paused
+            pausedUntil = saved.pausedUntil
+            return events
+        }
+        if away >= settings.naturalBreak {
+            restartInterval()
+            events.append(.naturalBreak(away: away))
+        }
+        state = schedule.isWorking(at: now.local) ? .working : .offHours
+        // Off hours now: the time off counts from when the saved process last saw work (or the user).
+        if state == .offHours { leftWorkAt = now.elapsed - away }
+        updateState(now: now, events: &events)
+        return events
+    }
+
     /// Work time left before the next reminder.
     public var remaining: Duration { max(.zero, dueAt - worked) }
 

@@ -15,6 +15,7 @@ enum ControlReplies {
         case .started(let routine, let length): "started \(routine) (\(DurationText.format(length)))"
         case .stopped(let routine): "stopped the session of \(routine)"
         case .cancelled(let routine): "cancelled the session of \(routine); break skipped"
+        case .startCancelled(let routine): "cancelled the session of \(routine) before it started"
         case .skipped(let next): "skipped this break; next break \(nextBreak(next))"
         case .snoozed(let duration): "snoozed for \(DurationText.format(duration)) of work"
         case .sessionPaused: "session paused; resume continues it"
@@ -32,6 +33,8 @@ enum ControlReplies {
         case .sessionRunningUsePauseOrStop: "a session is running; use pause or stop"
         case .sessionNotPaused: "the session is not paused"
         case .nothingPaused: "nothing is paused"
+        case .cancelledByStop(let routine): "stop cancelled the session of \(routine) before it started"
+        case .sessionStarting(let routine): "a session of \(routine) is starting; stop cancels it"
         case .cannotStart(let reason), .routineUnavailable(let reason): reason
         }
     }

@@ -29,6 +29,8 @@ public final class Daemon<C: Clock>: Service, Sendable where C.Duration == Durat
         var clock: C
         var time: any TimeSource
         var history: HistoryStore
+        /// Where the timer's state is kept across restarts; nil: nowhere (tests that start afresh).
+        var state: StateStore?
         var systemd: SystemdNotifier?
         var logger: Logger
     }
@@ -47,11 +49,11 @@ public final class Daemon<C: Clock>: Service, Sendable where C.Duration == Durat
     public init(
         settings: DaemonSettings, loadSettings: @escaping @Sendable () -> Result<DaemonSettings, ConfigError>,
         makeAudio: @escaping @Sendable (DaemonConfig) -> any BreakAudio, clock: C, time: any TimeSource,
-        history: HistoryStore, systemd: SystemdNotifier?, logger: Logger
+        history: HistoryStore, state: StateStore? = nil, systemd: SystemdNotifier?, logger: Logger
     ) {
         parts = Parts(
             settings: settings, loadSettings: loadSettings, makeAudio: makeAudio, clock: clock, time: time,
-            history: history, systemd: systemd, logger: logger)
+            history: history, state: state, systemd: systemd, logger: logger)
         self.logger = logger
         (inputs, inbox) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         (desktopRequests, desktopSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)

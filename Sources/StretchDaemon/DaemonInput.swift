@@ -30,8 +30,8 @@ enum DaemonInput: Sendable {
     case sessionEnded(token: Int, SessionOutcome, played: Duration)
     /// A cue of the running session played: the status a watcher sees may have changed.
     case cuePlayed
-    /// The reminder's chime played, or could not (no sound device).
-    case chimed(sounded: Bool)
+    /// The reminder's chime played (nil), or could not: why (no sound device).
+    case chimed(String?)
     /// Today's counts, read from the end of the history file at start.
     case historyLoaded(HistoryTally)
     case recorded(HistoryRecord)

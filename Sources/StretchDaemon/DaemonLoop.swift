@@ -74,6 +74,11 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
     private var writtenWhileLoading: [HistoryRecord] = []
     private var loadingTally = false
 
+    /// The snapshot of the cycle last handed to `stateWrite`, so an unchanged one is not written again.
+    private var lastSaved: BreakCycle.Snapshot?
+    /// The state file's writes, one after the other, beside the loop.
+    private var stateWrite: Task<Void, Never>?
+
     /// The last `STATUS=` sent to systemd.
     private var sentStatus: String?
     private var shuttingDown = false
@@ -98,8 +103,15 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
     // MARK: The loop
 
     func run(_ inputs: AsyncStream<DaemonInput>) async {
+        // The earlier run's state, taken up before anything else: one small file, read before the loop runs.
+        switch parts.state?.load() ?? .none {
+        case .state(let snapshot): await feed(.restore(snapshot, unixTime: time.unixTime()))
+        case .ignored(let why): logger.warning("state file ignored; starting afresh: \(why)")
+        case .none: break
+        }
         loadTally()
         await feed(.timePassed)
+        saveState()
         arm()
         var ended = false
         for await input in inputs {
@@ -113,9 +125,13 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
                 answerEveryoneWaiting()
                 timer?.task.cancel()
                 await writer.finish()
+                // Saved last, after the session's end was recorded.
+                saveState()
+                await stateWrite?.value
                 inbox.finish()
                 continue
             }
+            saveState()
             await publishStatus()
             arm()
             if !waitingToSettle.isEmpty, isSettled {
@@ -165,9 +181,9 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
             await prepared(token, result)
         case .sessionEnded(let token, let outcome, let played): await sessionEnded(token, outcome, played)
         case .cuePlayed: break
-        case .chimed(let sounded):
+        case .chimed(let problem):
             besideWork -= 1
-            if !sounded { await feed(.reminderHadNoSound) }
+            if let problem { await feed(.reminderHadNoSound(problem)) }
         case .historyLoaded(let loaded): tallyLoaded(loaded)
         case .recorded(let record):
             if tally != nil { tally?.add(record) } else { writtenWhileLoading.append(record) }
@@ -201,6 +217,21 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
     private func settle(_ done: CheckedContinuation<Duration, Never>) {
         guard isSettled else { return waitingToSettle.append(done) }
         done.resume(returning: timer.map { clock.now.duration(to: $0.deadline) } ?? .zero)
+    }
+
+    /// Writes the cycle's snapshot when it changed since the last write, beside the loop, after the write before.
+    private func saveState() {
+        guard let store = parts.state else { return }
+        let snapshot = cycle.snapshot(now: time.now(), unixTime: time.unixTime())
+        if let lastSaved, !snapshot.differs(from: lastSaved) { return }
+        lastSaved = snapshot
+        let previous = stateWrite, logger = logger
+        stateWrite = Task {
+            await previous?.value
+            if case .failure(let error) = await BlockingThread.shared.run({ store.save(snapshot) }) {
+                logger.error("cannot save the timer state", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// Arms the timer for the next thing that can change, unless it is armed for that moment already.
@@ -281,17 +312,30 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
             Task {
                 do throws(ALSAError) {
                     try await audio.chime()
-                    inbox.yield(.chimed(sounded: true))
+                    inbox.yield(.chimed(nil))
                 } catch {
                     logger.warning(
                         "cannot open audio device; reminding without sound, trying again next break",
                         metadata: ["device": "\(device)", "error": "\(error.explanation)", "hint": "\(AudioDeviceProblem.advice)"])
-                    inbox.yield(.chimed(sounded: false))
+                    inbox.yield(.chimed(AudioDeviceProblem.cannotOpen(device, error)))
                 }
             }
         case .notify(let routine):
             desktopRequests.yield(.notify(title: "Time to stretch", body: "\(routine.name): \(routine.steps.count) stretches"))
         case .withdrawNotification: desktopRequests.yield(.withdrawNotification)
+        case .notifyNoSound(let routine, let reason):
+            desktopRequests.yield(.notify(title: "Break missed: no sound", body: "\(routine.name): \(reason)"))
+        case .cancelSessionStart(let reply):
+            // Its result, when it comes, is told apart by its token and dropped.
+            preparing?.task.cancel()
+            preparing = nil
+            if let startWaiting {
+                self.startWaiting = nil
+                startWaiting.resume(returning: ControlReplies.reply(to: reply))
+            }
+        case .discardSession:
+            // `prepared` plays a session only while the cycle waits for it, so none is started to discard.
+            break
         case .record(let record): writer.append(historyRecord(record))
         case .log(let note): log(note)
         case .systemdStatus(let summary): sendStatus(summary)
@@ -497,7 +541,9 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
     private func historyRecord(_ record: BreakCycle.Record) -> HistoryRecord {
         let (event, routine, step, minutes, reason): (HistoryRecord.Event, String?, Int?, Double?, String?) =
             switch record {
-            case .reminded(let routine): (.reminded, routine, nil, nil, nil)
+            case .due(let routine): (.due, routine, nil, nil, nil)
+            case .missed(let routine): (.missed, routine, nil, nil, nil)
+            case .failed(let routine, let reason): (.failed, routine, nil, nil, reason)
             case .started(let routine): (.started, routine, nil, nil, nil)
             case .completed(let routine, let minutes): (.completed, routine, nil, minutes, nil)
             case .stopped(let routine, let step, let minutes, let bySuspend):
@@ -576,7 +622,8 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
             nextBreakIn: next.map { $0.timeUntil(time.duration(until:)).inSeconds },
             pausedUntil: cycle.timer.state == .paused ? cycle.timer.pausedUntil?.description : nil,
             session: nil, breaksToday: counts.taken, worked: current.worked.inSeconds,
-            process: processReport(), deferredBecause: cycle.state == .deferred ? cycle.deferral?.description : nil)
+            process: processReport(), deferredBecause: cycle.state == .deferred ? cycle.deferral?.description : nil,
+            soundProblem: cycle.soundProblem)
     }
 
     private func sessionReport(_ session: Session) async -> SessionReport {
@@ -635,6 +682,12 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
         case .breakDue(let routine, let worked):
             logger.notice("break due: time to stretch",
                           metadata: ["routine": "\(routine)", "worked": "\(DurationText.format(worked))"])
+        case .breakFailed(let routine, let reason):
+            logger.warning("break failed: its session could not make a sound", metadata: ["routine": "\(routine)", "reason": "\(reason)"])
+        case .sessionStartCancelled(let routine):
+            logger.info("session cancelled while it was being prepared", metadata: ["routine": "\(routine)"])
+        case .restored(let away):
+            logger.info("timer state restored", metadata: ["away": "\(DurationText.format(away))", "worked": "\(DurationText.format(cycle.timer.worked))"])
         case .sessionCouldNotStart(let reason):
             logger.warning("the session could not start; the break counts as offered", metadata: ["reason": "\(reason)"])
         case .sessionStarted(_, let length):

@@ -333,10 +333,13 @@ public struct HistoryTally: Sendable {
         guard kept.contains(number) else { return }
         var day = days[number] ?? HistoryReport.Day(date: record.date)
         switch record.event {
-        case .reminded: day.offered += 1
+        // Offered: breaks that came due (older files have a `reminded` for each reminder instead).
+        case .due, .reminded: day.offered += 1
         case .completed: day.taken += 1
         case .skipped: day.skipped += 1
         case .snoozed: day.snoozed += 1
+        case .missed: day.missed += 1
+        case .failed: day.failed += 1
         case .started, .stopped: break
         }
         if let minutes = record.minutes, minutes.isFinite, HistoryRecord.minutesRange.contains(minutes) {

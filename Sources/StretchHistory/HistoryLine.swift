@@ -54,7 +54,7 @@ public enum HistoryLine {
            let object = try? JSONDecoder().decode([String: LooseValue].self, from: Data(line)),
            case .string(let event)? = object["event"]
         {
-            let known = ["reminded", "started", "completed", "stopped", "skipped", "snoozed"].joined(separator: ", ")
+            let known = HistoryRecord.Event.allCases.map(\.rawValue).joined(separator: ", ")
             return "skipped a record: unknown event \"\(event)\" (known: \(known))"
         }
         return "skipped an unreadable record"

@@ -3,8 +3,11 @@ import StretchCore
 
 /// One thing that happened to a break, as stored in the history file.
 public struct HistoryRecord: Codable, Sendable, Hashable {
-    public enum Event: String, Codable, Sendable {
-        case reminded, started, completed, stopped, skipped, snoozed
+    /// Each break that comes due is `due` once and ends in one of `completed`, `stopped`, `skipped`, `missed` or
+    /// `failed`. `reminded` is what older versions wrote for each reminder (re-reminders included); still read,
+    /// and counted as offered.
+    public enum Event: String, Codable, Sendable, CaseIterable {
+        case due, reminded, started, completed, stopped, skipped, snoozed, missed, failed
     }
 
     /// Seconds since 1970 (UTC).
@@ -17,7 +20,8 @@ public struct HistoryRecord: Codable, Sendable, Hashable {
     public var step: Int?
     /// For `completed` and `stopped`: minutes spent stretching.
     public var minutes: Double?
-    /// For `stopped`: why, e.g. "suspend" or "stopped by the user".
+    /// For `stopped`: why, e.g. "suspend" or "stopped by the user"; for `failed`: why the session could not make
+    /// a sound.
     public var reason: String?
 
     public init(

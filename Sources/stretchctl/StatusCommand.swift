@@ -25,6 +25,7 @@ struct StatusCommand: ParsableCommand {
         }
         if let until = status.pausedUntil { print("Paused until: \(until)") }
         if let why = status.deferredBecause { print("Break waits: \(why); it is announced once that ends") }
+        if let problem = status.soundProblem { print("No sound: \(problem)") }
         print("Worked since the last break: \(DurationText.format(.seconds(Int(status.worked))))")
         print("Breaks today: \(status.breaksToday)")
         if let session = status.session {

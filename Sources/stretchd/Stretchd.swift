@@ -98,6 +98,7 @@ struct Stretchd {
             // Sleeps on the loop's CLOCK_BOOTTIME timerfd: the kernel wakes the process once, at the deadline, and
             // time asleep counts. Cancelled ones (a command wakes the daemon early) leave no deadline behind.
             clock: LoopClock(loop: loop), time: SystemTime(), history: HistoryStore(stateHome: paths.stateHome),
+            state: StateStore(stateHome: paths.stateHome),
             systemd: SystemdNotifier(environment: environment), logger: logger)
         // SIGHUP is trapped from here on, before the socket listens and systemd hears READY=1.
         let reloader = await HangupReloader(daemon: daemon)

@@ -3,6 +3,8 @@ import TestSupport
 
 /// A running `stretchd` with its own home, runtime folder and config, and a reader for its log.
 final class DaemonProcess {
+    /// The folder holding the home, the runtime folder and the capture.
+    let root: String
     let home: String
     let runtime: String
     let socket: String
@@ -19,6 +21,7 @@ final class DaemonProcess {
 
     var configPath: String { home + "/.config/stretchd/config.toml" }
     var historyPath: String { home + "/.local/state/stretchd/history.jsonl" }
+    var statePath: String { home + "/.local/state/stretchd/state.json" }
 
     /// A quick routine: holds of 3 s per side and a set of reps, in about 20 s.
     static let quickRoutine = """
@@ -44,12 +47,16 @@ final class DaemonProcess {
     /// `prepare` gets the home folder to add files before the daemon starts. Without `buses` (a desktop's
     /// `DBUS_SESSION_BUS_ADDRESS` and `DBUS_SYSTEM_BUS_ADDRESS`), both point at nothing, so that no test talks to
     /// the machine's own desktop; `options` are lines added to the config's sections (`"session": "..."`).
+    /// `device`: the sound device (a `file` capture when nil); `after`: a daemon that ran before, whose home (and
+    /// state) this one takes over, as a restart does.
     init(
         every: String = "3s", autostart: String = "1s", naturalBreak: String = "1h", notify: Bool = false, voice: Bool = false,
-        options: [String: String] = [:], buses: [String: String]? = nil, arguments: [String] = [],
+        routines: [String] = ["quick"], device: String? = nil, options: [String: String] = [:],
+        buses: [String: String]? = nil, arguments: [String] = [], after earlier: DaemonProcess? = nil,
         prepare: (String) throws -> Void = { _ in }
     ) throws {
-        let root = try URLPath.temporaryDirectory()
+        let root = try earlier?.root ?? URLPath.temporaryDirectory()
+        self.root = root
         home = root + "/home"
         runtime = root + "/run"
         socket = runtime + "/stretchd/control.sock"
@@ -66,7 +73,7 @@ final class DaemonProcess {
             every = "\(every)"
             natural_break = "\(naturalBreak)"
             [session]
-            routines = ["quick"]
+            routines = [\(routines.map { "\"\($0)\"" }.joined(separator: ", "))]
             autostart = "\(autostart)"
             \(options["session"] ?? "")
             [reminder]
@@ -74,7 +81,7 @@ final class DaemonProcess {
             notify = \(notify)
             \(options["reminder"] ?? "")
             [audio]
-            device = "file:'\(capture)',wav"
+            device = "\(device ?? "file:'\(capture)',wav")"
             volume = 1.0
             [voice]
             enabled = \(voice)

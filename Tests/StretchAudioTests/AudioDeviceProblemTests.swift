@@ -9,6 +9,7 @@ import Testing
         (ENXIO, "snd_pcm_open", .noDevice), (EINVAL, "snd_pcm_open", .noDevice),
         (EINVAL, "snd_pcm_set_params", .other), (EBUSY, "snd_pcm_open", .busy),
         (EACCES, "snd_pcm_open", .noPermission), (EPERM, "snd_pcm_open", .noPermission),
+        (EHOSTDOWN, "snd_pcm_open", .serverNotRunning), (ECONNREFUSED, "snd_pcm_open", .serverNotRunning),
         (EIO, "snd_pcm_writei", .other),
     ])
     func theCauseComesFromTheErrnoNotTheText(errno: Int32, function: String, cause: ALSAError.Cause) {
@@ -25,6 +26,8 @@ import Testing
             == "the device is busy, used by another program (ALSA: Device or resource busy, snd_pcm_open)")
         #expect(ALSAError(function: "snd_pcm_open", code: -EACCES).explanation
             == "no permission to use it (is this user in the audio group?) (ALSA: Permission denied, snd_pcm_open)")
+        #expect(ALSAError(function: "snd_pcm_open", code: -EHOSTDOWN).explanation
+            == "the sound server (PipeWire or PulseAudio) is not running (ALSA: Host is down, snd_pcm_open)")
         #expect(ALSAError(function: "snd_pcm_writei", code: -EIO).explanation == "Input/output error (snd_pcm_writei)")
     }
 

@@ -73,6 +73,9 @@ struct CycleTimeline {
         case .chime(let routine): "chime(\(routine.id))"
         case .notify(let routine): "notify(\(routine.id))"
         case .startSession(let routine, _): "startSession(\(routine.id))"
+        case .cancelSessionStart(let reply): "cancelSessionStart(\(reply.map { "\($0)" } ?? "nil"))"
+        case .discardSession: "discardSession"
+        case .notifyNoSound(let routine, let reason): "notifyNoSound(\(routine.id), \(reason))"
         case .stopSession: "stopSession"
         case .stopSessionForSleep: "stopSessionForSleep"
         case .withdrawNotification: "withdrawNotification"
@@ -151,7 +154,7 @@ struct CycleTimeline {
         var timeline = T()
         #expect(timeline.cycle.nextWake().after == .seconds(50 * 60))
         timeline.run(until: monday(9, 50))
-        #expect(timeline.last == [#"record(reminded(routine: "hips"))"#, "notify(hips)", "chime(hips)"])
+        #expect(timeline.last == [#"record(due(routine: "hips"))"#, "notify(hips)", "chime(hips)"])
         #expect(timeline.cycle.nextWake().after == .seconds(30), "the lead-in")
         timeline.elapsed += .seconds(30)
         timeline.feed(.timePassed)
@@ -184,21 +187,26 @@ struct CycleTimeline {
     @Test func theRoutinesComeInTurn() {
         var timeline = T(settings: T.settings(leadIn: nil, notify: false))
         timeline.run(until: monday(9, 50))
-        #expect(timeline.last == [#"record(reminded(routine: "hips"))"#, "chime(hips)"])
+        #expect(timeline.last == [#"record(due(routine: "hips"))"#, "chime(hips)"])
         _ = timeline.command(.skip)
         timeline.run(until: monday(10, 40))
-        #expect(timeline.last == [#"record(reminded(routine: "desk"))"#, "chime(desk)"])
+        #expect(timeline.last == [#"record(due(routine: "desk"))"#, "chime(desk)"])
         _ = timeline.command(.skip)
         timeline.run(until: monday(11, 30))
-        #expect(timeline.last == [#"record(reminded(routine: "hips"))"#, "chime(hips)"])
+        #expect(timeline.last == [#"record(due(routine: "hips"))"#, "chime(hips)"])
     }
 
-    @Test func aSessionThatCannotStartAfterTheLeadInCountsTheBreakAsOffered() {
+    @Test func aSessionThatCannotStartAfterTheLeadInIsAFailedBreakWithItsReason() {
         var timeline = T()
         timeline.run(until: monday(9, 50).adding(.seconds(30)))
         #expect(timeline.last == ["startSession(hips)"])
         let effects = timeline.feed(.sessionCouldNotStart("no sound card"))
         #expect(effects.contains(.log(.sessionCouldNotStart(reason: "no sound card"))))
+        #expect(timeline.last == [
+            #"record(failed(routine: "hips", reason: "no sound card"))"#, "notifyNoSound(hips, no sound card)",
+        ], "the notice replaces the reminder: nothing withdrawn")
+        #expect(timeline.cycle.soundProblem == "no sound card")
+        #expect(timeline.cycle.openBreak == nil)
         #expect(timeline.cycle.state == .working)
         #expect(timeline.cycle.timer.nextBreak() == monday(10, 40).adding(.seconds(30)))
     }
@@ -212,16 +220,23 @@ struct CycleTimeline {
         #expect(timeline.cycle.phase == .waiting(T.hips), "the break is still due")
     }
 
-    @Test func aReminderWithoutSoundEndsTheLeadInButNotTheWait() {
-        var leadIn = T()
+    @Test func aReminderWithoutSoundFailsTheBreakInALeadInButNotTheWait() {
+        var leadIn = T(settings: T.settings(notify: false))
         leadIn.run(until: monday(9, 50))
-        leadIn.feed(.reminderHadNoSound)
+        leadIn.feed(.reminderHadNoSound("the device is busy"))
+        #expect(leadIn.last == [#"record(failed(routine: "hips", reason: "the device is busy"))"#])
         #expect(leadIn.cycle.phase == .idle)
         #expect(leadIn.cycle.timer.nextBreak() == monday(10, 40))
+        #expect(leadIn.cycle.soundProblem == "the device is busy")
+        leadIn.run(until: monday(10, 40))
+        #expect(leadIn.last == [#"record(due(routine: "desk"))"#, "chime(desk)"], "the next break is a new one")
+        #expect(leadIn.cycle.soundProblem == nil, "until the next reminder says otherwise")
         var waiting = T(settings: T.settings(leadIn: nil))
         waiting.run(until: monday(9, 50))
-        waiting.feed(.reminderHadNoSound)
+        waiting.feed(.reminderHadNoSound("the device is busy"))
+        #expect(waiting.last.isEmpty)
         #expect(waiting.cycle.phase == .waiting(T.hips))
+        #expect(waiting.cycle.soundProblem == "the device is busy")
     }
 
     @Test func aPauseForAnHourEndsByItselfAndWorkTimeWaits() {
@@ -272,7 +287,7 @@ struct CycleTimeline {
         timeline.feed(.reconfigured(fewer))
         #expect(timeline.cycle.nextRoutine == 0)
         timeline.run(until: monday(10, 40))
-        #expect(timeline.last == [#"record(reminded(routine: "desk"))"#, "notify(desk)", "chime(desk)"])
+        #expect(timeline.last == [#"record(due(routine: "desk"))"#, "notify(desk)", "chime(desk)"])
     }
 
     // MARK: Every command in every phase
@@ -382,7 +397,7 @@ struct CycleTimeline {
         (.remindersPaused, .resume, ["reply(remindersResumed(nextBreak: Optional(2026-11-23 09:50)))"], .working),
         (.remindersPaused, .next, ["reply(noSession)"], .paused),
         // snoozed
-        (.snoozed, .start, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds))"#], .inSession),
+        (.snoozed, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds))"#], .inSession),
         (.snoozed, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds))"#], .inSession),
         (.snoozed, .startUnavailable, [#"reply(routineUnavailable(reason: "no routine \"nope\""))"#], .snoozed),
         (.snoozed, .stop, ["reply(noSession)"], .snoozed),

@@ -39,8 +39,9 @@ import Testing
         #expect(timeline.cycle.deferral == .locked)
         #expect(timeline.cycle.summary == .deferred(.locked))
         #expect(!timeline.last.contains("chime(hips)"))
+        #expect(timeline.cycle.openBreak == T.hips, "it came due, and was recorded so, while locked")
         Self.at(monday(9, 52), &timeline, Self.present)
-        #expect(timeline.last == [#"record(reminded(routine: "hips"))"#, "notify(hips)", "chime(hips)"])
+        #expect(timeline.last == ["notify(hips)", "chime(hips)"], "the same break, announced now")
         #expect(timeline.cycle.state == .breakDue)
     }
 
@@ -94,7 +95,7 @@ import Testing
         #expect(timeline.cycle.deferral?.description == "do-not-disturb is on (GNOME)")
         #expect(timeline.cycle.timer.worked == .seconds(65 * 60), "work time goes on counting")
         Self.at(monday(10, 5), &timeline, Self.present)
-        #expect(timeline.last == [#"record(reminded(routine: "hips"))"#, "notify(hips)", "chime(hips)"])
+        #expect(timeline.last == ["notify(hips)", "chime(hips)"])
     }
 
     @Test func doNotDisturbIsIgnoredWhenTheConfigSaysSo() {
@@ -226,7 +227,7 @@ import Testing
         timeline.run(until: monday(9, 50))
         timeline.feed(.desktop(Self.locked))
         timeline.run(until: monday(9, 55))
-        #expect(timeline.last == ["withdrawNotification"])
+        #expect(timeline.last == [#"record(missed(routine: "hips"))"#, "withdrawNotification"])
         #expect(timeline.cycle.phase == .idle)
     }
 

@@ -31,7 +31,7 @@ import Testing
         await harness.run(until: H.monday(10, 7))
         #expect(await harness.command(.skip).ok)
         #expect(lines(harness, "break skipped")
-            == [["routine": "desk-basics", "next_break": "mon 2026-11-23 10:57"]])
+            == [["routine": "hips-for-back", "next_break": "mon 2026-11-23 10:57"]], "the snoozed break keeps its routine")
 
         #expect(await harness.command(.pause(.duration(.seconds(3600)))).ok)
         #expect(lines(harness, "reminders paused") == [["until": "2026-11-23 11:07"]])

@@ -82,6 +82,7 @@ struct FakeAudio: BreakAudio {
     }
 
     func chime() async throws(ALSAError) {
+        stream.chimed()
         guard works else { throw ALSAError(function: "snd_pcm_open", code: -2) }
     }
 
@@ -111,7 +112,14 @@ final class CountingStream: StreamOutput, Sendable {
         /// The harness's clock, and its time at the last fill.
         var clock: TestClock<Duration>?
         var lastFill: TestClock<Duration>.Instant?
+        /// The harness's wall clock, and the times the reminder chime was asked for.
+        var time: TestTime?
+        var chimes: [CivilTime] = []
     }
+
+    var chimes: [CivilTime] { state.withLock { $0.chimes } }
+
+    func chimed() { state.withLock { $0.chimes.append($0.time?.now().local ?? CivilTime(day: 0, time: .zero)) } }
 
     var fills: Int { state.withLock { $0.fills } }
     var frames: Int { state.withLock { $0.frames } }
@@ -128,9 +136,9 @@ final class CountingStream: StreamOutput, Sendable {
     }
     var isHung: Bool { state.withLock { $0.hung != nil } }
 
-    func reset() { state.withLock { $0 = State(clock: $0.clock) } }
+    func reset() { state.withLock { $0 = State(clock: $0.clock, time: $0.time, chimes: $0.chimes) } }
 
-    func attach(_ clock: TestClock<Duration>) { state.withLock { $0.clock = clock } }
+    func attach(_ clock: TestClock<Duration>, _ time: TestTime) { state.withLock { ($0.clock, $0.time) = (clock, time) } }
 
     /// Whether a session runs and has not yet done its fill for the clock's current period: it is behind.
     var isBehind: Bool {
@@ -193,7 +201,7 @@ struct DaemonHarness {
         reload: @escaping @Sendable () -> Result<DaemonSettings, ConfigError> = { .failure(ConfigError([])) }
     ) throws {
         time = TestTime(clock: clock, origin: start, fallBackAt: fallBackAt)
-        audio.stream.attach(clock)
+        audio.stream.attach(clock, time)
         stream = audio.stream
         history = HistoryStore(path: NSTemporaryDirectory() + "history-\(UUID().uuidString).jsonl")
         if !lines.isEmpty {
@@ -209,9 +217,11 @@ struct DaemonHarness {
         desktop = DesktopAsked(daemon.desktopRequests)
     }
 
-    /// The reminders so far, from the history: when (by the test's wall clock) and of which routine.
+    /// The reminders so far: when each chime was asked for (by the test's wall clock), and the routine the log
+    /// line of each reminder names.
     var reminders: [(at: CivilTime, routine: String)] {
-        history.read().records.filter { $0.event == .reminded }.map { (time.local(unixTime: $0.time), $0.routine ?? "") }
+        let routines = log.entries.filter { $0.message == "break due: time to stretch" }.map { "\($0.metadata["routine"] ?? "")" }
+        return Array(zip(stream.chimes, routines))
     }
 
     /// Waits for the daemon to settle, and returns how long it then sleeps.

@@ -66,7 +66,7 @@ import Testing
         await harness.daemon.notificationAnswered(.snooze)
         await harness.settle()
         #expect(await harness.daemon.status().state == .snoozed)
-        #expect(harness.history.read().records.map(\.event) == [.reminded, .snoozed])
+        #expect(harness.history.read().records.map(\.event) == [.due, .snoozed])
         try await harness.stop()
     }
 }

@@ -112,7 +112,7 @@ import Testing
             "\(history.path):6: skipped a record: step must be 1 to 1000, got 1001",
             "\(history.path):7: skipped a record: date must be a date such as 2026-11-23, got \"2026-02-30\"",
             "\(history.path):8: skipped a record: date must be a date such as 2026-11-23, got \"23/11/2026\"",
-            "\(history.path):9: skipped a record: unknown event \"danced\" (known: reminded, started, completed, stopped, skipped, snoozed)",
+            "\(history.path):9: skipped a record: unknown event \"danced\" (known: due, reminded, started, completed, stopped, skipped, snoozed, missed, failed)",
             "\(history.path):10: skipped an unreadable record",
         ])
         // The sums stay finite: the day's minutes are the one good record's.

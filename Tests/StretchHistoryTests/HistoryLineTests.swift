@@ -27,7 +27,7 @@ import Testing
             == "a line longer than 64 KiB; line skipped")
         #expect(warning(judge("garbage")) == "skipped an unreadable record")
         #expect(warning(judge(#"{"date":"2026-11-23","event":"danced","time":1}"#))
-            == "skipped a record: unknown event \"danced\" (known: reminded, started, completed, stopped, skipped, snoozed)")
+            == "skipped a record: unknown event \"danced\" (known: due, reminded, started, completed, stopped, skipped, snoozed, missed, failed)")
         #expect(warning(judge(#"{"date":"2026-02-30","event":"completed","time":1}"#))
             == "skipped a record: date must be a date such as 2026-11-23, got \"2026-02-30\"")
         #expect(warning(judge(#"{"date":"2026-11-23","event":"stopped","step":0,"time":1}"#))
