@@ -42,7 +42,6 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
     private var audio: any BreakAudio
     /// Every decision: this loop feeds it and carries out what it says.
     private var cycle: BreakCycle
-    private var desktop = DesktopState()
     private var session: Session?
     private var preparing: Preparing?
     /// Numbers the sessions asked for, so that a late result of an abandoned one is told apart.
@@ -139,7 +138,6 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
                 waitingToSettle = []
             }
         }
-        logger.info("stopped")
     }
 
     /// Handles one input; true when the loop is to end.
@@ -440,6 +438,8 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
     // MARK: The desktop
 
     private func handle(_ report: DesktopReport) async {
+        // The cycle keeps what the desktop says; a report changes one part of it.
+        var desktop = cycle.desktop
         switch report {
         case .notificationAnswered(let answer):
             logger.info("notification answered", metadata: ["answer": "\(answer)"])

@@ -149,7 +149,9 @@ struct DesktopOutputs: Service {
     let sleep: SleepWatch
 
     func run() async {
-        for await request in requests {
+        // Ends at a graceful shutdown: the sources it feeds shut down then too (withdrawing the notification,
+        // releasing the sleep lock), before the daemon, which is shut down last.
+        for await request in requests.cancelOnGracefulShutdown() {
             switch request {
             case .notify(let title, let body): notifications.show(title: title, body: body)
             case .withdrawNotification: notifications.withdraw()

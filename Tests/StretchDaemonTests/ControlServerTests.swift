@@ -193,7 +193,8 @@ func withControlServer(
             let elapsed = answered.timeIntervalSince(firstByte)
             #expect(try await client.reply()?.error == "request line not finished within 1 s; closing the connection")
             #expect(try await client.endsWithoutReply())
-            #expect(elapsed >= 0.95 && elapsed < 5, "cut off after \(elapsed) s")
+            // Kept alive by each byte, it would run the whole 10 s of trickling; a loaded machine may add seconds.
+            #expect(elapsed >= 0.95 && elapsed < 9, "cut off after \(elapsed) s")
         }
     }
 
