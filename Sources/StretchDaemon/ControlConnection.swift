@@ -26,6 +26,8 @@ struct ControlConnection<C: Clock<Duration>>: Sendable {
     let idleTimeout: Duration
     let lineTimeout: Duration
     let logger: Logger
+    /// Where what the client did wrong is logged (rate-limited across clients).
+    let warnings: ControlWarnings
 
     /// Why a connection ended before its client did.
     enum Dropped: Error {
@@ -52,14 +54,19 @@ struct ControlConnection<C: Clock<Duration>>: Sendable {
                 case .success(let request) where request.command == .watch:
                     return try await watch(handler, inputEnded: lines.inputEnded)
                 case .success(let request): try await send(await handler.handle(request))
-                case .failure(let error): try await send(.failure(error))
+                case .failure(let error):
+                    warnings.badRequest(line, error)
+                    try await send(.failure(error))
                 }
             case .tooLong:
-                return try await send(.failure(ControlError(
-                    "request line longer than \(ControlProtocol.maximumLineLength) bytes")))
+                let error = ControlError("request line longer than \(ControlProtocol.maximumLineLength) bytes")
+                warnings.warn(.lineTooLong, "control client dropped: \(error)")
+                return try await send(.failure(error))
             case .lineTimedOut:
-                return try await send(.failure(ControlError(
-                    "request line not finished within \(Self.text(lineTimeout)); closing the connection")))
+                let error = ControlError(
+                    "request line not finished within \(Self.text(lineTimeout)); closing the connection")
+                warnings.warn(.lineTooSlow, "control client dropped: \(error)")
+                return try await send(.failure(error))
             case .ended, .idleTimedOut:
                 return
             }

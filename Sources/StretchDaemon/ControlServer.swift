@@ -92,7 +92,7 @@ public struct ControlServer: Service {
 
     /// Accepts clients until a graceful shutdown (or cancellation), then waits for those being served.
     private func serve(_ listener: ControlListener) async throws {
-        let shared = SharedState()
+        let shared = SharedState(warnings: ControlWarnings(logger: logger))
         try await withThrowingDiscardingTaskGroup { group in
             while let fd = try await nextClient(listener) {
                 group.addTask { await serve(fd, shared: shared, clock: timeoutClock) }
@@ -123,7 +123,8 @@ public struct ControlServer: Service {
     private func serve<C: Clock<Duration>>(_ fd: Int32, shared: SharedState, clock: C) async {
         defer { close(fd) }
         let connection = ControlConnection(
-            fd: fd, loop: loop, clock: clock, idleTimeout: idleTimeout, lineTimeout: lineTimeout, logger: logger)
+            fd: fd, loop: loop, clock: clock, idleTimeout: idleTimeout, lineTimeout: lineTimeout, logger: logger,
+            warnings: shared.warnings)
         let peerUID = connection.peerUID ?? uid_t.max
         let ownUser = peerUID == getuid()
         // Refused peers never take a place; the others take one if there is one free.
@@ -131,11 +132,7 @@ public struct ControlServer: Service {
         defer { if admitted { shared.leave() } }
         do {
             if !ownUser {
-                if let unlogged = shared.refusals.withLock({ $0.shouldLog(peerUID, at: .now) }) {
-                    var metadata: Logger.Metadata = ["uid": "\(peerUID)"]
-                    if unlogged > 0 { metadata["refused_since_last_logged"] = "\(unlogged)" }
-                    logger.warning("refused a client of another user", metadata: metadata)
-                }
+                shared.warnings.warn(.otherUser(peerUID), "refused a client of another user", metadata: ["uid": "\(peerUID)"])
                 return try await connection.send(
                     .failure(ControlError("permission denied: stretchd serves only its own user")))
             }
@@ -169,11 +166,13 @@ public struct ControlServer: Service {
     }
 }
 
-/// What the accept loop shares with the connection tasks: the count of clients being served, and which refused
-/// peers were logged when.
+/// What the accept loop shares with the connection tasks: the count of clients being served, and which warnings
+/// were logged when.
 private final class SharedState: Sendable {
     private let clients = Atomic<Int>(0)
-    let refusals = Mutex(LogRateLimiter<uid_t, ContinuousClock.Instant>(interval: .seconds(60)))
+    let warnings: ControlWarnings
+
+    init(warnings: ControlWarnings) { self.warnings = warnings }
 
     /// Takes a place if fewer than `limit` clients are being served.
     func admit(upTo limit: Int) -> Bool {
@@ -188,6 +187,41 @@ private final class SharedState: Sendable {
     }
 
     func leave() { clients.subtract(1, ordering: .relaxed) }
+}
+
+/// Warnings about what clients of the control socket did. A client can repeat them as fast as it can connect, so
+/// each kind is logged at most once a minute, saying how many were left out (`LogRateLimiter`); what it sent goes
+/// into a line only escaped and cut (`LogText`), so it can neither flood the log nor fake a line of its own.
+final class ControlWarnings: Sendable {
+    enum Kind: Hashable, Sendable {
+        /// A client of another user (per uid).
+        case otherUser(uid_t)
+        /// A line that is not a request.
+        case badRequest
+        case lineTooLong
+        case lineTooSlow
+    }
+
+    private let logger: Logger
+    private let limiter = Mutex(LogRateLimiter<Kind, ContinuousClock.Instant>(interval: .seconds(60)))
+
+    init(logger: Logger) { self.logger = logger }
+
+    /// Logs `message` at warning unless a warning of `kind` was logged less than a minute before `now`.
+    func warn(
+        _ kind: Kind, _ message: String, metadata: Logger.Metadata = [:], at now: ContinuousClock.Instant = .now
+    ) {
+        guard let leftOut = limiter.withLock({ $0.shouldLog(kind, at: now) }) else { return }
+        logger.warning(
+            "\(message)\(LogRateLimiter<Kind, ContinuousClock.Instant>.suffix(leftOut))", metadata: metadata)
+    }
+
+    /// A line that is not a request: why (which may quote the client's text), and the line's start.
+    func badRequest(_ line: [UInt8], _ error: ControlError) {
+        warn(
+            .badRequest, "bad control request: \(LogText.escaping(error.description))",
+            metadata: ["line": "\(LogText.escaping(bytes: line))"])
+    }
 }
 
 /// Whether something accepts connections on a Unix socket path.

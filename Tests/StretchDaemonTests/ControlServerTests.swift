@@ -1,6 +1,7 @@
 import ControlProtocol
 import EpollExecutor
 import Foundation
+import InMemoryLogging
 import Logging
 @testable import StretchDaemon
 import StretchSystem
@@ -128,6 +129,7 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
 /// Runs a control server on a private folder for the length of `body`, with short timeouts.
 func withControlServer(
     idleTimeout: Duration = .seconds(600), lineTimeout: Duration = .seconds(600),
+    logger: Logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
     _ body: (_ socket: String, _ handler: TestControlHandler) async throws -> Void
 ) async throws {
     let folder = try #require(String(validatingCString: mkdtemp(strdup("/tmp/stretchd-control-XXXXXX"))))
@@ -138,8 +140,7 @@ func withControlServer(
     loop.startThread()
     defer { loop.stop() }
     var server = ControlServer(
-        path: folder + "/control.sock", handler: handler, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
-        loop: loop)
+        path: folder + "/control.sock", handler: handler, logger: logger, loop: loop)
     server.idleTimeout = idleTimeout
     server.lineTimeout = lineTimeout
     let running = Task { [server] in try await server.run() }
@@ -298,6 +299,58 @@ func withControlServer(
             client.send(#"{"version":1,"command":"status"}"# + "\n")
             #expect(try await client.reply()?.message == "status")
         }
+    }
+}
+
+/// What a client sends is logged escaped and cut, and repeated warnings at most once a minute.
+@Suite struct ControlWarningTests {
+    func warnings(_ log: InMemoryLogHandler) -> [String] {
+        log.entries.filter { $0.level == .warning }.map {
+            "\($0.message)" + $0.metadata.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+        }
+    }
+
+    @Test func aBadRequestIsLoggedEscapedAndCutAndItsRepeatsOnceAMinute() async throws {
+        let log = InMemoryLogHandler()
+        try await withControlServer(logger: Logger(label: "test") { _ in log }) { socket, _ in
+            let client = try TestClient(socket)
+            defer { client.close() }
+            // An unknown command whose name fakes a log line of its own, with a journal prefix and an escape.
+            let name = "x\\r<3>stretchd: started\\u001b[2J" + String(repeating: "y", count: 300)
+            client.send(#"{"version":1,"command":"\#(name)"}"# + "\n")
+            #expect(try await client.reply()?.ok == false)
+            for _ in 0..<3 {
+                client.send("not json\n")
+                #expect(try await client.reply()?.error == "not a JSON object")
+            }
+        }
+        let logged = warnings(log)
+        #expect(logged.count == 1, "\(logged)")
+        let line = try #require(logged.first)
+        #expect(line.hasPrefix(#"bad control request: unknown command "x\r<3>stretchd: started\u{1B}[2Jyyy"#), "\(line)")
+        #expect(line.contains(#" line={"version":1,"command":"x\\r<3>stretchd: started\\u001b[2Jyyy"#), "\(line)")
+        #expect(!line.contains("\r") && !line.contains("\u{1B}"))
+        // Each piece cut to about 200 bytes, marked.
+        #expect(line.utf8.count < 2 * LogText.limit + 100 && line.hasSuffix("…"), "\(line)")
+    }
+
+    @Test func eachKindIsLoggedFirstThenOnceAMinuteSayingHowManyWereLeftOut() {
+        let log = InMemoryLogHandler()
+        let warnings = ControlWarnings(logger: Logger(label: "test") { _ in log })
+        let start = ContinuousClock.now
+        for second in [0, 1, 30, 59] {
+            warnings.warn(.badRequest, "bad", at: start + .seconds(second))
+        }
+        warnings.warn(.lineTooSlow, "slow", at: start + .seconds(2))
+        warnings.warn(.otherUser(65534), "refused", at: start + .seconds(3))
+        warnings.warn(.otherUser(1001), "refused", at: start + .seconds(4))
+        warnings.warn(.badRequest, "bad", at: start + .seconds(60))
+        warnings.warn(.badRequest, "bad", at: start + .seconds(61))
+        warnings.warn(.badRequest, "bad", at: start + .seconds(200))
+        #expect(self.warnings(log) == [
+            "bad", "slow", "refused", "refused", "bad (and 3 more in the last minute)",
+            "bad (and 1 more in the last minute)",
+        ])
     }
 }
 

@@ -262,3 +262,76 @@ extension InMemoryLogHandler {
     /// The info lines logged so far.
     var infos: [String] { entries.filter { $0.level == .info }.map(\.message.description) }
 }
+
+/// Forgeries from a second connection: they change nothing, while the notification server's and dconf's own still
+/// count.
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
+struct DoNotDisturbForgeryTests {
+    typealias T = DoNotDisturbWatchTests
+    static let writer = "/ca/desrt/dconf/Writer/user", writerInterface = "ca.desrt.dconf.Writer"
+
+    @Test func forgedKDEAndDunstSwitchesChangeNothingWhileTheServersOwnDo() async throws {
+        let bus = try DesktopMockBus()
+        defer { bus.stop() }
+        try await T().server(bus, inhibited: false, paused: false)
+        try await bus.mocks.startForger()
+        let events = RecordedEvents()
+        let watch = DoNotDisturbWatch(buses: bus.buses, events: events, logger: bus.logger) { nil }
+        let running = Task { await watch.run() }
+        defer { running.cancel() }
+        #expect(await T().next(2, events) == [.doNotDisturb(source: "KDE", on: false), .doNotDisturb(source: "dunst", on: false)])
+
+        let me = try #require(await bus.buses.connection(.session)?.uniqueName)
+        // Both switches on, to the watch alone and to everyone, claiming the server's object.
+        for destination in [me, nil] {
+            try await bus.mocks.forge(
+                to: destination, T.path, interface: "org.freedesktop.DBus.Properties", "PropertiesChanged", "sa{sv}as",
+                [.string(T.notifications), .variantDictionary(["Inhibited": true]), .strings([])])
+            try await bus.mocks.forge(
+                to: destination, T.path, interface: "org.freedesktop.DBus.Properties", "PropertiesChanged", "sa{sv}as",
+                [.string(T.dunst), .variantDictionary(["paused": true]), .strings([])])
+        }
+        // The server's own change comes after them on the same connection: the first event is its, none is KDE's.
+        try await bus.mocks.call(T.notifications, T.path, "UpdateProperties", [.string(T.dunst), .variantDictionary(["paused": true])])
+        #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "dunst", on: true))
+        try await bus.mocks.call(T.notifications, T.path, "UpdateProperties", [.string(T.notifications), .variantDictionary(["Inhibited": true])])
+        #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "KDE", on: true))
+        #expect(await events.pending() == [])
+        #expect(bus.log.entries.contains { $0.level == .warning && "\($0.message)".contains("forged") })
+        running.cancel()
+        await running.value
+    }
+
+    @Test func aForgedDconfNotifyIsNotReadWhileDconfsOwnIs() async throws {
+        let bus = try DesktopMockBus()
+        defer { bus.stop() }
+        try await bus.mocks.startMock(name: "org.gnome.Shell", path: "/org/gnome/Shell", interface: "org.gnome.Shell")
+        try await bus.mocks.startMock(name: "ca.desrt.dconf", path: Self.writer, interface: Self.writerInterface)
+        try await bus.mocks.startForger()
+        let showBanners = Mutex(true), reads = Mutex(0)
+        let events = RecordedEvents()
+        let watch = DoNotDisturbWatch(buses: bus.buses, events: events, logger: bus.logger) {
+            reads.withLock { $0 += 1 }
+            return showBanners.withLock { $0 }
+        }
+        let running = Task { await watch.run() }
+        defer { running.cancel() }
+        #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: false))
+        #expect(reads.withLock { $0 } == 1)
+
+        let me = try #require(await bus.buses.connection(.session)?.uniqueName)
+        let notify: [BusValue] = [.string("/org/gnome/desktop/notifications/"), .strings(["show-banners"]), "tag"]
+        for destination in [me, nil] {
+            try await bus.mocks.forge(to: destination, Self.writer, interface: Self.writerInterface, "Notify", "sass", notify)
+        }
+        // dconf's own Notify after them: one read, which sees the change. Had a forgery been read, that read would
+        // have come first (seeing nothing new) and dconf's a second one, 250 ms later.
+        showBanners.withLock { $0 = false }
+        try await bus.mocks.emit("ca.desrt.dconf", Self.writer, interface: Self.writerInterface, "Notify", "sass", notify)
+        #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: true))
+        #expect(reads.withLock { $0 } == 2)
+        #expect(bus.log.entries.contains { $0.level == .warning && "\($0.message)".contains("forged") })
+        running.cancel()
+        await running.value
+    }
+}

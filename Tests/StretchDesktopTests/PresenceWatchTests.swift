@@ -22,7 +22,7 @@ final class PresenceDesk: @unchecked Sendable {
     let loop: EpollLoop
     let events = RecordedEvents()
     let log = InMemoryLogHandler()
-    private let buses: BusConnections
+    let buses: BusConnections
     private var watch: Task<Void, any Error>?
 
     var system: PrivateBus { systemMocks.bus }
@@ -406,6 +406,67 @@ struct PresenceWatchTests {
             #expect(desk.infos.filter { $0.hasPrefix("D-Bus system bus unavailable") }.count == 1)
             let result = await desk.stopService()
             #expect(result.map { (try? $0.get()) != nil } == true)
+        }
+    }
+}
+
+/// Forgeries from a second connection: they change nothing, while logind's and Mutter's own signals still count.
+@Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
+struct PresenceForgeryTests {
+    @Test func forgedSessionHintsChangeNothingWhileLogindsOwnDo() async throws {
+        try await PresenceDesk.with { desk in
+            try await desk.startLogind(sessions: ["c1": [:]], display: "c1")
+            try await desk.systemMocks.startForger()
+            desk.start()
+            #expect(await desk.events.next() == .locked(false))
+            #expect(await desk.events.next() == .idle(since: nil))
+
+            let me = try #require(await desk.buses.connection(.system)?.uniqueName)
+            // Locked and idle, to the watch alone and to everyone, claiming the session's object.
+            for destination in [me, nil] {
+                try await desk.systemMocks.forge(
+                    to: destination, PresenceDesk.sessionPath("c1"), interface: "org.freedesktop.DBus.Properties",
+                    "PropertiesChanged", "sa{sv}as",
+                    [
+                        "org.freedesktop.login1.Session",
+                        .variantDictionary(["LockedHint": true, "IdleHint": true, "IdleSinceHintMonotonic": .uint64(1)]),
+                        .strings([]),
+                    ])
+            }
+            // logind's own changes come after them on the same connection: the first event is its, none is locked.
+            try await desk.update(
+                PresenceDesk.sessionPath("c1"), ["IdleHint": true, "IdleSinceHintMonotonic": .uint64(123_456_789)])
+            #expect(await desk.events.next() == .idle(since: .microseconds(123_456_789)))
+            try await desk.update(PresenceDesk.sessionPath("c1"), ["LockedHint": true])
+            #expect(await desk.events.next() == .locked(true))
+            #expect(await desk.events.pending() == [])
+        }
+    }
+
+    @Test func aForgedMutterWatchFiredChangesNothingWhileMuttersOwnDoes() async throws {
+        try await PresenceDesk.with(systemBus: false) { desk in
+            try await desk.startMutter(idletime: 0)
+            try await desk.sessionMocks.startForger()
+            desk.start()
+            #expect(await desk.events.next() == .idle(since: nil))
+
+            let me = try #require(await desk.buses.connection(.session)?.uniqueName)
+            // Idle, then active, by the watches' ids (Mutter sends them to the watch's client alone): believed, they
+            // would make two events more and add a second user-active watch.
+            for id: UInt32 in [1, 2] {
+                try await desk.sessionMocks.forge(
+                    to: me, PresenceDesk.mutterPath, interface: PresenceDesk.mutter, "WatchFired", "u", [.uint32(id)])
+            }
+            // Mutter's own come after them on the same connection: idle, its active watch added once, then active.
+            try await desk.fire(1)
+            guard case .idle(_?) = await desk.events.next() else {
+                Issue.record("expected idle")
+                return
+            }
+            try await desk.fire(2)
+            #expect(await desk.events.next() == .idle(since: nil))
+            #expect(await desk.events.pending() == [])
+            #expect(try await desk.mutterCalls().map(\.0) == ["AddIdleWatch", "GetIdletime", "AddUserActiveWatch"])
         }
     }
 }
