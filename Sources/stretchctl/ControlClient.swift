@@ -75,9 +75,15 @@ struct ControlClient {
 
     /// Sends one request; the socket stays open for the replies.
     mutating func send(_ request: ControlRequest) {
-        let line = request.encoded()
+        let line = Array(request.encoded())
+        var sent = 0
         do {
-            try SystemCall.writeAll(fd, line)
+            while sent < line.count {
+                // MSG_NOSIGNAL: a daemon that refused us and closed must not kill this process with SIGPIPE.
+                sent += try SystemCall.retrying("send") {
+                    line.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+                }
+            }
         } catch {
             sendError = error
         }

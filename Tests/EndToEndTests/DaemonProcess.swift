@@ -102,7 +102,8 @@ final class DaemonProcess {
         log = pipe.fileHandleForReading
         consumed = logText.startIndex
         try process.run()
-        try waitForLog("listening")
+        // Logged once the socket listens and systemd has been told it is ready.
+        try waitForLog("started next_break=")
     }
 
     /// Reads the log until a line after the last match contains `text`; fails after `timeout` seconds.

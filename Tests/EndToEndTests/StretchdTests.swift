@@ -49,7 +49,7 @@ import TestSupport
         process.standardError = pipe
         try process.run()
         var log = ""
-        while !log.contains("listening") {
+        while !log.contains("started next_break=") {
             let data = pipe.fileHandleForReading.availableData
             if data.isEmpty { break }
             log += String(decoding: data, as: UTF8.self)
@@ -58,7 +58,9 @@ import TestSupport
         log += String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         let lines = log.split(separator: "\n")
-        #expect(lines.first?.hasPrefix("<6>started ") == true, "\(log)")
+        // "started" comes once the socket listens: after "listening".
+        #expect(lines.contains { $0.hasPrefix("<6>started ") }, "\(log)")
+        #expect(lines.firstIndex { $0.hasPrefix("<6>listening") }! < lines.firstIndex { $0.hasPrefix("<6>started ") }!, "\(log)")
         #expect(lines.allSatisfy { $0.hasPrefix("<") }, "\(log)")
     }
 
