@@ -129,6 +129,10 @@ public struct SessionStream: Sendable {
     /// Frames in the whole stream: until the later of the plan's end and the last sound's end.
     public let frames: Int
     private let volume: Float
+
+    /// How long the session sounds: until the last tone or prompt has rung out, past `session-end` (and with a
+    /// voice the closing prompt). What `render` writes and `play` plays, so the length every command shows.
+    public var length: Duration { .seconds(frames) / rate }
     /// Every cue's sound and every prompt's speech, with its first frame, by first frame.
     private let starts: [(frame: Int, samples: [Int16])]
 

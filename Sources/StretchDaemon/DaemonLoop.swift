@@ -424,6 +424,7 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
             sentStatus = nil
             reply.resume(returning: ControlReplies.notReloaded(error))
         case .success(let loaded):
+            for warning in loaded.config.warnings { logger.warning("config: \(warning)") }
             for warning in loaded.warnings { logger.warning("skipped routine file: \(warning)") }
             settings = loaded
             audio = parts.makeAudio(loaded.config)
@@ -617,7 +618,7 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
         let current = cycle.timer.advanced(to: time.now())
         let next = current.forecast()
         return StatusReport(
-            state: state, nextBreak: next?.at.description,
+            state: state, nextBreak: next.map { ControlReplies.shown($0.at) },
             // From the timer's own work time, not a wall clock subtraction that a DST change would throw off.
             nextBreakIn: next.map { $0.timeUntil(time.duration(until:)).inSeconds },
             pausedUntil: cycle.timer.state == .paused ? cycle.timer.pausedUntil?.description : nil,

@@ -32,22 +32,19 @@ struct CheckCommand: AsyncParsableCommand {
         let builtInCount = library.entries.count
         var problems = library.add(files: files)
         for problem in problems { printError(problem.description) }
-        let sounds = voice == .off ? nil : AudioOptions.defaultSounds()
+        let sounds = AudioOptions.defaultSounds()
         for entry in library.entries.dropFirst(builtInCount) {
             let path = entry.path ?? ""
-            var spoken: [SpeechProblem] = []
-            if let sounds {
-                spoken = try await VoicedSession.prepare(entry.routine, voice: voice, sounds: sounds).plan.speechProblems
-            }
-            let speechProblems = spoken.map {
+            let session = try await VoicedSession.prepare(entry.routine, voice: voice, sounds: sounds)
+            let speechProblems = session.plan.speechProblems.map {
                 ConfigProblem(file: path, keyPath: $0.keyPath, message: $0.message)
             }
             for problem in speechProblems { printError(problem.description) }
             problems += speechProblems
             guard speechProblems.isEmpty else { continue }
-            let plan = SessionPlanner.plan(entry.routine)
+            // The length as `routines`, `plan` and `render` show it.
             print("\(path): ok: \(entry.routine.id), \(entry.routine.steps.count) steps, "
-                + DurationText.format(plan.duration))
+                + DurationText.format(session.length(sounds: sounds)))
         }
         if !problems.isEmpty { throw ExitCode.badConfig }
     }

@@ -8,7 +8,9 @@ struct PlanCommand: AsyncParsableCommand {
         abstract: "Show a routine's session: its steps and every cue with its time.",
         discussion: """
             For people, the steps with their instructions, then a timeline where runs of countdown beats and \
-            rep beats are shown on one line. With --json, every cue:
+            rep beats are shown on one line. The length shown (and --json's "duration") is the session's as \
+            `play` plays it and `render` writes it: until the last sound has rung out, past session-end (and \
+            the closing prompt). With --json, every cue:
             {"routine": ID, "duration": SECONDS, "cues": [{"at": SECONDS, "cue": NAME, "step": STEP_NAME, \
             "side": "left"|"right"|null, "part": PART_NAME|null, "rep": N|null, "of": N|null}, ...]}
             With a voice (--voice on, or by default where the voice loads and the config's [voice] enabled is \
@@ -33,12 +35,15 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let routine = try routineOptions.routine(routine)
-        let plan = try await VoicedSession.prepare(routine, voice: voice, sounds: AudioOptions.defaultSounds()).plan
+        let sounds = AudioOptions.defaultSounds()
+        let session = try await VoicedSession.prepare(routine, voice: voice, sounds: sounds)
+        let plan = session.plan
         for problem in plan.speechProblems { printError("warning: \(routine.id): \(problem)") }
+        let length = session.length(sounds: sounds)
         if json {
-            try printJSON(PlanJSON(plan))
+            try printJSON(PlanJSON(plan, length: length))
         } else {
-            print(PlanText.render(plan), terminator: "")
+            print(PlanText.render(plan, length: length), terminator: "")
         }
     }
 }
@@ -78,12 +83,13 @@ struct PlanJSON: Encodable {
     }
 
     var routine: String
+    /// The session's length as it sounds (`VoicedSession.length`), not the `session-end` cue's time.
     var duration: Double
     var cues: [CueJSON]
 
-    init(_ plan: SessionPlan) {
+    init(_ plan: SessionPlan, length: Duration) {
         routine = plan.routine.id
-        duration = plan.duration.inSeconds
+        duration = length.inSeconds
         let tones = plan.cues.map { cue in
             (cue.at, CueJSON(
                 at: cue.at.inSeconds, cue: cue.cue.rawValue, step: plan.stepName(of: cue), side: cue.side,

@@ -2,10 +2,11 @@ import StretchCore
 
 /// The human-readable form of a plan: the steps, then a compact timeline.
 enum PlanText {
-    static func render(_ plan: SessionPlan) -> String {
+    /// `length` is the session's as it sounds (`VoicedSession.length`).
+    static func render(_ plan: SessionPlan, length: Duration) -> String {
         let routine = plan.routine
         var text = "\(routine.name) (\(routine.id)): \(routine.steps.count) steps, "
-            + "\(DurationText.format(plan.duration))\n"
+            + "\(DurationText.format(length))\n"
         if !routine.summary.isEmpty { text += wrap(routine.summary, indent: "") + "\n" }
         text += "\n"
         for (index, step) in routine.steps.enumerated() {

@@ -50,7 +50,8 @@ struct PlayCommand: AsyncParsableCommand {
         // Trapped before anything is shown, so Ctrl-C as soon as the session shows ends it cleanly.
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         let terminal = Terminal()
-        print("\(plan.routine.name): \(plan.routine.steps.count) steps, \(DurationText.format(plan.duration))"
+        let length = session.length(sounds: sounds)
+        print("\(plan.routine.name): \(plan.routine.steps.count) steps, \(DurationText.format(length))"
             + (terminal.interactive ? "  (space: pause, n: next step, q: stop)" : ""))
         fflush(nil)
         let scheduler = CueScheduler(

@@ -63,7 +63,7 @@ struct RenderCommand: AsyncParsableCommand {
         let stream = SessionStream(plan, sounds: sounds, volume: volume, speech: session.speech)
         let limit = WAV.maximumPCM16Frames()
         guard stream.frames <= limit else {
-            printError("error: the session lasts \(DurationText.format(plan.duration)); a 16-bit WAV file at \(rate) Hz "
+            printError("error: the session lasts \(DurationText.format(stream.length)); a 16-bit WAV file at \(rate) Hz "
                 + "holds at most \(DurationText.format(.seconds(limit / rate))) (play streams any length)")
             throw ExitCode(1)
         }
@@ -78,9 +78,9 @@ struct RenderCommand: AsyncParsableCommand {
             printError("error: \(problem)")
             throw ExitCode(1)
         }
-        let length = Duration.seconds(stream.frames) / rate
         let prompts = plan.prompts.isEmpty ? "" : ", \(plan.prompts.count) prompts"
-        print("wrote \(output): \(plan.routine.id), \(plan.cues.count) cues\(prompts), \(DurationText.format(length)) at \(rate) Hz")
+        print("wrote \(output): \(plan.routine.id), \(plan.cues.count) cues\(prompts), "
+            + "\(DurationText.format(stream.length)) at \(rate) Hz")
     }
 
     /// Writes 16-bit samples as WAV stores them, little-endian.

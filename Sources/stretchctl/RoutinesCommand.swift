@@ -2,17 +2,26 @@ import ArgumentParser
 import StretchConfig
 import StretchCore
 
-struct RoutinesCommand: ParsableCommand {
+struct RoutinesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "routines",
         abstract: "List the built-in and user routines.",
-        discussion: "Shows each routine's id (what other commands take), name, step count and session length."
+        discussion: """
+            Shows each routine's id (what other commands take), name, step count and session length: how long \
+            `play` plays it and `render` writes it, until the last sound has rung out, with the voice as they \
+            have it (the same --voice, or by default where the voice loads and the config's [voice] enabled is \
+            true); `plan` shows the same length.
+            """
     )
 
     @OptionGroup var routineOptions: RoutineOptions
 
     @Flag(help: "Print JSON: [{\"id\", \"name\", \"steps\", \"duration\" (seconds), \"source\"}].")
     var json = false
+
+    @Option(help: ArgumentHelp(
+        "Lengths with spoken prompts or without: on or off (default: as render and play).", valueName: "on|off"))
+    var voice: VoiceSetting?
 
     struct Row: Encodable {
         var id: String
@@ -23,11 +32,17 @@ struct RoutinesCommand: ParsableCommand {
         var source: String
     }
 
-    func run() throws {
-        let rows = routineOptions.library().entries.map { entry in
-            Row(
+    func run() async throws {
+        let sounds = AudioOptions.defaultSounds()
+        var voice = voice
+        var rows: [Row] = []
+        for entry in routineOptions.library().entries {
+            let session = try await VoicedSession.prepare(entry.routine, voice: voice, sounds: sounds)
+            // Decided by the first routine: a voice that does not load is noted once, not once per routine.
+            voice = session.voice
+            rows.append(Row(
                 id: entry.routine.id, name: entry.routine.name, steps: entry.routine.steps.count,
-                duration: SessionPlanner.plan(entry.routine).duration.inSeconds, source: entry.path ?? "built-in")
+                duration: session.length(sounds: sounds).inSeconds, source: entry.path ?? "built-in"))
         }
         if json { return try printJSON(rows) }
         let table = [["ID", "NAME", "STEPS", "LENGTH", "SOURCE"]] + rows.map {

@@ -16,6 +16,8 @@ enum VoiceSetting: String, ExpressibleByArgument, CaseIterable {
 struct VoicedSession {
     var plan: SessionPlan
     var speech: [String: [Int16]]
+    /// Whether the plan has a voice: what `--voice` or the config asked for, and the voice loaded.
+    var voice: VoiceSetting
 
     /// Plans `routine` with or without a voice. With `voice` nil (no `--voice`), the config's `[voice] enabled`
     /// decides, and a voice that cannot load is a note on stderr and a session without speech; with `--voice on`
@@ -23,7 +25,7 @@ struct VoicedSession {
     /// `sounds` (the ones the session plays, with the user's overrides).
     static func prepare(_ routine: Routine, voice: VoiceSetting?, sounds: SoundSet) async throws -> VoicedSession {
         guard voice ?? (configuredVoice() ? .on : .off) == .on else {
-            return VoicedSession(plan: SessionPlanner.plan(routine), speech: [:])
+            return VoicedSession(plan: SessionPlanner.plan(routine), speech: [:], voice: .off)
         }
         let speech: [String: [Int16]]
         do throws(SpeechError) {
@@ -31,7 +33,7 @@ struct VoicedSession {
         } catch .voiceUnavailable(let reason) where voice == nil {
             let problem = SpeechError.voiceUnavailable(reason: reason)
             printError("note: no spoken prompts: \(problem); --voice off hides this note")
-            return VoicedSession(plan: SessionPlanner.plan(routine), speech: [:])
+            return VoicedSession(plan: SessionPlanner.plan(routine), speech: [:], voice: .off)
         } catch {
             printError("error: \(routine.id): \(error)")
             throw ExitCode(1)
@@ -39,7 +41,12 @@ struct VoicedSession {
         let timing = SpeechTiming(toneLength: toneLengths(sounds)) { text in
             .seconds(speech[text]?.count ?? 0) / SpeechSynthesizer.rate
         }
-        return VoicedSession(plan: SessionPlanner.plan(routine, speech: timing), speech: speech)
+        return VoicedSession(plan: SessionPlanner.plan(routine, speech: timing), speech: speech, voice: .on)
+    }
+
+    /// How long the session sounds with `sounds`, as `render` writes it and `play` plays it (`SessionStream.length`).
+    func length(sounds: SoundSet) -> Duration {
+        SessionStream(plan, sounds: sounds, speech: speech).length
     }
 
     /// `[voice] enabled` in the user's config; on where the config is missing or cannot be read (`check-config`

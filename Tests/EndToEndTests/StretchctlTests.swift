@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct StretchctlTests {
     func plan(_ routine: String) throws -> PlanDocument {
@@ -12,20 +13,27 @@ import Testing
         let plan = try plan("hips-for-back")
         #expect(plan.routine == "hips-for-back")
         #expect(plan.cues.last?.cue == "session-end")
-        #expect(plan.cues.last?.at == plan.duration)
+        // The session lasts until session-end has rung out.
+        let sessionEnd = try wavSamples(URLPath.repository + "/Sounds/session-end.wav").count
+        #expect(Int(((plan.duration - (plan.cues.last?.at ?? 0)) * 48_000).rounded()) == sessionEnd)
         // Hip 90/90: two 60 s holds per side, right side first.
         let holds = plan.cues.filter { $0.cue == "hold-start" && $0.step == "Hip 90/90 stretch" }
         #expect(holds.map { "\($0.side ?? "") \($0.part ?? "")" }
             == ["right lean forward", "right rotate", "left lean forward", "left rotate"])
         let ends = plan.cues.filter { $0.cue == "hold-end" && $0.step == "Hip 90/90 stretch" }
         #expect(zip(holds, ends).allSatisfy { $1.at - $0.at == 60 })
-        // The two dynamic moves: 12 beats per side, 4 s apart, the count on every beat.
+        // The two dynamic moves: 12 beats per side, 4 s apart, the count on every beat;
+        // each with its soft return beat halfway, counted as its repetition.
         for step in ["Active hamstring stretch", "Adductor rocks"] {
             for side in ["right", "left"] {
                 let beats = plan.cues.filter { $0.cue == "rep-beat" && $0.step == step && $0.side == side }
                 #expect(beats.map(\.rep) == Array(1...12))
                 #expect(beats.allSatisfy { $0.of == 12 })
                 #expect(zip(beats, beats.dropFirst()).allSatisfy { $1.at - $0.at == 4 })
+                let returns = plan.cues.filter { $0.cue == "rep-return" && $0.step == step && $0.side == side }
+                #expect(returns.map(\.rep) == Array(1...12))
+                #expect(returns.allSatisfy { $0.of == 12 })
+                #expect(zip(beats, returns).allSatisfy { $1.at - $0.at == 2 })
             }
         }
         let couch = plan.cues.filter { $0.step == "Quadriceps couch stretch" && $0.cue == "halfway" }
@@ -52,7 +60,7 @@ import Testing
         try "name = \"Mine\"\n[[step]]\nname = \"a\"\nkind = \"hold\"\nhold = \"1m\"\n"
             .write(toFile: dir + "/mine.toml", atomically: true, encoding: .utf8)
         environment["XDG_CONFIG_HOME"] = nil
-        let result = try Binaries.run("stretchctl", ["routines", "--json"], environment: environment)
+        let result = try Binaries.run("stretchctl", ["routines", "--json", "--voice", "off"], environment: environment)
         #expect(result.status == 0)
         struct Row: Decodable, Equatable {
             var id: String
@@ -62,7 +70,10 @@ import Testing
         }
         let rows = try JSONDecoder().decode([Row].self, from: Data(result.stdout.utf8))
         #expect(rows.map(\.id) == ["hips-for-back", "desk-basics", "mine"])
-        #expect(rows[2] == Row(id: "mine", steps: 1, duration: 64, source: dir + "/mine.toml"))
+        // The minute's hold and its countdown, then session-end one second later, rung out.
+        let sessionEnd = try wavSamples(URLPath.repository + "/Sounds/session-end.wav").count
+        #expect(rows[2] == Row(id: "mine", steps: 1, duration: rows[2].duration, source: dir + "/mine.toml"))
+        #expect(Int((rows[2].duration * 48_000).rounded()) == 64 * 48_000 + sessionEnd)
         #expect(rows[0].duration == (try plan("hips-for-back")).duration)
     }
 

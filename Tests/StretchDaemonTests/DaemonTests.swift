@@ -9,6 +9,7 @@ import StretchConfig
 import StretchCore
 import StretchDaemon
 import StretchHistory
+import StretchSettings
 import Testing
 
 @Suite struct DaemonTests {
@@ -117,6 +118,33 @@ import Testing
         let reply = await harness.command(.reload)
         #expect(!reply.ok && reply.problems == ["config.toml:3: schedule.every: expected a duration"])
         #expect(await harness.daemon.status().nextBreak == "2026-11-23 09:50")
+        try await harness.stop()
+    }
+
+    @Test func aReloadLogsTheConfigsWarnings() async throws {
+        let text = "[schedule]\nevery = \"2m\"\n"
+        let config = try DaemonConfig.parse(text, file: "config.toml").get()
+        let routines = config.routines.compactMap { RoutineLibrary().routine(id: $0) }
+        var harness = try DaemonHarness(
+            config: waitForStart, reload: { .success(DaemonSettings(config: config, routines: routines, warnings: [])) })
+        _ = await harness.nextSleep()
+        #expect(await harness.command(.reload).ok)
+        let warnings = harness.log.entries.filter { $0.level == .warning }.map(\.message.description)
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.hasPrefix("config: config.toml:2:") == true, "\(warnings)")
+        #expect(warnings.first?.contains("schedule.every: a break every 2m is under 5m") == true, "\(warnings)")
+        #expect(await harness.daemon.status().nextBreak == "2026-11-23 09:02")
+        try await harness.stop()
+    }
+
+    /// The next break comes due at 09:50:00.4 here: shown to the second, it is never earlier than it is.
+    @Test func statusShowsTheNextBreakRoundedUpToTheSecond() async throws {
+        var harness = try DaemonHarness(start: H.monday(9).adding(.milliseconds(400)), config: waitForStart)
+        _ = await harness.nextSleep()
+        #expect(await harness.daemon.status().nextBreak == "2026-11-23 09:50:01")
+        await harness.clock.advance(by: .milliseconds(600))
+        _ = await harness.nextSleep()
+        #expect(await harness.daemon.status().nextBreak == "2026-11-23 09:50:01")
         try await harness.stop()
     }
 
