@@ -236,7 +236,11 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
     private func arm() {
         guard !shuttingDown else { return }
         let deadline = clock.now.advanced(by: timeUntilNextWake())
-        if let timer, timer.deadline == deadline { return }
+        // The same moment read again a little later (the clocks are read apart) is not a new one.
+        if let timer {
+            let apart = timer.deadline.duration(to: deadline)
+            if apart < .milliseconds(1), apart > .milliseconds(-1) { return }
+        }
         timer?.task.cancel()
         timerGeneration += 1
         let generation = timerGeneration

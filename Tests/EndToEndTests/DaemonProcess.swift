@@ -147,12 +147,24 @@ final class DaemonProcess {
     }
 
     /// Sends SIGTERM and waits for the process to end; returns its exit status.
+    /// SIGTERM, then its exit status once it has exited; a daemon still running 10 s later is killed and the test
+    /// fails with its log (SIGTERM must end it at once: a hang is a defect, not something to wait out).
     func terminate() throws -> Int32 {
         kill(process.processIdentifier, SIGTERM)
-        let rest = log.readDataToEndOfFile()
-        logText += String(decoding: rest, as: UTF8.self)
+        // Read its log to the end: its stderr closes as it exits.
+        let deadline = Date().addingTimeInterval(10)
+        var poller = pollfd(fd: log.fileDescriptor, events: Int16(POLLIN), revents: 0)
+        while poll(&poller, 1, Int32(max(0, deadline.timeIntervalSinceNow) * 1000)) > 0 {
+            let data = log.availableData
+            guard !data.isEmpty else {
+                process.waitUntilExit()
+                return process.terminationStatus
+            }
+            logText += String(decoding: data, as: UTF8.self)
+        }
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        return process.terminationStatus
+        throw DaemonTestError("stretchd did not exit within 10 s of SIGTERM; log:\n\(logText)")
     }
 
     deinit {

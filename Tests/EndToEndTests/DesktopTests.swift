@@ -72,7 +72,10 @@ struct DesktopTests {
         #expect(status["worked"] as? Double == 0, "no work time counts once the break is taken")
         #expect(!daemon.logText.contains("break due: time to stretch"), "no reminder while locked")
         #expect(try await desktop.notifyCalls().isEmpty)
-        #expect(!((try? String(contentsOfFile: daemon.historyPath, encoding: .utf8)) ?? "").contains("reminded"))
+        // The break came due while locked and ended as taken away from the desk: no session, no skip.
+        let events = ((try? String(contentsOfFile: daemon.historyPath, encoding: .utf8)) ?? "").split(separator: "\n")
+            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["event"] as? String }
+        #expect(events == ["due", "missed"], "\(events)")
 
         // Back after a break: nothing to announce; the next reminder comes a whole interval of work later.
         try await desktop.setLocked(false)
