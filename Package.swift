@@ -57,9 +57,11 @@ let package = Package(
         ),
         // Files, paths and sockets over swift-system: the one place that opens files (typed errors with the
         // system's errno), XDG paths, the environment, Unix socket addresses; and log lines that outside text and
-        // repeated events cannot flood (`LogText`, `LogRateLimiter`).
+        // repeated events cannot flood (`LogText`, `LogRateLimiter`); the machine's clocks (`SystemTime`), the one
+        // place time is read.
         .target(
-            name: "StretchSystem", dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+            name: "StretchSystem",
+            dependencies: ["StretchCore", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: settings
         ),
         // Pure timing core: routines, plans, the cue scheduler and the break timer. No I/O, no Foundation.
@@ -183,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "StretchDesktopTests",
             dependencies: [
-                "StretchDesktop", "DBus", "EpollExecutor", "StretchCore", "TestSupport",
+                "StretchDesktop", "DBus", "EpollExecutor", "StretchCore", "StretchSystem", "TestSupport",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

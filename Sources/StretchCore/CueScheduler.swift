@@ -75,14 +75,6 @@ public enum LateWake: Sendable, Hashable {
     }
 }
 
-/// Time the machine has been awake, from an arbitrary origin: `SuspendingClock` (a monotonic clock that stops while
-/// the machine is suspended, on Linux), which goes on while the process is stopped.
-public let systemAwakeTime: @Sendable () -> Duration = {
-    awakeOrigin.duration(to: SuspendingClock.now)
-}
-
-private let awakeOrigin = SuspendingClock.now
-
 /// Plays a session plan into an output on absolute deadlines of a clock.
 ///
 /// Each cue is due at `anchor + offset`, where the anchor is the instant the plan started, moved later by
@@ -153,10 +145,10 @@ public actor CueScheduler<C: Clock> where C.Duration == Duration {
     public private(set) var timePlayed = Duration.zero
     private var commandWaiter: CheckedContinuation<Void, Never>?
 
-    /// `awake` reads time the machine has been awake (it stops in suspend, unlike `clock`); tests pass their own.
+    /// `awake` reads time the machine has been awake (`TimeSource.awake`: it stops in suspend, unlike `clock`).
     public init(
         plan: SessionPlan, clock: C, output: any CueOutput, stream: (any StreamOutput)? = nil,
-        awake: @escaping @Sendable () -> Duration = systemAwakeTime
+        awake: @escaping @Sendable () -> Duration
     ) {
         self.plan = plan
         self.clock = clock

@@ -517,7 +517,7 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
         let inbox = inbox
         let output = StatusPublishingOutput(StepLogOutput(logger: sessionLogger)) { inbox.yield(.cuePlayed) }
         let scheduler = CueScheduler(
-            plan: prepared.plan, clock: clock, output: output, stream: prepared.stream, awake: { [time] in time.awake() })
+            plan: prepared.plan, clock: clock, output: output, stream: prepared.stream, awake: time.awake)
         let task = Task {
             let outcome = await scheduler.run()
             let played = await scheduler.timePlayed

@@ -1,5 +1,6 @@
 import DBus
 import Logging
+import StretchSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -55,7 +56,7 @@ extension PresenceWatch {
             var activeID: UInt32?
             if UInt64(idletime) >= interval {
                 activeID = try await addUserActiveWatch(on: connection)
-                observe.yield(.mutter(idleSince: Self.monotonicNow() - .milliseconds(idletime), fresh: true))
+                observe.yield(.mutter(idleSince: SystemTime().awake() - .milliseconds(idletime), fresh: true))
             } else {
                 observe.yield(.mutter(idleSince: nil, fresh: true))
             }
@@ -63,7 +64,7 @@ extension PresenceWatch {
                 guard let id = signal.arguments.first?.uint32 else { continue }
                 if id == idleID, activeID == nil {
                     // (Mutter fires a new idle watch at once when the user is idle already: ignored then.)
-                    let now = Self.monotonicNow()
+                    let now = SystemTime().awake()
                     activeID = try await addUserActiveWatch(on: connection)
                     observe.yield(.mutter(idleSince: now - idleWatch, fresh: false))
                 } else if id == activeID {

@@ -1,5 +1,6 @@
 import DBus
 import Logging
+import StretchSystem
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -283,7 +284,7 @@ public final class PresenceWatch: Service, Sendable {
             } else if idleSinceMicroseconds > 0 {
                 since = .microseconds(idleSinceMicroseconds)
             } else {
-                seenIdle = seenIdle ?? PresenceWatch.monotonicNow()
+                seenIdle = seenIdle ?? SystemTime().awake()
                 since = seenIdle
             }
             return .logind(locked: locked, idleSince: since, fresh: fresh)
@@ -332,13 +333,6 @@ public final class PresenceWatch: Service, Sendable {
             guard let changed else { return }
             current = changed
         }
-    }
-
-    /// The current time of `CLOCK_MONOTONIC`.
-    static func monotonicNow() -> Duration {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
     }
 
     /// Why a stream ended without an error: the task was cancelled, or the connection closed.

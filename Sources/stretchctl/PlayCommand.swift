@@ -2,6 +2,7 @@ import ALSA
 import ArgumentParser
 import StretchAudio
 import StretchCore
+import StretchSystem
 import UnixSignals
 
 #if canImport(Glibc)
@@ -56,7 +57,8 @@ struct PlayCommand: AsyncParsableCommand {
         fflush(nil)
         let scheduler = CueScheduler(
             plan: plan, clock: ContinuousClock(),
-            output: terminal.showsProgress ? StepLineOutput() as any CueOutput : ConsoleCueOutput(), stream: stream)
+            output: terminal.showsProgress ? StepLineOutput() as any CueOutput : ConsoleCueOutput(), stream: stream,
+            awake: SystemTime().awake)
 
         // Ends when cancelled, with the last signal that stopped the session.
         let interrupts = Task { () -> UnixSignal? in

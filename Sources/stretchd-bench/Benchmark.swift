@@ -102,7 +102,8 @@ struct Benchmark {
             deviceName: "file:'\(path)',wav", sounds: sounds, volume: 1,
             logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
         struct Silent: CueOutput { func play(_ cue: PlannedCue, of plan: SessionPlan) async {} }
-        let scheduler = CueScheduler(plan: plan, clock: ContinuousClock(), output: Silent(), stream: output)
+        let scheduler = CueScheduler(
+            plan: plan, clock: ContinuousClock(), output: Silent(), stream: output, awake: SystemTime().awake)
         _ = await scheduler.run()
 
         guard case .success(let bytes) = Files.readBytes(path, limit: 1 << 30) else { return }

@@ -1,5 +1,6 @@
 import DBus
 import Foundation
+import StretchSystem
 import Testing
 import TestSupport
 
@@ -114,7 +115,7 @@ struct DesktopTests {
             buses: desktop.environment)
         try daemon.waitForLog("break due: time to stretch")
         // The user gets up: logind's idle hint, as the desktop sets it.
-        try await desktop.setIdle(since: MockDesktop.monotonicNow())
+        try await desktop.setIdle(since: SystemTime().awake())
         // Started by idleness within 20 s (5 s of it idle), not by the hour-long lead-in: the wait fails otherwise.
         try daemon.waitForLog("session started", timeout: 20)
         #expect(try daemon.status()["state"] as? String == "in-session")

@@ -1,6 +1,7 @@
 import DBus
 import EpollExecutor
 import Foundation
+import StretchSystem
 import TestSupport
 
 /// A desktop for the real `stretchd`: a private session bus with python-dbusmock's notification daemon, and a
@@ -114,12 +115,5 @@ final class MockDesktop {
     func setInhibited(_ inhibited: Bool) async throws {
         try await session.setProperties(
             Self.notifications, Self.notificationsPath, Self.notifications, ["Inhibited": .boolean(inhibited)])
-    }
-
-    /// Now on CLOCK_MONOTONIC, the clock logind's `IdleSinceHintMonotonic` is read on.
-    static func monotonicNow() -> Duration {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
     }
 }

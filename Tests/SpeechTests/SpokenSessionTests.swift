@@ -71,7 +71,8 @@ import TestSupport
                 logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
             await output.setSpeech(speech)
             struct Silent: CueOutput { func play(_ cue: PlannedCue, of plan: SessionPlan) async {} }
-            let scheduler = CueScheduler(plan: plan, clock: clock, output: Silent(), stream: output)
+            let scheduler = CueScheduler(
+                plan: plan, clock: clock, output: Silent(), stream: output, awake: TestAwakeTime(clock: clock).read)
             let session = Task { await scheduler.run() }
             for await event in scheduler.events {
                 if case .sleeping(let until) = event {

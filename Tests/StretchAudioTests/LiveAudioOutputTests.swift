@@ -28,7 +28,8 @@ func playLive(
     act: (CueScheduler<TestClock<Duration>>, TestClock<Duration>.Instant) async -> Bool = { _, _ in false }
 ) async throws -> [(cue: PlannedCue, at: Duration)] {
     struct Silent: CueOutput { func play(_ cue: PlannedCue, of plan: SessionPlan) async {} }
-    let scheduler = CueScheduler(plan: plan, clock: clock, output: Silent(), stream: stream)
+    let scheduler = CueScheduler(
+        plan: plan, clock: clock, output: Silent(), stream: stream, awake: TestAwakeTime(clock: clock).read)
     let start = clock.now
     let session = Task { await scheduler.run() }
     var played: [(PlannedCue, Duration)] = []

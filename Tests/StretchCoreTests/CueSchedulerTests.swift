@@ -34,7 +34,7 @@ actor RecordingOutput: CueOutput {
                        start: TestClock<Duration>.Instant)
     {
         let output = RecordingOutput(clock: clock)
-        let scheduler = CueScheduler(plan: plan, clock: clock, output: output)
+        let scheduler = CueScheduler(plan: plan, clock: clock, output: output, awake: TestAwakeTime(clock: clock).read)
         let start = clock.now
         let session = Task { await scheduler.run() }
         var sleeps = 0
@@ -66,7 +66,7 @@ actor RecordingOutput: CueOutput {
         let plan = SessionPlanner.plan(Routine(id: "late", name: "Late", steps: steps))
         let late = OvershootingClock(base: clock, overshoot: .milliseconds(7))
         let output = RecordingOutput(clock: clock)
-        let scheduler = CueScheduler(plan: plan, clock: late, output: output)
+        let scheduler = CueScheduler(plan: plan, clock: late, output: output, awake: TestAwakeTime(clock: clock).read)
         let start = clock.now
         let session = Task { await scheduler.run() }
         for await event in scheduler.events {
@@ -162,7 +162,8 @@ actor RecordingOutput: CueOutput {
 
     @Test func cancellingTheRunningTaskStopsTheSession() async throws {
         let plan = SessionPlanner.plan(Routine(id: "s", name: "S", steps: [holdStep("Only")]))
-        let scheduler = CueScheduler(plan: plan, clock: clock, output: RecordingOutput(clock: clock))
+        let scheduler = CueScheduler(
+            plan: plan, clock: clock, output: RecordingOutput(clock: clock), awake: TestAwakeTime(clock: clock).read)
         let session = Task { await scheduler.run() }
         for await event in scheduler.events {
             if case .sleeping = event { session.cancel() }
@@ -178,12 +179,14 @@ extension CueSchedulerTests {
         // The fifth sleep (the one until hold-end) ends ten minutes late: the laptop was closed.
         let sleepy = OvershootingClock(base: clock, overshoot: .seconds(600), onlySleep: 5)
         let output = RecordingOutput(clock: clock)
-        let scheduler = CueScheduler(plan: plan, clock: sleepy, output: output)
+        let awake = TestAwakeTime(clock: clock)
+        let scheduler = CueScheduler(plan: plan, clock: sleepy, output: output, awake: awake.read)
         let session = Task { await scheduler.run() }
         var sleeps = 0
         for await event in scheduler.events {
             guard case .sleeping(let until) = event else { continue }
             sleeps += 1
+            if sleeps == 5 { awake.willSuspend(for: .seconds(600)) }
             await clock.waitForSleeper()
             await clock.advance(to: until.advanced(by: sleeps == 5 ? .seconds(600) : .zero))
         }
@@ -304,20 +307,6 @@ struct NoOutput: CueOutput {
     func play(_ cue: PlannedCue, of plan: SessionPlan) async {}
 }
 
-/// Awake time on a test clock: the clock's time less what the test declares was spent suspended.
-final class TestAwakeTime: Sendable {
-    let clock: TestClock<Duration>
-    private let suspended = Mutex(Duration.zero)
-
-    init(clock: TestClock<Duration>) { self.clock = clock }
-
-    @Sendable func read() -> Duration {
-        TestClock<Duration>.Instant().duration(to: clock.now) - suspended.withLock { $0 }
-    }
-
-    /// Time from now on until the next reading passes with the machine asleep.
-    func willSuspend(for duration: Duration) { suspended.withLock { $0 += duration } }
-}
 
 /// A clock whose sleeps end `overshoot` after their deadline, like a busy machine's.
 /// With `onlySleep`, only that sleep (counting from 1) overshoots, like a machine suspended once.

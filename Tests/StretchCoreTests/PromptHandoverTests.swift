@@ -39,7 +39,8 @@ final class PromptRecordingStream: StreamOutput, Sendable {
     func run(skipAt: Duration? = nil) async throws -> PromptRecordingStream {
         let stream = PromptRecordingStream()
         struct Silent: CueOutput { func play(_ cue: PlannedCue, of plan: SessionPlan) async {} }
-        let scheduler = CueScheduler(plan: Self.plan, clock: clock, output: Silent(), stream: stream)
+        let scheduler = CueScheduler(
+            plan: Self.plan, clock: clock, output: Silent(), stream: stream, awake: TestAwakeTime(clock: clock).read)
         let start = clock.now
         let session = Task { await scheduler.run() }
         var skipped = false

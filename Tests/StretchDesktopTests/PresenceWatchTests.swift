@@ -3,6 +3,7 @@ import EpollExecutor
 import Foundation
 import InMemoryLogging
 import Logging
+import StretchSystem
 @testable import StretchDesktop
 import Testing
 import TestSupport
@@ -216,13 +217,6 @@ final class PresenceDesk: @unchecked Sendable {
         """
 }
 
-/// The current time of `CLOCK_MONOTONIC`, to bound what the service computed from it.
-private func monotonicNow() -> Duration {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
-}
-
 @Suite(.needsPrivateBus, .timeLimit(.minutes(1)))
 struct PresenceWatchTests {
     @Test func theSessionsLockAtStartIsReportedAndThenItsChanges() async throws {
@@ -255,12 +249,12 @@ struct PresenceWatchTests {
             #expect(await desk.events.next() == .idle(since: nil))
 
             // Idle with no time given (0): since it was seen.
-            let before = monotonicNow()
+            let before = SystemTime().awake()
             try await desk.invalidate(
                 PresenceDesk.sessionPath("c1"), interface: "org.freedesktop.login1.Session",
                 ["IdleHint": true, "IdleSinceHintMonotonic": .uint64(0)])
             let event = await desk.events.next()
-            let after = monotonicNow()
+            let after = SystemTime().awake()
             guard case .idle(let since?) = event else {
                 Issue.record("expected idle, got \(event)")
                 return
@@ -327,10 +321,10 @@ struct PresenceWatchTests {
             #expect(try await desk.mutterCalls().map(\.0) == ["AddIdleWatch", "GetIdletime"])
             #expect(try await desk.mutterCalls().first?.1 == [.uint64(5_000)])
 
-            let before = monotonicNow()
+            let before = SystemTime().awake()
             try await desk.fire(1)
             let idle = await desk.events.next()
-            let after = monotonicNow()
+            let after = SystemTime().awake()
             guard case .idle(let since?) = idle else {
                 Issue.record("expected idle, got \(idle)")
                 return
@@ -353,10 +347,10 @@ struct PresenceWatchTests {
 
             // gnome-shell restarts, and finds the user idle for 7 s already.
             desk.session.stopMocks()
-            let before = monotonicNow()
+            let before = SystemTime().awake()
             try await desk.startMutter(idletime: 7_000)
             let idle = await desk.events.next()
-            let after = monotonicNow()
+            let after = SystemTime().awake()
             guard case .idle(let since?) = idle else {
                 Issue.record("expected idle, got \(idle)")
                 return
@@ -401,7 +395,7 @@ struct PresenceWatchTests {
                 Issue.record("expected idle")
                 return
             }
-            #expect(since <= monotonicNow() - .seconds(9))
+            #expect(since <= SystemTime().awake() - .seconds(9))
             #expect(try await desk.logged("D-Bus system bus unavailable"))
             #expect(desk.infos.filter { $0.hasPrefix("D-Bus system bus unavailable") }.count == 1)
             let result = await desk.stopService()

@@ -3,22 +3,6 @@ import Glibc
 #endif
 import StretchCore
 
-/// Where the break service gets the time: real clocks in the daemon, a scripted timeline in tests.
-public protocol TimeSource: Sendable {
-    /// The current reading of all clocks.
-    func now() -> Moment
-    /// Real time from now until the wall clock shows `local` (zero when it already has).
-    func duration(until local: CivilTime) -> Duration
-    /// Seconds since 1970 (UTC), for records.
-    func unixTime() -> Double
-    /// Time the machine has been awake (`now().awake` alone): what tells a suspend from a stalled process.
-    func awake() -> Duration
-}
-
-extension TimeSource {
-    public func awake() -> Duration { now().awake }
-}
-
 /// The machine's clocks: `CLOCK_MONOTONIC` (stops in suspend), `CLOCK_BOOTTIME`, and local wall time.
 public struct SystemTime: TimeSource {
     public init() {}
