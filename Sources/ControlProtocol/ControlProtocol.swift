@@ -18,32 +18,24 @@ public enum ControlProtocol {
     public static let maximumRoutineLength = 4096
 }
 
-public enum Command: String, Codable, Sendable, CaseIterable {
-    case status, start, stop, skip, snooze, pause, resume, next, reload, history
-    /// Keeps the connection open: a `status` reply now and another each time what it shows changes
-    /// (`StatusReport.Visible`).
-    case watch
-}
-
 /// A request, decoded and checked: durations parsed, ranges checked. The daemon and `stretchctl` build and read
-/// only these values; the JSON keys on the wire (`routine`, `duration`, `days`) stay as they were.
+/// only these values; the JSON keys on the wire (`command`, `routine`, `duration`, `days`) stay as they were.
 public enum ControlRequest: Sendable, Hashable {
     case status
-    /// A routine id or absolute path; nil: the routine of the break that is due, or the next in turn.
-    case start(routine: String?)
-    case stop
-    case skip
-    /// Work time until the next reminder; nil: the configured snooze.
-    case snooze(Duration?)
-    /// Nil: the session alone when one runs, otherwise reminders until `resume`.
-    case pause(PauseLength?)
-    case resume
-    case next
+    /// A command for the break cycle, as the cycle takes it but for `start`'s routine: an id or an absolute path;
+    /// nil: the routine of the break that is due, or the next in turn. The daemon finds the routine.
+    case cycle(BreakCycle.Command<String?>)
     case reload
     /// Days shown, today included, in `ControlProtocol.historyDays`.
     case history(days: Int)
-    /// Keeps the connection open: a `status` reply now and another each time what it shows changes.
+    /// Keeps the connection open: a `status` reply now and another each time what it shows changes
+    /// (`StatusReport.Visible`).
     case watch
+
+    /// A request's name on the wire, its `command`.
+    public enum Name: String, Encodable, Sendable, CaseIterable {
+        case status, start, stop, skip, snooze, pause, resume, next, reload, history, watch
+    }
 
     /// `history` without `days`.
     public static let defaultHistoryDays = 7
@@ -52,16 +44,17 @@ public enum ControlRequest: Sendable, Hashable {
     /// `pause`: more than nothing, at most a week.
     public static let pauseRange = Duration.zero...Duration.seconds(7 * 86_400)
 
-    public var command: Command {
+    /// The request's `command` on the wire.
+    public var name: Name {
         switch self {
         case .status: .status
-        case .start: .start
-        case .stop: .stop
-        case .skip: .skip
-        case .snooze: .snooze
-        case .pause: .pause
-        case .resume: .resume
-        case .next: .next
+        case .cycle(.start): .start
+        case .cycle(.stop): .stop
+        case .cycle(.skip): .skip
+        case .cycle(.snooze): .snooze
+        case .cycle(.pause): .pause
+        case .cycle(.resume): .resume
+        case .cycle(.next): .next
         case .reload: .reload
         case .history: .history
         case .watch: .watch
@@ -112,8 +105,8 @@ public enum ControlRequest: Sendable, Hashable {
         guard case .string(let name)? = object["command"] else {
             return .failure(ControlError("missing \"command\" (a string)"))
         }
-        guard let command = Command(rawValue: name) else {
-            let known = Command.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let name = Name(rawValue: name) else {
+            let known = Name.allCases.map(\.rawValue).joined(separator: ", ")
             return .failure(ControlError("unknown command \"\(name)\"; commands: \(known)"))
         }
         let allowed: Set = ["version", "command", "routine", "duration", "days"]
@@ -129,19 +122,19 @@ public enum ControlRequest: Sendable, Hashable {
             return .failure(error)
         }
         // Fields a command does not take are ignored, as they always were.
-        switch command {
+        switch name {
         case .status: return .success(.status)
-        case .start: return .success(.start(routine: routine))
-        case .stop: return .success(.stop)
-        case .skip: return .success(.skip)
+        case .start: return .success(.cycle(.start(routine)))
+        case .stop: return .success(.cycle(.stop))
+        case .skip: return .success(.cycle(.skip))
         case .snooze:
-            guard let duration else { return .success(.snooze(nil)) }
-            return snoozeLength(duration).map { .snooze($0) }
+            guard let duration else { return .success(.cycle(.snooze(nil))) }
+            return snoozeLength(duration).map { .cycle(.snooze($0)) }
         case .pause:
-            guard let duration else { return .success(.pause(nil)) }
-            return pauseLength(duration).map { .pause($0) }
-        case .resume: return .success(.resume)
-        case .next: return .success(.next)
+            guard let duration else { return .success(.cycle(.pause(nil))) }
+            return pauseLength(duration).map { .cycle(.pause($0)) }
+        case .resume: return .success(.cycle(.resume))
+        case .next: return .success(.cycle(.next))
         case .reload: return .success(.reload)
         case .history: return .success(.history(days: days ?? defaultHistoryDays))
         case .watch: return .success(.watch)
@@ -178,21 +171,23 @@ public enum ControlRequest: Sendable, Hashable {
     /// The fields on the wire.
     private struct Wire: Encodable {
         var version = ControlProtocol.version
-        var command: Command
+        var command: Name
         var routine: String?
         var duration: String?
         var days: Int?
     }
 
     private var wire: Wire {
-        var wire = Wire(command: command)
+        var wire = Wire(command: name)
         switch self {
-        case .start(let routine): wire.routine = routine
-        case .snooze(let duration): wire.duration = duration.map(DurationText.format)
-        case .pause(.tomorrow): wire.duration = "tomorrow"
-        case .pause(.duration(let duration)): wire.duration = DurationText.format(duration)
+        case .cycle(.start(let routine)): wire.routine = routine
+        case .cycle(.snooze(let duration)): wire.duration = duration.map(DurationText.format)
+        case .cycle(.pause(.tomorrow)): wire.duration = "tomorrow"
+        case .cycle(.pause(.duration(let duration))): wire.duration = DurationText.format(duration)
         case .history(let days): wire.days = days
-        case .status, .stop, .skip, .pause(nil), .resume, .next, .reload, .watch: break
+        case .status, .cycle(.stop), .cycle(.skip), .cycle(.pause(nil)), .cycle(.resume), .cycle(.next), .reload,
+             .watch:
+            break
         }
         return wire
     }

@@ -64,9 +64,11 @@ public struct BreakCycle: Sendable, Hashable {
         case session(Routine, paused: Bool, thenPause: CivilTime?)
     }
 
-    /// What the user asked for, resolved: durations parsed, the routine to start found (or why not).
-    public enum Command: Sendable, Hashable {
-        case start(StartRoutine)
+    /// What the user asked the cycle to do, durations parsed. `RoutineChoice` is how `start` names its routine:
+    /// on the control socket an id or a path, or nil (`String?`); for the cycle, the routine found or why not
+    /// (`StartRoutine`). The daemon turns the one into the other with `map`.
+    public enum Command<RoutineChoice> {
+        case start(RoutineChoice)
         case stop
         case skip
         /// Nil: the configured snooze.
@@ -75,6 +77,19 @@ public struct BreakCycle: Sendable, Hashable {
         case pause(PauseLength?)
         case resume
         case next
+
+        /// The same command with `start`'s routine named another way; `choose` runs only for `start`.
+        public func map<Other>(_ choose: (RoutineChoice) -> Other) -> Command<Other> {
+            switch self {
+            case .start(let choice): .start(choose(choice))
+            case .stop: .stop
+            case .skip: .skip
+            case .snooze(let length): .snooze(length)
+            case .pause(let length): .pause(length)
+            case .resume: .resume
+            case .next: .next
+            }
+        }
     }
 
     /// Which routine `start` starts.
@@ -88,7 +103,7 @@ public struct BreakCycle: Sendable, Hashable {
 
     /// Something that happened, for the cycle to act on.
     public enum Input: Sendable, Hashable {
-        case command(Command)
+        case command(Command<StartRoutine>)
         /// The owner's wake-up: time has passed (a break may be due, a lead-in or a pause over, work hours begun).
         case timePassed
         /// The wall clock was set; work hours are recomputed from the new local time.
@@ -553,7 +568,7 @@ public struct BreakCycle: Sendable, Hashable {
 
     // MARK: Commands
 
-    private mutating func command(_ command: Command, now: Moment, _ effects: inout [Effect]) {
+    private mutating func command(_ command: Command<StartRoutine>, now: Moment, _ effects: inout [Effect]) {
         // Commands act on the present: first whatever became due since the last wake-up.
         catchUp(now: now, &effects)
         if let starting {
@@ -811,3 +826,7 @@ public struct BreakCycle: Sendable, Hashable {
         return nil
     }
 }
+
+extension BreakCycle.Command: Sendable where RoutineChoice: Sendable {}
+extension BreakCycle.Command: Equatable where RoutineChoice: Equatable {}
+extension BreakCycle.Command: Hashable where RoutineChoice: Hashable {}

@@ -51,7 +51,7 @@ struct ControlConnection<C: Clock<Duration>>: Sendable {
             switch try await nextLine(&lines) {
             case .request(let line):
                 switch ControlRequest.decode(line) {
-                case .success(let request) where request.command == .watch:
+                case .success(.watch):
                     return try await watch(handler, inputEnded: lines.inputEnded)
                 case .success(let request): try await send(await handler.handle(request))
                 case .failure(let error):

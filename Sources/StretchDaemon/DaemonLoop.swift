@@ -373,20 +373,19 @@ final class DaemonLoop<C: Clock> where C.Duration == Duration {
             parts.systemd?.send("RELOADING=1\nMONOTONIC_USEC=\(time.awake().inMicroseconds)")
             besideWork += 1
             Task { inbox.yield(.settingsLoaded(await BlockingThread.shared.run(load), reply)) }
-        case .start(let reference?):
+        case .cycle(.start(let reference?)):
+            // Found beside the loop; the cycle gets the routine (or why not) as `.resolved`.
             resolve(reference, reply)
-        case .start(nil): await command(.start(.offeredOrNext), reply)
-        case .stop: await command(.stop, reply)
-        case .skip: await command(.skip, reply)
-        case .snooze(let length): await command(.snooze(length), reply)
-        case .pause(let length): await command(.pause(length), reply)
-        case .resume: await command(.resume, reply)
-        case .next: await command(.next, reply)
+        case .cycle(let command):
+            // `start` without a routine: the one the break offers, or the next in turn.
+            await self.command(command.map { _ in .offeredOrNext }, reply)
         case .watch: reply.resume(returning: .failure(ControlError(ControlReplies.watchNotHere)))
         }
     }
 
-    private func command(_ command: BreakCycle.Command, _ reply: CheckedContinuation<ControlReply, Never>) async {
+    private func command(
+        _ command: BreakCycle.Command<BreakCycle.StartRoutine>, _ reply: CheckedContinuation<ControlReply, Never>
+    ) async {
         replying = reply
         await feed(.command(command))
         guard let replying else { return }

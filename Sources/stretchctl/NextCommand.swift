@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlProtocol
+import StretchCore
 
 struct NextCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,6 +12,6 @@ struct NextCommand: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() throws {
-        try control.send(ControlRequest.next)
+        try control.send(.cycle(.next))
     }
 }

@@ -30,6 +30,6 @@ struct PauseCommand: ParsableCommand {
     }
 
     func run() throws {
-        try control.send(.pause(text.flatMap { try? ControlRequest.pauseLength($0).get() }))
+        try control.send(.cycle(.pause(text.flatMap { try? ControlRequest.pauseLength($0).get() })))
     }
 }

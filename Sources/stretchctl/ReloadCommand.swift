@@ -14,6 +14,6 @@ struct ReloadCommand: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() throws {
-        try control.send(ControlRequest.reload)
+        try control.send(.reload)
     }
 }

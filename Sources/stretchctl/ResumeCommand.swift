@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlProtocol
+import StretchCore
 
 struct ResumeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,6 +11,6 @@ struct ResumeCommand: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() throws {
-        try control.send(ControlRequest.resume)
+        try control.send(.cycle(.resume))
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlProtocol
+import StretchCore
 
 struct SkipCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,6 +12,6 @@ struct SkipCommand: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() throws {
-        try control.send(ControlRequest.skip)
+        try control.send(.cycle(.skip))
     }
 }

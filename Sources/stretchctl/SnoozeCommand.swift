@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlProtocol
+import StretchCore
 
 struct SnoozeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,6 +22,6 @@ struct SnoozeCommand: ParsableCommand {
     }
 
     func run() throws {
-        try control.send(.snooze(duration.flatMap { try? ControlRequest.snoozeLength($0).get() }))
+        try control.send(.cycle(.snooze(duration.flatMap { try? ControlRequest.snoozeLength($0).get() })))
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlProtocol
 import StretchConfig
+import StretchCore
 import StretchSystem
 
 struct StartCommand: ParsableCommand {
@@ -28,6 +29,6 @@ struct StartCommand: ParsableCommand {
             }
             reference = absolute
         }
-        try control.send(.start(routine: reference))
+        try control.send(.cycle(.start(reference)))
     }
 }

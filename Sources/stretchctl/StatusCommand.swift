@@ -16,7 +16,7 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() throws {
-        let reply = try control.send(ControlRequest.status, quiet: true)
+        let reply = try control.send(.status, quiet: true)
         guard !control.json, let status = reply.status else { return }
         print("State: \(status.state.rawValue)")
         if let next = status.nextBreak {

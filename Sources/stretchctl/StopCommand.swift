@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlProtocol
+import StretchCore
 
 struct StopCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,6 +12,6 @@ struct StopCommand: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() throws {
-        try control.send(ControlRequest.stop)
+        try control.send(.cycle(.stop))
     }
 }

@@ -6,41 +6,51 @@ import Testing
     func decode(_ line: String) -> Result<ControlRequest, ControlError> { ControlRequest.decode(Array(line.utf8)) }
 
     @Test func requestsRoundTrip() throws {
-        let request = ControlRequest.snooze(.seconds(15 * 60))
+        let request = ControlRequest.cycle(.snooze(.seconds(15 * 60)))
         let line = request.encoded()
         #expect(line.last == UInt8(ascii: "\n"))
         #expect(try decode(String(decoding: line.dropLast(), as: UTF8.self)).get() == request)
         #expect(String(decoding: line, as: UTF8.self) == #"{"command":"snooze","duration":"15m","version":1}"# + "\n")
     }
 
-    /// Every request the client can build goes over the wire with the keys it always had and comes back the same.
-    @Test(arguments: [
+    /// A request of each kind, as it goes over the wire.
+    static let lines: [(ControlRequest, String)] = [
         (ControlRequest.status, #"{"command":"status","version":1}"#),
-        (.start(routine: nil), #"{"command":"start","version":1}"#),
-        (.start(routine: "/home/me/hips.toml"), #"{"command":"start","routine":"/home/me/hips.toml","version":1}"#),
-        (.stop, #"{"command":"stop","version":1}"#),
-        (.skip, #"{"command":"skip","version":1}"#),
-        (.snooze(nil), #"{"command":"snooze","version":1}"#),
-        (.snooze(.seconds(90 * 60)), #"{"command":"snooze","duration":"1h30m","version":1}"#),
-        (.pause(nil), #"{"command":"pause","version":1}"#),
-        (.pause(.tomorrow), #"{"command":"pause","duration":"tomorrow","version":1}"#),
-        (.pause(.duration(.seconds(3600))), #"{"command":"pause","duration":"1h","version":1}"#),
-        (.resume, #"{"command":"resume","version":1}"#),
-        (.next, #"{"command":"next","version":1}"#),
+        (.cycle(.start(nil)), #"{"command":"start","version":1}"#),
+        (.cycle(.start("/home/me/hips.toml")), #"{"command":"start","routine":"/home/me/hips.toml","version":1}"#),
+        (.cycle(.stop), #"{"command":"stop","version":1}"#),
+        (.cycle(.skip), #"{"command":"skip","version":1}"#),
+        (.cycle(.snooze(nil)), #"{"command":"snooze","version":1}"#),
+        (.cycle(.snooze(.seconds(90 * 60))), #"{"command":"snooze","duration":"1h30m","version":1}"#),
+        (.cycle(.pause(nil)), #"{"command":"pause","version":1}"#),
+        (.cycle(.pause(.tomorrow)), #"{"command":"pause","duration":"tomorrow","version":1}"#),
+        (.cycle(.pause(.duration(.seconds(3600)))), #"{"command":"pause","duration":"1h","version":1}"#),
+        (.cycle(.resume), #"{"command":"resume","version":1}"#),
+        (.cycle(.next), #"{"command":"next","version":1}"#),
         (.reload, #"{"command":"reload","version":1}"#),
         (.history(days: 30), #"{"command":"history","days":30,"version":1}"#),
-    ])
+        (.watch, #"{"command":"watch","version":1}"#),
+    ]
+
+    @Test func everyCommandHasAWireLine() {
+        #expect(Set(Self.lines.map(\.0.name)) == Set(ControlRequest.Name.allCases))
+    }
+
+    /// Every request the client can build goes over the wire with the keys it always had and comes back the same.
+    @Test(arguments: lines)
     func everyRequestKeepsItsWireFormat(request: ControlRequest, line: String) throws {
         #expect(String(decoding: request.encoded().dropLast(), as: UTF8.self) == line)
         #expect(try decode(line).get() == request)
     }
 
     @Test func durationsArriveParsedAndHistoryDefaultsToAWeek() throws {
-        #expect(try decode(#"{"version":1,"command":"snooze","duration":"90m"}"#).get() == .snooze(.seconds(5400)))
-        #expect(try decode(#"{"version":1,"command":"pause","duration":"90m"}"#).get() == .pause(.duration(.seconds(5400))))
+        #expect(try decode(#"{"version":1,"command":"snooze","duration":"90m"}"#).get()
+            == .cycle(.snooze(.seconds(5400))))
+        #expect(try decode(#"{"version":1,"command":"pause","duration":"90m"}"#).get()
+            == .cycle(.pause(.duration(.seconds(5400)))))
         #expect(try decode(#"{"version":1,"command":"history"}"#).get() == .history(days: 7))
         // Fields a command does not take are ignored, as before.
-        #expect(try decode(#"{"version":1,"command":"stop","days":3}"#).get() == .stop)
+        #expect(try decode(#"{"version":1,"command":"stop","days":3}"#).get() == .cycle(.stop))
     }
 
     @Test(arguments: [
@@ -50,6 +60,9 @@ import Testing
         (#"{"version":2,"command":"status"}"#, "protocol version 2.0 is not supported (this daemon speaks version 1)"),
         (#"{"version":1}"#, "missing \"command\" (a string)"),
         (#"{"version":1,"command":7}"#, "missing \"command\" (a string)"),
+        (#"{"version":1,"command":"dance"}"#,
+         "unknown command \"dance\"; commands: status, start, stop, skip, snooze, pause, resume, next, reload, history, "
+            + "watch"),
         (#"{"version":1,"command":"stop","routine":5}"#, "\"routine\" must be a string"),
         (#"{"version":1,"command":"history","days":1.5}"#, "\"days\" must be a whole number from 1 to 3660, got 1.5"),
         (#"{"version":1,"command":"history","days":"many"}"#, "\"days\" must be a whole number from 1 to 3660"),
@@ -90,11 +103,13 @@ import Testing
         // 64 bytes is not too long; a day of minutes written out is still in range.
         let duration = String(repeating: "0", count: 59) + "1440m"
         #expect(duration.utf8.count == 64)
-        #expect(try decode(#"{"version":1,"command":"snooze","duration":"\#(duration)"}"#).get() == .snooze(.seconds(86_400)))
-        #expect(try decode(#"{"version":1,"command":"pause","duration":"168h"}"#).get() == .pause(.duration(.seconds(604_800))))
+        #expect(try decode(#"{"version":1,"command":"snooze","duration":"\#(duration)"}"#).get()
+            == .cycle(.snooze(.seconds(86_400))))
+        #expect(try decode(#"{"version":1,"command":"pause","duration":"168h"}"#).get()
+            == .cycle(.pause(.duration(.seconds(604_800)))))
         let path = "/" + String(repeating: "é", count: 2047) + "a"
         #expect(path.utf8.count == 4096)
-        #expect(try decode(#"{"version":1,"command":"start","routine":"\#(path)"}"#).get() == .start(routine: path))
+        #expect(try decode(#"{"version":1,"command":"start","routine":"\#(path)"}"#).get() == .cycle(.start(path)))
         #expect(ControlProtocol.historyDays == 1...3660)
     }
 

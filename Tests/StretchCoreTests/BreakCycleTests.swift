@@ -50,7 +50,7 @@ struct CycleTimeline {
 
     /// Feeds a command and plays the owner's part: a session asked for starts; one asked to stop ends at its
     /// first step after half a minute. Returns all the effects, in order.
-    mutating func command(_ command: BreakCycle.Command) -> [String] {
+    mutating func command(_ command: BreakCycle.Command<BreakCycle.StartRoutine>) -> [String] {
         let effects = feed(.command(command))
         var all = last
         for effect in effects {
@@ -297,7 +297,7 @@ struct CycleTimeline {
              next
         var testDescription: String { rawValue }
 
-        var command: BreakCycle.Command {
+        var command: BreakCycle.Command<BreakCycle.StartRoutine> {
             switch self {
             case .start: .start(.offeredOrNext)
             case .startDesk: .start(.routine(T.desk))
@@ -436,5 +436,21 @@ struct CycleTimeline {
         var timeline = phase.make()
         #expect(timeline.command(command.command) == row.effects)
         #expect(timeline.cycle.state == row.then)
+    }
+
+    /// A command from the control socket names `start`'s routine as text; `map` turns that into the cycle's choice
+    /// and keeps every other command, and its length, as it was.
+    @Test func mapChangesOnlyHowStartNamesItsRoutine() {
+        let named: [BreakCycle.Command<String?>] = [
+            .start("desk"), .start(nil), .stop, .skip, .snooze(nil), .snooze(.seconds(60)), .pause(nil),
+            .pause(.tomorrow), .pause(.duration(.seconds(3600))), .resume, .next,
+        ]
+        let resolved = named.map { command in
+            command.map { name in name == "desk" ? BreakCycle.StartRoutine.routine(T.desk) : .offeredOrNext }
+        }
+        #expect(resolved == [
+            .start(.routine(T.desk)), .start(.offeredOrNext), .stop, .skip, .snooze(nil), .snooze(.seconds(60)),
+            .pause(nil), .pause(.tomorrow), .pause(.duration(.seconds(3600))), .resume, .next,
+        ])
     }
 }

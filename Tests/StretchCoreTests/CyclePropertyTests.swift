@@ -9,7 +9,7 @@ import Testing
     /// One thing that happens; the numbers pick what and how much.
     enum Action: CustomStringConvertible {
         case wait(minutes: Int)
-        case command(BreakCycle.Command)
+        case command(BreakCycle.Command<BreakCycle.StartRoutine>)
         case desktop(locked: Bool, idleMinutes: Int?, doNotDisturb: Bool, call: Bool)
         case answerStart(Int)
         case endSession(completed: Bool)
@@ -20,7 +20,7 @@ import Testing
         case restart(gapMinutes: Int)
         case reconfigure(leadIn: Bool)
 
-        static let commands: [BreakCycle.Command] = [
+        static let commands: [BreakCycle.Command<BreakCycle.StartRoutine>] = [
             .start(.offeredOrNext), .start(.routine(CycleTimeline.desk)), .stop, .skip, .snooze(nil),
             .snooze(.seconds(60)), .pause(nil), .pause(.duration(.seconds(20 * 60))), .resume, .next,
         ]

@@ -3,6 +3,7 @@ import EpollExecutor
 import Foundation
 import InMemoryLogging
 import Logging
+import StretchCore
 @testable import StretchDaemon
 import StretchSystem
 import Synchronization
@@ -22,11 +23,11 @@ final class TestControlHandler: ControlHandler {
         breaksToday: 0, worked: 0)
 
     func handle(_ request: ControlRequest) async -> ControlReply {
-        switch request.command {
+        switch request {
         case .reload:
             reloading.yield()
             for await _ in gateStream { break }
-        case .next:
+        case .cycle(.next):
             return ControlReply(ok: true, message: String(repeating: "n", count: 64 * 1024))
         case .history:
             return ControlReply(ok: true, history: HistoryReport(
@@ -35,7 +36,7 @@ final class TestControlHandler: ControlHandler {
             return ControlReply(ok: true, message: "status", status: Self.status)
         default: break
         }
-        return ControlReply(ok: true, message: request.command.rawValue)
+        return ControlReply(ok: true, message: request.name.rawValue)
     }
 
     func controlReady() async { ready.yield() }

@@ -28,7 +28,7 @@ import Testing
         #expect(await harness.nextSleep() != nil)
         #expect(harness.reminders.map(\.routine) == ["hips-for-back"])
         #expect(await harness.daemon.status().state == .breakDue)
-        #expect(await harness.command(.skip).ok)
+        #expect(await harness.command(.cycle(.skip)).ok)
         await harness.run(until: H.monday(10, 41))
         #expect(harness.reminders.map(\.at) == [H.monday(9, 50), H.monday(10, 40)])
         #expect(harness.reminders.map(\.routine) == ["hips-for-back", "desk-basics"])
@@ -38,7 +38,7 @@ import Testing
     @Test func snoozeRemindsAgainAfterTheSnooze() async throws {
         var harness = try DaemonHarness(config: waitForStart)
         await harness.run(until: H.monday(9, 51))
-        let reply = await harness.command(.snooze(.seconds(15 * 60)))
+        let reply = await harness.command(.cycle(.snooze(.seconds(15 * 60))))
         #expect(reply.message == "snoozed for 15m of work")
         #expect(await harness.daemon.status().state == .snoozed)
         await harness.run(until: H.monday(10, 10))
@@ -50,14 +50,14 @@ import Testing
     @Test func snoozeWithoutADueBreakIsAnError() async throws {
         var harness = try DaemonHarness(config: waitForStart)
         _ = await harness.nextSleep()
-        #expect(await harness.command(.snooze(nil)) == .failure(ControlError("no break is due")))
+        #expect(await harness.command(.cycle(.snooze(nil))) == .failure(ControlError("no break is due")))
         try await harness.stop()
     }
 
     @Test func pauseUntilTomorrowHoldsRemindersUntilMidnight() async throws {
         var harness = try DaemonHarness(config: waitForStart)
         _ = await harness.nextSleep()
-        let reply = await harness.command(.pause(.tomorrow))
+        let reply = await harness.command(.cycle(.pause(.tomorrow)))
         #expect(reply.message == "reminders paused until 2026-11-24 00:00")
         let status = await harness.daemon.status()
         #expect(status.state == .paused && status.pausedUntil == "2026-11-24 00:00")
@@ -151,10 +151,10 @@ import Testing
     @Test func startWithoutASoundDeviceSaysWhy() async throws {
         var harness = try DaemonHarness(config: waitForStart)
         _ = await harness.nextSleep()
-        #expect(await harness.command(.start(routine: nil))
+        #expect(await harness.command(.cycle(.start(nil)))
             == .failure(ControlError("cannot open audio device \"default\": no sound card found, or no device of that "
                 + "name (ALSA: No such file or directory, snd_pcm_open); " + AudioDeviceProblem.advice)))
-        #expect(await harness.command(.next) == .failure(ControlError("no session is running")))
+        #expect(await harness.command(.cycle(.next)) == .failure(ControlError("no session is running")))
         try await harness.stop()
     }
 
@@ -245,7 +245,7 @@ import Testing
         _ = await harness.nextSleep()
         #expect(await harness.daemon.status().breaksToday == 1)
         // A session completed now counts at once.
-        #expect(await harness.command(.start(routine: "desk-basics")).ok)
+        #expect(await harness.command(.cycle(.start("desk-basics"))).ok)
         await harness.pass(.seconds(6 * 60))
         #expect(await harness.sessionEnd() == .completed)
         #expect(await harness.daemon.status().breaksToday == 2)
@@ -258,7 +258,7 @@ import Testing
     @Test func withAVoiceTheSessionPlaysTheVoicedPlanAndHandsEveryPromptToTheStream() async throws {
         var harness = try DaemonHarness(config: waitForStart, audio: FakeAudio(sessions: true, voice: true))
         _ = await harness.nextSleep()
-        #expect(await harness.command(.start(routine: "desk-basics")).ok)
+        #expect(await harness.command(.cycle(.start("desk-basics"))).ok)
         await harness.pass(.seconds(7 * 60))
         #expect(await harness.sessionEnd() == .completed)
         let routine = try #require(RoutineLibrary().routine(id: "desk-basics"))
@@ -287,7 +287,7 @@ import Testing
         #expect(await harness.daemon.status().breaksToday == 1)
         #expect(try #require(await harness.daemon.handle(.history(days: 1)).history).days.last?.taken == 2)
         // What the daemon appends itself counts at once.
-        #expect(await harness.command(.start(routine: "desk-basics")).ok)
+        #expect(await harness.command(.cycle(.start("desk-basics"))).ok)
         await harness.pass(.seconds(6 * 60))
         #expect(await harness.sessionEnd() == .completed)
         #expect(await harness.daemon.status().breaksToday == 2)
@@ -315,7 +315,7 @@ import Testing
     @Test func skipWithNoBreakDueIsRefusedAndRecordsNothing() async throws {
         var harness = try DaemonHarness(config: waitForStart)
         _ = await harness.nextSleep()
-        #expect(await harness.command(.skip) == .failure(ControlError("no break is due")))
+        #expect(await harness.command(.cycle(.skip)) == .failure(ControlError("no break is due")))
         #expect(harness.history.read().records.isEmpty)
         #expect(await harness.daemon.status().nextBreak == "2026-11-23 09:50", "the interval goes on")
         try await harness.stop()
@@ -326,11 +326,11 @@ import Testing
     @Test func nextThenStopRecordsTheTimeTheSessionRan() async throws {
         var harness = try DaemonHarness(config: waitForStart, audio: FakeAudio(sessions: true))
         _ = await harness.nextSleep()
-        #expect(await harness.command(.start(routine: nil)).ok)
+        #expect(await harness.command(.cycle(.start(nil))).ok)
         await harness.pass(.seconds(10))
-        #expect(await harness.command(.next).ok)
+        #expect(await harness.command(.cycle(.next)).ok)
         await harness.pass(.seconds(8))
-        #expect(await harness.command(.stop).ok)
+        #expect(await harness.command(.cycle(.stop)).ok)
         #expect(await harness.sessionEnd() == .stopped(atStep: 1), "in the transition to the second step")
         let stopped = try #require(harness.history.read().records.last)
         #expect(stopped.event == .stopped && stopped.reason == "stopped")
@@ -342,11 +342,11 @@ import Testing
     @Test func aCompletedSessionRecordsThePlayedTimeWithoutItsPause() async throws {
         var harness = try DaemonHarness(config: waitForStart, audio: FakeAudio(sessions: true))
         _ = await harness.nextSleep()
-        #expect(await harness.command(.start(routine: "desk-basics")).ok)
+        #expect(await harness.command(.cycle(.start("desk-basics"))).ok)
         await harness.pass(.seconds(20))
-        #expect(await harness.command(.pause(nil)).ok)
+        #expect(await harness.command(.cycle(.pause(nil))).ok)
         await harness.pass(.seconds(60))
-        #expect(await harness.command(.resume).ok)
+        #expect(await harness.command(.cycle(.resume)).ok)
         await harness.pass(.seconds(6 * 60))
         #expect(await harness.sessionEnd() == .completed)
         let completed = try #require(harness.history.read().records.last)
@@ -362,7 +362,7 @@ import Testing
         let audio = FakeAudio(sessions: true)
         var harness = try DaemonHarness(config: waitForStart, audio: audio)
         _ = await harness.nextSleep()
-        #expect(await harness.command(.start(routine: "desk-basics")).ok)
+        #expect(await harness.command(.cycle(.start("desk-basics"))).ok)
         await harness.pass(.seconds(10))
         audio.stream.hangNextFill()
         await harness.pass(.seconds(1))
@@ -381,7 +381,7 @@ import Testing
         let audio = FakeAudio(sessions: true)
         var harness = try DaemonHarness(config: waitForStart, audio: audio)
         _ = await harness.nextSleep()
-        #expect(await harness.command(.start(routine: "desk-basics")).ok)
+        #expect(await harness.command(.cycle(.start("desk-basics"))).ok)
         await harness.pass(.seconds(10))
         audio.stream.hangNextFill()
         await harness.pass(.seconds(1))

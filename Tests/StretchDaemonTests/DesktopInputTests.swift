@@ -35,7 +35,7 @@ import Testing
     @Test func aboutToSleepReturnsOnceTheSessionIsStoppedAndRecordedForSuspend() async throws {
         var harness = try DaemonHarness(audio: FakeAudio(sessions: true))
         _ = await harness.nextSleep()
-        #expect(await harness.command(.start(routine: "desk-basics")).ok)
+        #expect(await harness.command(.cycle(.start("desk-basics"))).ok)
         await harness.daemon.aboutToSleep()
         let last = try #require(harness.history.read().records.last)
         #expect(last.event == .stopped && last.reason == "suspend")

@@ -2,6 +2,7 @@ import Clocks
 import ControlProtocol
 import Foundation
 import StretchConfig
+import StretchCore
 import StretchDaemon
 import Synchronization
 import Testing
@@ -216,12 +217,12 @@ final class StatusCollector: Sendable {
         _ = await harness.nextSleep()
         #expect(await collector.take(1).map(\.state) == [.breakDue])
 
-        #expect(await harness.command(.pause(nil)).ok)
+        #expect(await harness.command(.cycle(.pause(nil))).ok)
         #expect(await collector.take(1).map(\.state) == [.paused])
-        #expect(await harness.command(.resume).ok)
+        #expect(await harness.command(.cycle(.resume)).ok)
         // Paused while it was due, the break is still due.
         #expect(await collector.take(1).map(\.state) == [.breakDue])
-        #expect(await harness.command(.skip).ok)
+        #expect(await harness.command(.cycle(.skip)).ok)
         #expect(await collector.take(1).map(\.state) == [.working])
         try await harness.stop()
     }
