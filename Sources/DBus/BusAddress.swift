@@ -32,6 +32,17 @@ enum BusAddress {
         }
     }
 
+    /// `address` without the `guid=` of its entries: the bus listening there, whichever run of it. A bus started
+    /// again at the same socket has a new guid, and sd-bus turns away a server whose guid is not the address's
+    /// (`EPERM`, once authenticated), so an address that named one run would never reach the bus again.
+    static func withoutGuid(_ address: String) -> String {
+        address.split(separator: ";", omittingEmptySubsequences: false).map { entry in
+            guard let colon = entry.firstIndex(of: ":") else { return String(entry) }
+            let pairs = entry[entry.index(after: colon)...].split(separator: ",").filter { !$0.hasPrefix("guid=") }
+            return entry[...colon] + pairs.joined(separator: ",")
+        }.joined(separator: ";")
+    }
+
     /// A value as an address writes it: bytes other than `[-0-9A-Za-z_/.\*]` as `%XX`.
     static func escape(_ value: String) -> String {
         var escaped = ""

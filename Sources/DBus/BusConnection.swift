@@ -30,26 +30,9 @@ public final class BusConnection: Sendable {
         core.end(nil)
     }
 
-    /// Connects to the user's session bus: `DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`.
-    ///
-    /// The corresponding C function is `sd_bus_open_user`.
-    public static func session(loop: EpollLoop) throws(BusError) -> BusConnection {
-        var bus: OpaquePointer?
-        try check("sd_bus_open_user", sd_bus_open_user(&bus))
-        return try BusConnection(opened: bus, function: "sd_bus_open_user", loop: loop)
-    }
-
-    /// Connects to the system bus: `DBUS_SYSTEM_BUS_ADDRESS`, else `/run/dbus/system_bus_socket`.
-    ///
-    /// The corresponding C function is `sd_bus_open_system`.
-    public static func system(loop: EpollLoop) throws(BusError) -> BusConnection {
-        var bus: OpaquePointer?
-        try check("sd_bus_open_system", sd_bus_open_system(&bus))
-        return try BusConnection(opened: bus, function: "sd_bus_open_system", loop: loop)
-    }
-
     /// Connects to the bus at `address` (a D-Bus address such as `unix:path=/run/user/1000/bus`), as a client
-    /// of the bus (it says `Hello` and gets a unique name), without reading the environment.
+    /// of the bus (it says `Hello` and gets a unique name), without reading the environment (`BusConnections.standard`
+    /// reads it).
     ///
     /// The corresponding C functions are `sd_bus_new`, `sd_bus_set_address`, `sd_bus_set_bus_client` and
     /// `sd_bus_start`.
@@ -66,11 +49,6 @@ public final class BusConnection: Sendable {
             throw error
         }
         return BusConnection(bus: bus, loop: loop)
-    }
-
-    private convenience init(opened: OpaquePointer?, function: String, loop: EpollLoop) throws(BusError) {
-        guard let opened else { throw BusError(function: function, code: ENOMEM) }
-        self.init(bus: opened, loop: loop)
     }
 
     /// Closes the connection now: calls in flight fail, signal streams finish (without an error). Messages not yet
@@ -187,6 +165,12 @@ public final class BusConnection: Sendable {
     /// Why the connection was lost, once it was (`isDisconnection`); nil while it is open or after `close()`.
     public var lostReason: BusError? { core.lostReason }
 
+    /// Whether the bus ever accepted the connection (answered its `Hello`). One lost before that was turned away
+    /// while connecting (sd-bus refused the server, or the server us), not lost by a bus that went away.
+    ///
+    /// The corresponding C function is `sd_bus_is_ready`.
+    public var wasAccepted: Bool { core.wasAccepted }
+
     /// Waits until the connection ends and returns why: the bus went away (`isDisconnection`), or nil when it was
     /// closed here (or the waiting task was cancelled).
     public func disconnected() async -> BusError? {
@@ -207,6 +191,8 @@ final class BusCore: @unchecked Sendable {
     private var nextID: UInt64 = 0
     /// Set once the connection ended: `.some(nil)` closed here, `.some(error)` lost.
     private var ending: BusError??
+    /// Set once the bus answered `Hello`.
+    private var accepted = false
     private var endWaiters: [UInt64: CheckedContinuation<BusError?, Never>] = [:]
     /// `disconnected()` calls cancelled before they waited.
     private var cancelledEndWaiters: Set<UInt64> = []
@@ -255,6 +241,7 @@ final class BusCore: @unchecked Sendable {
                     if result == 0 { break }
                 }
                 guard sd_bus_is_open(bus) > 0 else { return .lost(.lost(code: ECONNRESET)) }
+                if !accepted, sd_bus_is_ready(bus) > 0 { accepted = true }
                 kick.reset()
                 let fd = sd_bus_get_fd(bus)
                 let events = sd_bus_get_events(bus)
@@ -358,6 +345,8 @@ final class BusCore: @unchecked Sendable {
             return nil
         }
     }
+
+    var wasAccepted: Bool { lock.withLock { _ in accepted } }
 
     func disconnected() async -> BusError? {
         let id = lock.withLock { _ in next() }

@@ -49,12 +49,15 @@ public actor BusConnections {
         self.address = address
     }
 
-    /// The standard environment's buses (`sd_bus_open_user`, `sd_bus_open_system`).
+    /// The standard environment's buses, at the addresses sd-bus reads (`environment`), without their `guid=`: a
+    /// bus that restarts at the same socket is reached again (see `BusAddress.withoutGuid`).
     public static let standard: Opener = { (bus: Bus, loop: EpollLoop) throws(BusError) -> BusConnection in
-        switch bus {
-        case .session: try BusConnection.session(loop: loop)
-        case .system: try BusConnection.system(loop: loop)
+        guard let address = environment(bus) else {
+            throw BusError(
+                function: "sd_bus_set_address", code: ENOMEDIUM,
+                message: "no address: neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set")
         }
+        return try BusConnection.connect(address: BusAddress.withoutGuid(address), loop: loop)
     }
 
     /// The standard environment's addresses, as sd-bus reads them: `DBUS_SESSION_BUS_ADDRESS`, else
@@ -95,9 +98,10 @@ public actor BusConnections {
     /// No polling: while the bus cannot be reached, the folder of its socket file (the address's `unix:path=`) is
     /// watched with inotify on the loop, and a connection is tried when a file of that name is created, moved in or
     /// changed (tried again a few times within about 2.5 s while it refuses, as a socket is bound before it
-    /// listens). The stream ends, logged once at info, when the bus cannot be reached and there is nothing to
-    /// watch: an address without a socket file (`unix:abstract=`, `tcp:`), or a folder that is missing or removed.
-    /// It also ends when the connection is closed here, or when iteration stops.
+    /// listens). A connection the bus turns away while connecting counts as a failed try. The stream ends, logged
+    /// once at info, when the bus cannot be reached and there is nothing to watch: an address without a socket file
+    /// (`unix:abstract=`, `tcp:`), or a folder that is missing or removed. It also ends when the connection is
+    /// closed here, or when iteration stops.
     public nonisolated func connections(_ bus: Bus) -> AsyncStream<BusConnection> {
         AsyncStream { continuation in
             let task = Task {
@@ -131,7 +135,9 @@ public actor BusConnections {
                 // nil: closed here, or iteration stopped.
                 guard await connection.disconnected() != nil else { return }
                 appeared = false
-                continue
+                // Lost while connecting (a bus that turns us away) is a failed try: the next waits for the socket
+                // to change, or this would connect and be refused again and again.
+                guard !connection.wasAccepted else { continue }
             }
             let event: SocketWatch.Event?
             switch watch {

@@ -11,7 +11,7 @@ import Glibc
 /// where there is one: an error reply from a peer, or an error sd-bus made up itself (a call that timed out, a
 /// connection that closed). Otherwise they are nil and `code`'s `strerror` text says what went wrong.
 public struct BusError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The C function that failed or whose call came back as an error, e.g. `sd_bus_open_user`.
+    /// The C function that failed or whose call came back as an error, e.g. `sd_bus_start`.
     public let function: String
     /// The `errno` value (positive): sd-bus returns `-errno`; for error replies, the one sd-bus maps the name to
     /// (`EIO` for names it does not know).

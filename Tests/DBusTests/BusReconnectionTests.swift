@@ -57,8 +57,8 @@ extension Task where Failure == Never {
     }
 }
 
-/// `BusConnections` for the session bus at `address`, on a loop of its own; each failed connection attempt is
-/// logged at debug as "open failed", so a test can wait until the bus was found missing.
+/// `BusConnections` for the session bus at `address` (verbatim), on a loop of its own; each connection attempt is
+/// logged at debug as "opened" or "open failed", so a test can wait until the bus was found missing.
 struct Reconnecting {
     let loop = EpollLoop()
     let log = AwaitedLog()
@@ -71,7 +71,9 @@ struct Reconnecting {
             loop: loop, logger: log.logger,
             open: { _, loop throws(BusError) in
                 do throws(BusError) {
-                    return try BusConnection.connect(address: address, loop: loop)
+                    let connection = try BusConnection.connect(address: address, loop: loop)
+                    log.append(.debug, "opened")
+                    return connection
                 } catch {
                     log.append(.debug, "open failed: \(error)")
                     throw error
@@ -116,6 +118,39 @@ extension BusConnectionsTests {
         #expect(infos.count == 2)
         #expect(infos.first?.hasPrefix("D-Bus session bus lost: org.freedesktop.DBus.Local.Disconnected") == true)
         #expect(infos.last == "D-Bus session bus connected again")
+    }
+
+    @Test func aBusThatTurnsUsAwayIsTriedAgainOnlyWhenItsSocketChanges() async throws {
+        let folder = try URLPath.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let bus = try PrivateBus(listen: "unix:path=\(folder)/bus")
+        defer { bus.stop() }
+        // The address as the bus printed it, with the guid of this run: sd-bus turns away the next run, whose guid
+        // is new, once it has authenticated (EPERM).
+        let reconnecting = Reconnecting(address: bus.address)
+        defer { reconnecting.stop() }
+        var connections = reconnecting.connections.connections(.session).makeAsyncIterator()
+        let first = try #require(await connections.next())
+        #expect(try await first.nameOwner(of: "org.freedesktop.DBus") == "org.freedesktop.DBus")
+        #expect(first.wasAccepted)
+        bus.killDaemon()
+        #expect(await reconnecting.log.next(containing: "open failed") != nil)
+        try bus.restart()
+
+        let refused = try #require(await connections.next())
+        #expect(await refused.disconnected()?.code == EPERM)
+        #expect(!refused.wasAccepted)
+        // Another bus starting takes tens of milliseconds, in which trying again at once would have been refused
+        // many times over.
+        try PrivateBus().stop()
+        // The socket changes: tried once more (turned away again).
+        #expect(chmod("\(folder)/bus", 0o777) == 0)
+        let again = try #require(await connections.next())
+        #expect(await again.disconnected()?.code == EPERM)
+        #expect(!again.wasAccepted)
+        // The first, then one for each change of the socket: made (and perhaps given its mode), its mode set again.
+        let tries = reconnecting.log.count(containing: "opened")
+        #expect((3...4).contains(tries), "\(tries) tries")
     }
 
     @Test func aBusNotThereAtFirstIsConnectedOnceItStarts() async throws {
@@ -217,6 +252,15 @@ struct BusAddressTests {
         #expect(BusAddress.socketPaths("unix:path=/tmp/%0").isEmpty)
         #expect(BusAddress.socketPaths("unix:path=/tmp/%00x").isEmpty)
         #expect(BusAddress.socketPaths("unix:path=").isEmpty)
+    }
+
+    @Test func theGuidOfEachEntryIsLeftOut() {
+        #expect(BusAddress.withoutGuid("unix:path=/run/user/1000/bus") == "unix:path=/run/user/1000/bus")
+        #expect(BusAddress.withoutGuid("unix:path=/tmp/bus,guid=0123abcd") == "unix:path=/tmp/bus")
+        #expect(BusAddress.withoutGuid("unix:guid=1,path=/c;tcp:host=h,guid=2,port=1;unix:abstract=/x,guid=3")
+            == "unix:path=/c;tcp:host=h,port=1;unix:abstract=/x")
+        #expect(BusAddress.withoutGuid("") == "")
+        #expect(BusAddress.withoutGuid("nonsense") == "nonsense")
     }
 
     @Test func aPathEscapedIntoAnAddressComesBackUnchanged() {

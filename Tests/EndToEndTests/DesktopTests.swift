@@ -122,3 +122,76 @@ struct DesktopTests {
         #expect(try daemon.terminate() == 0)
     }
 }
+
+/// Buses and services that restart mid-day: what the daemon set up on them is set up again on the new ones.
+extension DesktopTests {
+    /// A session that outlasts the restarts a test makes (the quick routine, with holds of 5 minutes): sleep
+    /// interrupts it.
+    static func writeLongRoutine(home: String) throws {
+        try DaemonProcess.quickRoutine
+            .replacingOccurrences(of: #"name = "Quick""#, with: #"name = "Long""#)
+            .replacingOccurrences(of: #"hold = "3s""#, with: #"hold = "5m""#)
+            .write(toFile: home + "/.config/stretchd/routines/long.toml", atomically: true, encoding: .utf8)
+    }
+
+    /// Restarts part of the system bus (`restart`) while a long session runs, and checks that the lock the old
+    /// logind held is let go, that the new logind is given one, and that its PrepareForSleep stops the session and
+    /// lets the lock go. Returns the daemon's log.
+    static func sleepLockAfterRestarting(_ restart: (MockDesktop) async throws -> Void) async throws -> String {
+        let desktop = try await MockDesktop()
+        defer { desktop.stop() }
+        let daemon = try DaemonProcess(
+            every: "1h", routines: ["long"], buses: desktop.environment, arguments: ["--log-level", "debug"],
+            prepare: writeLongRoutine)
+        #expect(try daemon.ctl(["start", "long"]).status == 0)
+        try daemon.waitForLog("sleep delayed while the session runs")
+        #expect(try await desktop.inhibitors().count == 1)
+
+        try await restart(desktop)
+        // The old lock means nothing to the new logind.
+        try daemon.waitForLog("sleep no longer delayed")
+        try daemon.waitForLog("sleep delayed while the session runs")
+        #expect(try await desktop.inhibitors().map { [$0[0], $0[1], $0[3]] } == [["sleep", "stretchd", "delay"]])
+        #expect(try daemon.status()["state"] as? String == "in-session")
+        try await desktop.prepareForSleep(true)
+        try daemon.waitForLog("session interrupted")
+        try daemon.waitForLog("sleep no longer delayed")
+        #expect(try await desktop.inhibitors().isEmpty)
+        #expect(try daemon.terminate() == 0)
+        return daemon.logText
+    }
+
+    @Test func theSystemBusRestartedMidSessionGetsTheSleepLockAgainAndItsSleepIsHeard() async throws {
+        // At the same socket: the daemon's address still names the first run's guid.
+        let log = try await Self.sleepLockAfterRestarting { try await $0.restartSystemBus() }
+        #expect(log.contains("D-Bus system bus connected again"))
+    }
+
+    @Test func logindRestartedMidSessionGetsTheSleepLockAgainAndItsSleepIsHeard() async throws {
+        let log = try await Self.sleepLockAfterRestarting { try await $0.restartLogind() }
+        #expect(!log.contains("D-Bus system bus lost"), "the bus stayed")
+    }
+
+    @Test func aNotificationServerRestartedWhileAReminderIsOfferedShowsItOnce() async throws {
+        let desktop = try await MockDesktop()
+        defer { desktop.stop() }
+        let daemon = try DaemonProcess(
+            every: "2s", autostart: "off", notify: true, buses: desktop.environment, arguments: ["--log-level", "debug"])
+        try daemon.waitForLog("notification shown")
+        #expect(try await desktop.notifyCalls().count == 1)
+
+        try await desktop.restartNotificationServer()
+        try daemon.waitForLog("notification shown")
+        let calls = try await desktop.notifyCalls()
+        #expect(calls.count == 1, "shown once on the new server: \(calls)")
+        // A new notification on a new server (nothing to replace), with its buttons.
+        #expect(calls.first?[1].uint32 == 0)
+        #expect(calls.first?[3].string == "Time to stretch")
+        #expect(calls.first?[5].strings == ["default", "Start now", "snooze", "Snooze", "skip", "Skip"])
+        #expect(try daemon.status()["state"] as? String == "break-due")
+        // Its buttons work: dbusmock numbers each server's notifications from 1.
+        try await desktop.pressAction("skip", of: 1)
+        #expect(try daemon.waitForLog("notification answered").contains("answer=skip"))
+        #expect(try daemon.terminate() == 0)
+    }
+}

@@ -7,10 +7,15 @@ import TestSupport
 /// A desktop for the real `stretchd`: a private session bus with python-dbusmock's notification daemon, and a
 /// private bus standing in for the system bus with dbusmock's logind, where the test user has a graphical session.
 /// The test drives the mocks through their `org.freedesktop.DBus.Mock` interface over its own connections.
+///
+/// The system bus listens at a socket file of its own (`unix:path=`, as the real one does), so that it can be
+/// restarted at the same address (`restartSystemBus()`).
 final class MockDesktop {
     let loop = EpollLoop()
     let session: MockBus
-    let system: MockBus
+    private(set) var system: MockBus
+    /// The folder of the system bus's socket.
+    private let systemFolder: String
 
     static let notifications = "org.freedesktop.Notifications"
     static let notificationsPath = "/org/freedesktop/Notifications"
@@ -19,7 +24,8 @@ final class MockDesktop {
     static let sessionPath = "/org/freedesktop/login1/session/c1"
     static var userPath: String { "/org/freedesktop/login1/user/\(getuid())" }
 
-    /// What the daemon's environment needs to use this desktop.
+    /// What the daemon's environment needs to use this desktop: the addresses the buses printed, each with the
+    /// `guid=` of that run of the bus (which a bus started again does not have).
     var environment: [String: String] {
         ["DBUS_SESSION_BUS_ADDRESS": session.address, "DBUS_SYSTEM_BUS_ADDRESS": system.address]
     }
@@ -28,13 +34,40 @@ final class MockDesktop {
     /// (dbusmock's has none unless told).
     init(notificationServer: Bool = true) async throws {
         loop.startThread()
+        systemFolder = try URLPath.temporaryDirectory()
         session = try MockBus(on: loop)
-        system = try MockBus(on: loop)
-        if notificationServer {
-            try await session.startMock(
-                ["--template", "notification_daemon", "--parameters", #"{"capabilities": "actions body"}"#],
-                owning: Self.notifications)
-        }
+        system = try MockBus(on: loop, listen: "unix:path=\(systemFolder)/system_bus_socket")
+        if notificationServer { try await startNotificationServer() }
+        try await startLogind()
+    }
+
+    /// How long a call to a mock may take.
+    static let timeout = Duration.seconds(10)
+
+    func stop() {
+        session.stop()
+        system.stop()
+        loop.stop()
+        try? FileManager.default.removeItem(atPath: systemFolder)
+    }
+
+    // MARK: Services and buses that restart
+
+    /// Starts dbusmock's notification daemon, with buttons (it has none unless told); returns once it owns its name.
+    func startNotificationServer() async throws {
+        try await session.startMock(
+            ["--template", "notification_daemon", "--parameters", #"{"capabilities": "actions body"}"#],
+            owning: Self.notifications)
+    }
+
+    /// The notification server exits and another starts (with no notifications, and no calls recorded).
+    func restartNotificationServer() async throws {
+        try await session.stopMocks(owning: Self.notifications)
+        try await startNotificationServer()
+    }
+
+    /// Starts dbusmock's logind with the test user's graphical session; returns once it owns its name.
+    func startLogind() async throws {
         try await system.startMock(["--system", "--template", "logind"], owning: Self.login)
         // The template's GetUser adds a number to a string (python-dbusmock 0.28).
         try await system.call(
@@ -51,13 +84,16 @@ final class MockDesktop {
             ["Display": .structure([.string("c1"), .objectPath(Self.sessionPath)])])
     }
 
-    /// How long a call to a mock may take.
-    static let timeout = Duration.seconds(10)
+    /// logind exits and another starts (holding no inhibitor locks), on the same bus.
+    func restartLogind() async throws {
+        try await system.stopMocks(owning: Self.login)
+        try await startLogind()
+    }
 
-    func stop() {
-        session.stop()
-        system.stop()
-        loop.stop()
+    /// The system bus daemon ends (logind with it) and starts again at the same socket, then logind does.
+    func restartSystemBus() async throws {
+        system = try system.restarted(on: loop)
+        try await startLogind()
     }
 
     // MARK: Driving the mocks

@@ -13,16 +13,32 @@ public struct MockBus: Sendable {
 
     /// Starts a bus (see `PrivateBus.init(listen:)`) and connects to it on `loop`.
     public init(on loop: EpollLoop, listen: String? = nil) throws {
-        bus = try PrivateBus(listen: listen)
+        let bus = try PrivateBus(listen: listen)
         do {
-            driver = try BusConnection.connect(address: bus.address, loop: loop)
+            try self.init(bus: bus, on: loop)
         } catch {
             bus.stop()
             throw error
         }
     }
 
+    private init(bus: PrivateBus, on loop: EpollLoop) throws {
+        self.bus = bus
+        driver = try BusConnection.connect(address: bus.address, loop: loop)
+    }
+
     public var address: String { bus.address }
+
+    /// The bus daemon ends, its mocks with it, and it starts again at the same address (`PrivateBus.restart()`),
+    /// as a bus that comes back; returns the bus with a new connection of the test's own (this one's is closed).
+    /// The mocks are to be started again.
+    public func restarted(on loop: EpollLoop) throws -> MockBus {
+        driver.close()
+        bus.killDaemon()
+        bus.stopMocks()
+        try bus.restart()
+        return try MockBus(bus: bus, on: loop)
+    }
 
     /// Starts `python3 -m dbusmock` with `arguments` and returns once `name` has an owner; returns the owner `name`
     /// had before it started (nil, unless another peer had it: then it does not wait).
