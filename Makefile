@@ -10,10 +10,11 @@ USER_SOUNDS = $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/stretchd/sounds
 BUILT ?= .build/release
 SYSTEMCTL ?= systemctl --user
 # Debian packages the build needs, and the tests besides (systemd-analyze checks the unit; a private dbus-daemon
-# with python-dbusmock peers stands in for the desktop's buses); `deps` and `test-deps` install whichever are missing.
+# with python-dbusmock peers stands in for the desktop's buses; dconf-cli's `dconf compile` writes the dconf databases
+# GNOME's do-not-disturb is read from); `deps` and `test-deps` install whichever are missing.
 # flite1-dev: the spoken prompts' headers, and (through libflite1) the voice the binaries load when they speak.
 SYSTEM_PACKAGES := libasound2-dev libsystemd-dev flite1-dev
-TEST_PACKAGES := $(SYSTEM_PACKAGES) systemd dbus-daemon python3-dbusmock
+TEST_PACKAGES := $(SYSTEM_PACKAGES) systemd dbus-daemon python3-dbusmock dconf-cli
 # Release binaries carry the Swift runtime inside: no libraries to install, and the idle daemon is about 5 MiB
 # smaller in memory than with the shared ones. Linked by lld with packed relative relocations (DT_RELR, glibc
 # 2.36+): the daemon's relocation table shrinks from 1.3 MB, read whole at every start, to a few KB. And without
@@ -84,8 +85,8 @@ bench: test-deps
 	$(SWIFT) build $(RELEASE)
 	$$($(SWIFT) build $(RELEASE) --show-bin-path)/stretchd-bench $(ONLY)
 
-# Fuzzes the TOML reader (with routine and config loading), the control-request decoder and the history line
-# judgement with libFuzzer, FUZZ_SECONDS each; a crash stops with its input saved in .build-fuzz/. The libraries are
+# Fuzzes the TOML reader (with routine and config loading), the control-request decoder, the history line
+# judgement and the dconf database reader with libFuzzer, FUZZ_SECONDS each; a crash stops with its input saved in .build-fuzz/. The libraries are
 # built by SwiftPM with coverage and ASan in their own scratch folder, the fuzz drivers (Fuzz/) linked against them
 # with libFuzzer.
 FUZZ_SECONDS ?= 60
@@ -95,10 +96,11 @@ FUZZ_LINK := swiftc -sanitize=fuzzer,address -use-ld=lld -parse-as-library -swif
   -I $(FUZZ_DIR)/checkouts/swift-system/Sources/CSystem/include
 fuzz:
 	@# The drivers link every object of these folders: objects of files since moved away must not linger there.
-	rm -f $(foreach target,TOML StretchCore StretchConfig StretchSystem ControlProtocol StretchHistory,$(FUZZ_LIBS)/$(target).build/*.o)
+	rm -f $(foreach target,TOML StretchCore StretchConfig StretchSystem ControlProtocol StretchHistory GVDB,$(FUZZ_LIBS)/$(target).build/*.o)
 	$(SWIFT) build --scratch-path $(FUZZ_DIR) -c release --target StretchConfig -Xswiftc -sanitize=fuzzer,address
 	$(SWIFT) build --scratch-path $(FUZZ_DIR) -c release --target ControlProtocol -Xswiftc -sanitize=fuzzer,address
 	$(SWIFT) build --scratch-path $(FUZZ_DIR) -c release --target StretchHistory -Xswiftc -sanitize=fuzzer,address
+	$(SWIFT) build --scratch-path $(FUZZ_DIR) -c release --target GVDB -Xswiftc -sanitize=fuzzer,address
 	$(FUZZ_LINK) Fuzz/TOMLFuzz.swift $(FUZZ_LIBS)/TOML.build/*.o $(FUZZ_LIBS)/StretchCore.build/*.o \
 	  $(FUZZ_LIBS)/StretchConfig.build/*.o $(FUZZ_LIBS)/StretchSystem.build/*.o $(FUZZ_LIBS)/SystemPackage.build/*.o $(FUZZ_LIBS)/CSystem.build/*.o \
 	  -o $(FUZZ_DIR)/fuzz-toml
@@ -106,16 +108,19 @@ fuzz:
 	  -o $(FUZZ_DIR)/fuzz-control
 	$(FUZZ_LINK) Fuzz/HistoryFuzz.swift $(FUZZ_LIBS)/StretchHistory.build/*.o $(FUZZ_LIBS)/StretchCore.build/*.o \
 	  -o $(FUZZ_DIR)/fuzz-history
-	@mkdir -p $(FUZZ_DIR)/corpus-toml $(FUZZ_DIR)/corpus-control $(FUZZ_DIR)/corpus-history
+	$(FUZZ_LINK) Fuzz/GVDBFuzz.swift $(FUZZ_LIBS)/GVDB.build/*.o -o $(FUZZ_DIR)/fuzz-gvdb
+	@mkdir -p $(FUZZ_DIR)/corpus-toml $(FUZZ_DIR)/corpus-control $(FUZZ_DIR)/corpus-history $(FUZZ_DIR)/corpus-gvdb
 	cp Fuzz/seeds/toml/* $(FUZZ_DIR)/corpus-toml/
 	@if [ -d ../shared/toml-test/tests ]; then \
 	  find ../shared/toml-test/tests -name '*.toml' | while read -r f; do \
 	    cp "$$f" "$(FUZZ_DIR)/corpus-toml/$$(echo "$$f" | tr / _)"; done; fi
 	cp Fuzz/seeds/control/* $(FUZZ_DIR)/corpus-control/
 	cp Fuzz/seeds/history/* $(FUZZ_DIR)/corpus-history/
+	cp Fuzz/seeds/gvdb/* $(FUZZ_DIR)/corpus-gvdb/
 	cd $(FUZZ_DIR) && ./fuzz-toml -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -print_final_stats=1 corpus-toml
 	cd $(FUZZ_DIR) && ./fuzz-control -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -timeout=10 -print_final_stats=1 corpus-control
 	cd $(FUZZ_DIR) && ./fuzz-history -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -timeout=10 -print_final_stats=1 corpus-history
+	cd $(FUZZ_DIR) && ./fuzz-gvdb -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -print_final_stats=1 corpus-gvdb
 
 # Builds, then installs the binaries (stripped) and the user unit; enables and starts (or restarts) it where a user
 # manager runs. The cue sounds are built into the binaries: nothing is written under the user's data, config or

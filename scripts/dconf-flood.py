@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""What a 2,000-signal dconf `Notify` flood costs the real stretchd: its CPU time (utime + stime from
-/proc/PID/stat, before and after) and the lines it logs, for a flood forged by another client and for one sent by
-dconf itself (the owner of `ca.desrt.dconf`).
+"""What a 2,000-signal dconf `Notify` flood costs the real stretchd: its CPU time and its child processes' (utime +
+stime and cutime + cstime from /proc/PID/stat, before and after) and the lines it logs, for a flood forged by another
+client and for one sent by dconf itself (the owner of `ca.desrt.dconf`).
 
     scripts/dconf-flood.py BIN_DIR [COUNT]      BIN_DIR holds stretchd (.build/release or .build/debug)
 
 Two private buses (scripts/private-buses.sh) with python-dbusmock's notification daemon and logind; on the session
-bus also a GNOME Shell (its name, so the GNOME do-not-disturb watch is on) and dconf's writer. The forged flood is
+bus also a GNOME Shell (its name, so the GNOME do-not-disturb watch is on) and dconf's writer, and in stretchd's home
+the dconf database it reads `show-banners` from, written by `dconf compile` (Debian: dconf-cli). The forged flood is
 sent by a second connection to stretchd's connection alone (a unicast signal, which the bus delivers whatever the
 match rules: a broadcast from a non-owner is not even delivered); dconf's own is broadcast by the mock. After each
 flood, the daemon is given 2 s and a `stretchctl status` to finish with it. Exits with 2 when dbus-daemon or
@@ -27,10 +28,11 @@ NOTIFY = ("/org/gnome/desktop/notifications/", ["show-banners"], "tag")
 
 
 def cpu_ticks(pid):
-    """utime + stime of the process, in clock ticks."""
+    """utime + stime of the process and cutime + cstime of its children it reaped (a helper program it runs), in
+    clock ticks."""
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
+    return int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
 
 
 def wait_for(condition, what, seconds=20):
@@ -68,6 +70,11 @@ def main():
         home, runtime = root + "/home", root + "/run"
         os.makedirs(home + "/.config/stretchd", mode=0o700)
         os.makedirs(runtime, mode=0o700)
+        os.makedirs(root + "/keyfiles")
+        with open(root + "/keyfiles/gnome", "w") as keyfile:
+            keyfile.write("[org/gnome/desktop/notifications]\nshow-banners=true\n")
+        os.makedirs(home + "/.config/dconf")
+        subprocess.run(["dconf", "compile", home + "/.config/dconf/user", root + "/keyfiles"], check=True)
         with open(home + "/.config/stretchd/config.toml", "w") as config:
             config.write('[schedule]\ndays = ["mon","tue","wed","thu","fri","sat","sun"]\nhours = ["00:00-24:00"]\n'
                          'every = "1h"\n[audio]\ndevice = "null"\n')
@@ -94,15 +101,17 @@ def main():
 
         def measure(what, flood):
             settle()
-            ticks, lines = cpu_ticks(daemon.pid), len(log_lines())
+            (own, children), lines = cpu_ticks(daemon.pid), len(log_lines())
             started = time.monotonic()
             flood()
             sent = time.monotonic() - started
             settle()
-            cpu_ms = (cpu_ticks(daemon.pid) - ticks) * 1000 / os.sysconf("SC_CLK_TCK")
+            own_after, children_after = cpu_ticks(daemon.pid)
+            milliseconds = 1000 / os.sysconf("SC_CLK_TCK")
             new = log_lines()[lines:]
-            print(f"{what}: {count} Notify signals sent in {sent:.2f} s; stretchd CPU {cpu_ms:.0f} ms "
-                  f"(utime+stime), {len(new)} log lines")
+            print(f"{what}: {count} Notify signals sent in {sent:.2f} s; stretchd CPU "
+                  f"{(own_after - own) * milliseconds:.0f} ms (utime+stime), its child processes' "
+                  f"{(children_after - children) * milliseconds:.0f} ms; {len(new)} log lines")
             for line in new[:5]:
                 print("    " + line)
 

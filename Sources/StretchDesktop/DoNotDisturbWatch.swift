@@ -1,5 +1,6 @@
 import DBus
 import EpollExecutor
+import GVDB
 import Logging
 import StretchSystem
 import ServiceLifecycle
@@ -15,9 +16,10 @@ import Synchronization
 ///   1.13.1 also when paused by SIGUSR1/SIGUSR2.
 /// - "GNOME": the `org.gnome.desktop.notifications show-banners` setting (false: do-not-disturb on), read once when
 ///   a GNOME Shell is on the bus and again when dconf's `Notify` signal says the key (or a folder above it)
-///   changed: dconf has no D-Bus method to read a value, so it is read by `gsettings get`. The bus passes on only
-///   the `Notify`s under the key's folder (`arg0path`), and reads are coalesced (`CoalescedReads`): at most one
-///   runs, and one starts per 250 ms, however many signals come (a desktop can send thousands).
+///   changed: dconf has no D-Bus method to read a value, so it is read from dconf's own database file
+///   (`DconfFileReader`), which dconf's writer replaces before it sends `Notify`. The bus passes on only the
+///   `Notify`s under the key's folder (`arg0path`), and reads are coalesced (`CoalescedReads`): at most one runs,
+///   and one starts per 250 ms, however many signals come (a desktop can send thousands).
 ///
 /// Each is subscribed to first, then read, so no change is missed; a server that starts, exits or is replaced
 /// (`NameOwnerChanged`) is read again. Signals count only from the current owner of the name that sends them
@@ -43,8 +45,8 @@ public struct DoNotDisturbWatch: Service {
     /// The least time from the start of one read of `show-banners` to the start of the next.
     static let readSpacing = Duration.milliseconds(250)
 
-    /// - Parameter readGNOMEShowBanners: Reads `show-banners` (nil: it cannot be read). By default (nil) it runs
-    ///   `gsettings get org.gnome.desktop.notifications show-banners`, its output read on the buses' loop.
+    /// - Parameter readGNOMEShowBanners: Reads `show-banners` (nil: it cannot be read). By default (nil) it reads
+    ///   the user's dconf database, `$XDG_CONFIG_HOME/dconf/user`.
     public init(
         buses: BusConnections, events: any DesktopEvents, logger: Logger,
         readGNOMEShowBanners: (@Sendable () async -> Bool?)? = nil
@@ -57,7 +59,7 @@ public struct DoNotDisturbWatch: Service {
         if let readGNOMEShowBanners {
             readShowBanners = readGNOMEShowBanners
         } else {
-            let reader = GSettingsReader(loop: buses.loop, absences: absences)
+            let reader = DconfFileReader(path: DconfFileReader.userDatabase, absences: absences)
             readShowBanners = { await reader.showBanners() }
         }
     }
@@ -250,59 +252,60 @@ final class CoalescedReads: Sendable {
     }
 }
 
-/// Reads GNOME's settings by running `gsettings get` (dconf offers no D-Bus method to read a value). A missing or
-/// failing `gsettings` is logged once at info; then the value is unknown (nil).
-final class GSettingsReader: Sendable {
-    private let loop: EpollLoop
+/// Reads GNOME's `show-banners` from dconf's database file, where GSettings reads it too: dconf offers no D-Bus
+/// method to read a value, and its writer service replaces the file (by a rename, so a read sees the old file or the
+/// new one whole) before it sends `Notify`. Read and parsed on `BlockingThread.shared`, never on the loop. No file
+/// or no key there is the schema's default (banners shown), as is a value of another type; a file that cannot be
+/// read is logged once at info, and the value is then unknown (nil).
+final class DconfFileReader: Sendable {
+    private let path: String
     private let absences: AbsenceLog
-    private let program: String
 
-    /// - Parameter program: `gsettings`, searched on `PATH`, or a path.
-    init(loop: EpollLoop, absences: AbsenceLog, program: String = "gsettings") {
-        self.loop = loop
+    /// The default of `show-banners` in GNOME's schema.
+    static let showBannersDefault = true
+    /// Far above what a settings database holds, so that nothing huge is read by mistake.
+    static let sizeLimit = 16 << 20
+
+    /// The database dconf's default profile (`user-db:user`) writes: `$XDG_CONFIG_HOME/dconf/user`.
+    static var userDatabase: String { XDGPaths.current.configHome + "/dconf/user" }
+
+    init(path: String, absences: AbsenceLog) {
+        self.path = path
         self.absences = absences
-        self.program = program
     }
 
-    /// `org.gnome.desktop.notifications show-banners`.
+    /// `show-banners` as GSettings would read it; nil when the file cannot be read.
     func showBanners() async -> Bool? {
-        await boolean(schema: "org.gnome.desktop.notifications", key: "show-banners")
-    }
-
-    /// A boolean setting; nil when it cannot be read.
-    func boolean(schema: String, key: String) async -> Bool? {
-        let what = "gsettings"
-        let outcome: ChildProcess.Outcome
-        do {
-            outcome = try await ChildProcess.run([program, "get", schema, key], loop: loop, limit: 4096)
-        } catch {
-            if error.isMissingProgram {
-                absences.missing(
-                    what, "GNOME do-not-disturb not followed: gsettings is not installed (Debian: libglib2.0-bin)")
-            } else if !Task.isCancelled {
-                absences.missing(what, "GNOME do-not-disturb not followed: gsettings get \(schema) \(key): \(error)")
-            }
+        let what = "dconf database"
+        let path = self.path
+        let read = await BlockingThread.shared.run {
+            Files.readBytes(path, limit: Self.sizeLimit).map { DconfBoolean(key: DoNotDisturbWatch.showBannersKey, in: $0) }
+        }
+        let setting: DconfBoolean
+        switch read {
+        case .success(let read): setting = read
+        case .failure(let error) where error.isMissing:
+            absences.present(what)
+            return Self.showBannersDefault
+        case .failure(let error):
+            absences.missing(what, "GNOME do-not-disturb not followed: \(LogText.escaping(error.description))")
             return nil
         }
-        let text = String(decoding: outcome.output, as: UTF8.self).trimmingWhitespace
-        guard outcome.ending == .exited(0), text == "true" || text == "false" else {
-            let said = text.isEmpty ? "no output" : "\"\(LogText.escaping(text))\""
+        switch setting {
+        case .set(let value):
+            absences.present(what)
+            return value
+        case .notSet:
+            absences.present(what)
+            return Self.showBannersDefault
+        case .otherType(let type):
             absences.missing(
-                what, "GNOME do-not-disturb not followed: gsettings get \(schema) \(key) \(outcome.ending), with \(said)")
+                what, "GNOME show-banners in \(LogText.escaping(path)) is of type '\(type)', not a boolean: the default (banners shown) applies, as in GSettings")
+            return Self.showBannersDefault
+        case .unreadable(let reason):
+            absences.missing(
+                what, "GNOME do-not-disturb not followed: \(LogText.escaping(path)) is not a dconf database that can be read: \(reason)")
             return nil
         }
-        absences.present(what)
-        return text == "true"
-    }
-}
-
-extension String {
-    /// Without leading and trailing spaces, tabs and newlines (no Foundation here).
-    fileprivate var trimmingWhitespace: String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
-            return ""
-        }
-        return String(self[first...last])
     }
 }

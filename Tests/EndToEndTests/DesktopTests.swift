@@ -107,6 +107,35 @@ struct DesktopTests {
         #expect(try daemon.terminate() == 0)
     }
 
+    /// GNOME's do-not-disturb, read from the dconf database that GNOME writes, when dconf says it changed; a forger
+    /// saying so changes nothing.
+    @Test(.needsDconf) func gnomeDoNotDisturbDefersTheReminderUntilDconfSaysItEnded() async throws {
+        let desktop = try await MockDesktop()
+        defer { desktop.stop() }
+        try await desktop.startGNOME()
+        try await desktop.session.startForger()
+        let daemon = try DaemonProcess(every: "2s", autostart: "off", notify: true, buses: desktop.environment) { home in
+            try MockDesktop.writeGNOMEDoNotDisturb(true, configHome: home + "/.config")
+        }
+        try daemon.waitForLog("it waits, as do-not-disturb is on (GNOME)")
+        #expect(try daemon.status()["deferredBecause"] as? String == "do-not-disturb is on (GNOME)")
+
+        // Banners shown again, but a forger sends the Notify: ignored (and logged), so the file is not read.
+        try MockDesktop.writeGNOMEDoNotDisturb(false, configHome: daemon.home + "/.config")
+        let daemonConnection = try await desktop.sessionConnection(ofProcess: daemon.process.processIdentifier)
+        try await desktop.session.forge(
+            to: daemonConnection, MockDesktop.dconfWriter, interface: MockDesktop.dconfWriterInterface, "Notify", "sass",
+            MockDesktop.showBannersChanged)
+        try daemon.waitForLog("ignored a forged D-Bus signal ca.desrt.dconf.Writer.Notify")
+        #expect(try daemon.status()["state"] as? String == "deferred")
+
+        // dconf's own Notify: the database is read, and the break comes.
+        try await desktop.dconfNotify()
+        try daemon.waitForLog("break due: time to stretch")
+        #expect(!daemon.logText.contains("GNOME do-not-disturb not followed"), "the database was read: \(daemon.logText)")
+        #expect(try daemon.terminate() == 0)
+    }
+
     @Test func goingIdleAfterTheReminderStartsTheSessionEarly() async throws {
         let desktop = try await MockDesktop()
         defer { desktop.stop() }

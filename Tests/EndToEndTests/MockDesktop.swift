@@ -152,4 +152,46 @@ final class MockDesktop {
         try await session.setProperties(
             Self.notifications, Self.notificationsPath, Self.notifications, ["Inhibited": .boolean(inhibited)])
     }
+
+    // MARK: GNOME
+
+    static let dconf = "ca.desrt.dconf"
+    static let dconfWriter = "/ca/desrt/dconf/Writer/user"
+    static let dconfWriterInterface = "ca.desrt.dconf.Writer"
+
+    /// GNOME on the session bus: GNOME Shell's name (so stretchd follows `show-banners`) and dconf's writer service.
+    func startGNOME() async throws {
+        try await session.startMock(name: "org.gnome.Shell", path: "/org/gnome/Shell", interface: "org.gnome.Shell")
+        try await session.startMock(name: Self.dconf, path: Self.dconfWriter, interface: Self.dconfWriterInterface)
+    }
+
+    /// GNOME's do-not-disturb written as GNOME writes it: `show-banners` in the user's dconf database
+    /// (`$XDG_CONFIG_HOME/dconf/user`, under `configHome`), replaced whole by `dconf compile`.
+    static func writeGNOMEDoNotDisturb(_ on: Bool, configHome: String) throws {
+        try DconfCompile.write(
+            "[org/gnome/desktop/notifications]\nshow-banners=\(!on)\n", to: configHome + "/dconf/user")
+    }
+
+    /// The arguments of dconf's `Notify` for a change of `show-banners`: prefix, paths under it, tag.
+    static let showBannersChanged: [BusValue] = [
+        .string("/org/gnome/desktop/notifications/"), .strings(["show-banners"]), .string("tag"),
+    ]
+
+    /// dconf's writer says that `show-banners` changed, as it does once the database is written.
+    func dconfNotify() async throws {
+        try await session.emit(
+            Self.dconf, Self.dconfWriter, interface: Self.dconfWriterInterface, "Notify", "sass", Self.showBannersChanged)
+    }
+
+    /// The unique name of process `pid`'s connection to the session bus, for a forger to send to it alone.
+    func sessionConnection(ofProcess pid: Int32) async throws -> String {
+        let bus = "org.freedesktop.DBus", busPath = "/org/freedesktop/DBus"
+        let names = try await session.call(bus, busPath, "ListNames", interface: bus, timeout: Self.timeout)
+        for name in names.arguments.first?.strings ?? [] where name.hasPrefix(":") {
+            let owner = try? await session.call(
+                bus, busPath, "GetConnectionUnixProcessID", [.string(name)], interface: bus, timeout: Self.timeout)
+            if owner?.arguments.first?.integer == Int64(pid) { return name }
+        }
+        throw DaemonTestError("no connection of process \(pid) on the session bus")
+    }
 }

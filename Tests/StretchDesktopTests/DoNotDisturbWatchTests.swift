@@ -106,42 +106,70 @@ struct DoNotDisturbWatchTests {
         await running.value
     }
 
-    @Test func gnomeShowBannersIsReadWhenTheShellIsThereAndWhenDconfSaysItChanged() async throws {
+    /// A dconf database in a fresh folder, rewritten by `dconf compile` as dconf's writer rewrites the user's, and
+    /// a watch that reads it (counting the reads).
+    final class Dconf: Sendable {
+        let folder: String, path: String
+        let reads = Mutex(0)
+
+        init() throws {
+            folder = try URLPath.temporaryDirectory()
+            path = folder + "/dconf/user"
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: folder) }
+
+        /// `show-banners` set as given (a GVariant text), or no database at all (nil).
+        func setShowBanners(_ value: String?) throws {
+            guard let value else { return try FileManager.default.removeItem(atPath: path) }
+            try DconfCompile.write("[org/gnome/desktop/notifications]\nshow-banners=\(value)\n", to: path)
+        }
+
+        func watch(_ bus: DesktopMockBus, _ events: RecordedEvents) -> DoNotDisturbWatch {
+            let reader = DconfFileReader(path: path, absences: AbsenceLog(logger: bus.logger))
+            return DoNotDisturbWatch(buses: bus.buses, events: events, logger: bus.logger) { [self] in
+                reads.withLock { $0 += 1 }
+                return await reader.showBanners()
+            }
+        }
+
+        var readCount: Int { reads.withLock { $0 } }
+    }
+
+    @Test(.needsDconf) func gnomeShowBannersIsReadWhenTheShellIsThereAndWhenDconfSaysItChanged() async throws {
         let bus = try DesktopMockBus()
         defer { bus.stop() }
         let writer = "/ca/desrt/dconf/Writer/user", writerInterface = "ca.desrt.dconf.Writer"
         try await bus.mocks.startMock(name: "org.gnome.Shell", path: "/org/gnome/Shell", interface: "org.gnome.Shell")
         try await bus.mocks.startMock(name: "ca.desrt.dconf", path: writer, interface: writerInterface)
-        let showBanners = Mutex(false), reads = Mutex(0)
+        let dconf = try Dconf()
+        try dconf.setShowBanners("false")
         let events = RecordedEvents()
-        let watch = DoNotDisturbWatch(buses: bus.buses, events: events, logger: bus.logger) {
-            reads.withLock { $0 += 1 }
-            return showBanners.withLock { $0 }
-        }
-        let running = Task { await watch.run() }
+        let running = Task { await dconf.watch(bus, events).run() }
         defer { running.cancel() }
         #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: true))
-        #expect(reads.withLock { $0 } == 1)
+        #expect(dconf.readCount == 1)
 
         func notify(_ prefix: String, _ paths: [String]) async throws {
             try await bus.mocks.emit("ca.desrt.dconf", writer, interface: writerInterface, "Notify", "sass", [.string(prefix), .strings(paths), "tag"])
         }
-        showBanners.withLock { $0 = true }
+        try dconf.setShowBanners("true")
         try await notify("/org/gnome/desktop/notifications/", ["show-banners", "application/x/enable"])
         #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: false))
-        #expect(reads.withLock { $0 } == 2)
+        #expect(dconf.readCount == 2)
 
         // Other keys are not read; the key itself as the prefix is, and so is a folder above it (a reset).
-        showBanners.withLock { $0 = false }
+        try dconf.setShowBanners("false")
         try await notify("/org/gnome/desktop/interface/", ["clock-format"])
         try await notify("/org/gnome/desktop/notifications/application/", ["x/enable"])
         try await notify("/org/gnome/desktop/notifications/show-banners", [""])
         #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: true))
-        #expect(reads.withLock { $0 } == 3)
-        showBanners.withLock { $0 = true }
+        #expect(dconf.readCount == 3)
+        // The key reset (the database without it, or no database): the schema's default, banners shown.
+        try dconf.setShowBanners(nil)
         try await notify("/org/gnome/", ["desktop/"])
         #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: false))
-        #expect(reads.withLock { $0 } == 4)
+        #expect(dconf.readCount == 4)
 
         // A flood: 2,000 Notify sent at once by dconf cost a few reads (one at a time, 250 ms apart), not one each:
         // the change after it is read long before 2,000 reads could have been made.
@@ -154,13 +182,13 @@ struct DoNotDisturbWatchTests {
                     self.EmitSignal('ca.desrt.dconf.Writer', 'Notify', 'sass', ['/org/gnome/desktop/notifications/', ['show-banners'], 'tag'])
                 """,
             ])
-        showBanners.withLock { $0 = false }
+        try dconf.setShowBanners("false")
         try await bus.mocks.call("ca.desrt.dconf", writer, "Flood", [], interface: writerInterface)
         #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: true))
-        showBanners.withLock { $0 = true }
+        try dconf.setShowBanners("true")
         try await notify("/org/gnome/desktop/notifications/", ["show-banners"])
         #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: false))
-        let floodReads = reads.withLock { $0 } - 4
+        let floodReads = dconf.readCount - 4
         print("dconf flood: 2,001 Notify signals, \(floodReads) reads")
         #expect(floodReads <= 10)
         running.cancel()
@@ -168,76 +196,61 @@ struct DoNotDisturbWatchTests {
     }
 }
 
-/// The default reader runs `gsettings get` as a child whose output is read on the loop.
-@Suite(.timeLimit(.minutes(1)))
-struct GSettingsReaderTests {
-    /// A fake `gsettings` in a temporary folder: a shell script with `body`.
-    func fakeGSettings(_ body: String) throws -> (path: String, folder: String) {
-        let folder = try URLPath.temporaryDirectory()
-        let path = folder + "/gsettings"
-        // Written through a close-on-exec descriptor: a child spawned meanwhile by a test running in parallel must
-        // not inherit it, or running the script fails with ETXTBSY for as long as that child lives.
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
-        #expect(fd >= 0)
-        let script = Array("#!/bin/sh\n\(body)\n".utf8)
-        #expect(script.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == script.count)
-        close(fd)
-        return (path, folder)
+/// The default reader: `show-banners` from a dconf database file written by `dconf compile`, as GSettings reads it.
+@Suite(.needsDconf)
+struct DconfFileReaderTests {
+    let log = InMemoryLogHandler()
+    let dconf: DoNotDisturbWatchTests.Dconf
+    let reader: DconfFileReader
+
+    init() throws {
+        dconf = try DoNotDisturbWatchTests.Dconf()
+        reader = DconfFileReader(path: dconf.path, absences: AbsenceLog(logger: log.asLogger))
     }
 
-    @Test func theValueGSettingsPrintsIsRead() async throws {
-        let loop = EpollLoop()
-        loop.startThread()
-        defer { loop.stop() }
-        let log = InMemoryLogHandler()
-        // It checks its arguments, so a reader asking for the wrong key fails.
-        let fake = try fakeGSettings("""
-            [ "$*" = "get org.gnome.desktop.notifications show-banners" ] || exit 2
-            cat "$(dirname "$0")/value"
-            """)
-        defer { try? FileManager.default.removeItem(atPath: fake.folder) }
-        let reader = GSettingsReader(loop: loop, absences: AbsenceLog(logger: log.asLogger), program: fake.path)
-        try "false\n".write(toFile: fake.folder + "/value", atomically: true, encoding: .utf8)
+    @Test func theValueInTheDatabaseIsRead() async throws {
+        try dconf.setShowBanners("false")
         #expect(await reader.showBanners() == false)
-        try "true\n".write(toFile: fake.folder + "/value", atomically: true, encoding: .utf8)
+        try dconf.setShowBanners("true")
         #expect(await reader.showBanners() == true)
         #expect(log.infos == [])
-
-        // Anything but true or false is unknown, logged once.
-        try "'yes'\n".write(toFile: fake.folder + "/value", atomically: true, encoding: .utf8)
-        #expect(await reader.showBanners() == nil)
-        #expect(await reader.showBanners() == nil)
-        #expect(log.infos == ["GNOME do-not-disturb not followed: gsettings get org.gnome.desktop.notifications show-banners exited with status 0, with \"'yes'\""])
     }
 
-    @Test func noGSettingsIsLoggedOnceAndReadsNothing() async throws {
-        let loop = EpollLoop()
-        loop.startThread()
-        defer { loop.stop() }
-        let log = InMemoryLogHandler()
-        let reader = GSettingsReader(
-            loop: loop, absences: AbsenceLog(logger: log.asLogger), program: "/nonexistent/stretchd-test/gsettings")
-        #expect(await reader.showBanners() == nil)
-        #expect(await reader.showBanners() == nil)
-        #expect(log.infos == ["GNOME do-not-disturb not followed: gsettings is not installed (Debian: libglib2.0-bin)"])
+    @Test func noDatabaseOrNoKeyIsTheDefaultAsInGSettings() async throws {
+        #expect(await reader.showBanners() == true, "no dconf folder")
+        try DconfCompile.write("[org/gnome/desktop/interface]\nclock-format='24h'\n", to: dconf.path)
+        #expect(await reader.showBanners() == true, "other keys only")
+        #expect(log.infos == [])
     }
 
-    @Test func aChildThatOutlivesItsTimeOrWritesTooMuchIsKilled() async throws {
-        let loop = EpollLoop()
-        loop.startThread()
-        defer { loop.stop() }
-        let slow = await #expect(throws: ChildProcess.Failure.self) {
-            try await ChildProcess.run(["/bin/sh", "-c", "exec sleep 30"], loop: loop, timeout: .milliseconds(100))
-        }
-        #expect(slow == .timedOut(.milliseconds(100)))
-        let chatty = await #expect(throws: ChildProcess.Failure.self) {
-            try await ChildProcess.run(["/bin/sh", "-c", "yes"], loop: loop, limit: 10_000)
-        }
-        #expect(chatty == .tooMuchOutput(limit: 10_000))
-        let outcome = try await ChildProcess.run(["/bin/sh", "-c", "echo hi; exit 3"], loop: loop)
-        #expect(outcome == ChildProcess.Outcome(output: Array("hi\n".utf8), ending: .exited(3)))
+    @Test func aValueOfAnotherTypeIsTheDefaultAsInGSettingsLoggedOnce() async throws {
+        try dconf.setShowBanners("'no'")
+        #expect(await reader.showBanners() == true)
+        #expect(await reader.showBanners() == true)
+        #expect(log.infos == ["GNOME show-banners in \(dconf.path) is of type 's', not a boolean: the default (banners shown) applies, as in GSettings"])
     }
 
+    @Test func aDatabaseThatCannotBeReadIsUnknownLoggedOnceUntilItIsReadAgain() async throws {
+        try dconf.setShowBanners("false")
+        let database = try #require(FileBytes.read(dconf.path))
+        try FileBytes.write(Array(database.prefix(20)), to: dconf.path)
+        #expect(await reader.showBanners() == nil)
+        #expect(await reader.showBanners() == nil)
+        let cutShort = "GNOME do-not-disturb not followed: \(dconf.path) is not a dconf database that can be read: 20 bytes, too short for a GVDB header"
+        #expect(log.infos == [cutShort])
+
+        try dconf.setShowBanners("false")
+        #expect(await reader.showBanners() == false)
+        // Not a regular file: refused without reading, and logged again (it was readable in between).
+        try FileManager.default.removeItem(atPath: dconf.path)
+        try FileManager.default.createDirectory(atPath: dconf.path, withIntermediateDirectories: false)
+        #expect(await reader.showBanners() == nil)
+        #expect(log.infos == [cutShort, "GNOME do-not-disturb not followed: \(dconf.path): a directory, not a regular file"])
+    }
+}
+
+/// Which of dconf's `Notify` signals concern `show-banners`.
+struct DconfNotifyTests {
     @Test func onlyAChangeOfTheShowBannersKeyOrAFolderAboveItCounts() {
         func touches(_ prefix: String, _ paths: [String]) -> Bool {
             DoNotDisturbWatch.touchesShowBanners(BusMessage(signature: "sass", arguments: [.string(prefix), .strings(paths), ""]))
@@ -302,35 +315,34 @@ struct DoNotDisturbForgeryTests {
         await running.value
     }
 
-    @Test func aForgedDconfNotifyIsNotReadWhileDconfsOwnIs() async throws {
+    @Test(.needsDconf) func aForgedDconfNotifyIsNotReadWhileDconfsOwnIs() async throws {
         let bus = try DesktopMockBus()
         defer { bus.stop() }
         try await bus.mocks.startMock(name: "org.gnome.Shell", path: "/org/gnome/Shell", interface: "org.gnome.Shell")
         try await bus.mocks.startMock(name: "ca.desrt.dconf", path: Self.writer, interface: Self.writerInterface)
         try await bus.mocks.startForger()
-        let showBanners = Mutex(true), reads = Mutex(0)
+        let dconf = try T.Dconf()
+        try dconf.setShowBanners("true")
         let events = RecordedEvents()
-        let watch = DoNotDisturbWatch(buses: bus.buses, events: events, logger: bus.logger) {
-            reads.withLock { $0 += 1 }
-            return showBanners.withLock { $0 }
-        }
-        let running = Task { await watch.run() }
+        let running = Task { await dconf.watch(bus, events).run() }
         defer { running.cancel() }
         #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: false))
-        #expect(reads.withLock { $0 } == 1)
+        #expect(dconf.readCount == 1)
 
         let me = try #require(await bus.buses.connection(.session)?.uniqueName)
         let notify: [BusValue] = [.string("/org/gnome/desktop/notifications/"), .strings(["show-banners"]), "tag"]
         for destination in [me, nil] {
             try await bus.mocks.forge(to: destination, Self.writer, interface: Self.writerInterface, "Notify", "sass", notify)
         }
-        // dconf's own Notify after them: one read, which sees the change. Had a forgery been read, that read would
+        // The forgery sent to the watch alone reached it and was ignored (a broadcast from another sender is not
+        // even delivered): nothing was asked to be read.
+        #expect(await yieldsUntil { bus.log.entries.contains { $0.level == .warning && "\($0.message)".contains("forged") } })
+        // dconf's own Notify after the change: one read, which sees it. Had a forgery been read, that read would
         // have come first (seeing nothing new) and dconf's a second one, 250 ms later.
-        showBanners.withLock { $0 = false }
+        try dconf.setShowBanners("false")
         try await bus.mocks.emit("ca.desrt.dconf", Self.writer, interface: Self.writerInterface, "Notify", "sass", notify)
         #expect(await events.nextUnlessCancelled() == .doNotDisturb(source: "GNOME", on: true))
-        #expect(reads.withLock { $0 } == 2)
-        #expect(bus.log.entries.contains { $0.level == .warning && "\($0.message)".contains("forged") })
+        #expect(dconf.readCount == 2)
         running.cancel()
         await running.value
     }
