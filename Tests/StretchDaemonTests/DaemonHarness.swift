@@ -20,7 +20,8 @@ final class TestTime: TimeSource, Sendable {
     let clock: TestClock<Duration>
     let origin: CivilTime
     let fallBackAt: Duration?
-    private let state = Mutex((suspended: Duration.zero, wallShift: Duration.zero))
+    /// The stretches of clock time the machine slept (from, how long), and the wall clock's shift.
+    private let state = Mutex((suspends: [(from: Duration, length: Duration)](), wallShift: Duration.zero))
 
     init(clock: TestClock<Duration>, origin: CivilTime, fallBackAt: Duration? = nil) {
         self.clock = clock
@@ -31,8 +32,11 @@ final class TestTime: TimeSource, Sendable {
     var elapsed: Duration { TestClock<Duration>.Instant().duration(to: clock.now) }
 
     func now() -> Moment {
-        let (suspended, shift) = state.withLock { ($0.suspended, $0.wallShift) }
-        return Moment(awake: elapsed - suspended, elapsed: elapsed, local: local(at: elapsed, shift: shift))
+        let elapsed = elapsed
+        let (suspends, shift) = state.withLock { ($0.suspends, $0.wallShift) }
+        // Awake time stands still while asleep, also when read in the middle of a suspend (a timer going off).
+        let asleep = suspends.reduce(Duration.zero) { $0 + min($1.length, max(.zero, elapsed - $1.from)) }
+        return Moment(awake: elapsed - asleep, elapsed: elapsed, local: local(at: elapsed, shift: shift))
     }
 
     private func local(at elapsed: Duration, shift: Duration) -> CivilTime {
@@ -50,7 +54,10 @@ final class TestTime: TimeSource, Sendable {
     func unixTime() -> Double { 1_800_000_000 + elapsed.inSeconds }
 
     /// The next stretch of clock time passes with the machine asleep.
-    func willSuspend(for duration: Duration) { state.withLock { $0.suspended += duration } }
+    func willSuspend(for duration: Duration) {
+        let from = elapsed
+        state.withLock { $0.suspends.append((from, duration)) }
+    }
 
     func moveWallClock(by shift: Duration) { state.withLock { $0.wallShift += shift } }
 
@@ -83,13 +90,12 @@ struct FakeAudio: BreakAudio {
 
     func chime() async throws(ALSAError) {
         stream.chimed()
-        guard works else { throw ALSAError(function: "snd_pcm_open", code: -2) }
+        guard works, !stream.unplugged else { throw ALSAError(function: "snd_pcm_open", code: -2) }
     }
 
     func sessionStream() throws(ALSAError) -> any StreamOutput {
-        guard sessions else { throw ALSAError(function: "snd_pcm_open", code: -2) }
-        stream.reset()
-        return stream
+        guard sessions, !stream.unplugged else { throw ALSAError(function: "snd_pcm_open", code: -2) }
+        return stream.open()
     }
 }
 
@@ -115,6 +121,14 @@ final class CountingStream: StreamOutput, Sendable {
         /// The harness's wall clock, and the times the reminder chime was asked for.
         var time: TestTime?
         var chimes: [CivilTime] = []
+        /// The sound device is gone: the chime and sessions cannot open it.
+        var unplugged = false
+        /// Sessions opened so far; those opened and not finished; those that began to play and have not finished,
+        /// and the most that ever played at once.
+        var opened = 0
+        var unfinished: Set<Int> = []
+        var playing: Set<Int> = []
+        var mostPlaying = 0
     }
 
     var chimes: [CivilTime] { state.withLock { $0.chimes } }
@@ -136,7 +150,59 @@ final class CountingStream: StreamOutput, Sendable {
     }
     var isHung: Bool { state.withLock { $0.hung != nil } }
 
-    func reset() { state.withLock { $0 = State(clock: $0.clock, time: $0.time, chimes: $0.chimes) } }
+    var unplugged: Bool {
+        get { state.withLock { $0.unplugged } }
+        set { state.withLock { $0.unplugged = newValue } }
+    }
+
+    /// Sessions opened and not finished (a session abandoned before it played is finished by the daemon).
+    var unfinishedSessions: Int { state.withLock { $0.unfinished.count } }
+    /// The most sessions that ever played at once: more than one is two sessions heard together.
+    var mostPlaying: Int { state.withLock { $0.mostPlaying } }
+
+    /// Opens a session on this stream: it starts afresh, and what the session writes is told apart from what
+    /// any other session writes.
+    func open() -> any StreamOutput {
+        let number = state.withLock { state in
+            state = State(
+                clock: state.clock, time: state.time, chimes: state.chimes, unplugged: state.unplugged,
+                opened: state.opened + 1, unfinished: state.unfinished, playing: state.playing,
+                mostPlaying: state.mostPlaying)
+            state.unfinished.insert(state.opened)
+            return state.opened
+        }
+        return Session(stream: self, number: number)
+    }
+
+    /// One session's stream: writes to the counting stream, noting which session plays.
+    private struct Session: StreamOutput {
+        let stream: CountingStream
+        let number: Int
+        var period: Duration { stream.period }
+        var lead: Duration { stream.lead }
+
+        func fill(through streamTime: Duration, starting cues: [StreamCue]) async {
+            stream.plays(number)
+            await stream.fill(through: streamTime, starting: cues)
+        }
+
+        func fill(through streamTime: Duration, starting cues: [StreamCue], speaking prompts: [StreamPrompt]) async {
+            stream.plays(number)
+            await stream.fill(through: streamTime, starting: cues, speaking: prompts)
+        }
+
+        func finish(_ outcome: SessionOutcome) async {
+            stream.state.withLock { _ = ($0.unfinished.remove(number), $0.playing.remove(number)) }
+            await stream.finish(outcome)
+        }
+    }
+
+    private func plays(_ session: Int) {
+        state.withLock { state in
+            state.playing.insert(session)
+            state.mostPlaying = max(state.mostPlaying, state.playing.count)
+        }
+    }
 
     func attach(_ clock: TestClock<Duration>, _ time: TestTime) { state.withLock { ($0.clock, $0.time) = (clock, time) } }
 
@@ -195,9 +261,10 @@ struct DaemonHarness {
         CivilTime(year: 2026, month: 11, day: 23, hour: hour, minute: minute)
     }
 
+    /// `routines`: the routines breaks take, instead of the built-in ones `config` names.
     init(
         start: CivilTime = monday(9), fallBackAt: Duration? = nil, config: DaemonConfig = .defaults,
-        audio: FakeAudio = FakeAudio(), history lines: [String] = [],
+        routines: [Routine]? = nil, audio: FakeAudio = FakeAudio(), history lines: [String] = [],
         reload: @escaping @Sendable () -> Result<DaemonSettings, ConfigError> = { .failure(ConfigError([])) }
     ) throws {
         time = TestTime(clock: clock, origin: start, fallBackAt: fallBackAt)
@@ -207,7 +274,7 @@ struct DaemonHarness {
         if !lines.isEmpty {
             try (lines.joined(separator: "\n") + "\n").write(toFile: history.path, atomically: true, encoding: .utf8)
         }
-        let routines = config.routines.compactMap { RoutineLibrary().routine(id: $0) }
+        let routines = routines ?? config.routines.compactMap { RoutineLibrary().routine(id: $0) }
         let handler = log
         daemon = Daemon(
             settings: DaemonSettings(config: config, routines: routines, warnings: []), loadSettings: reload,
