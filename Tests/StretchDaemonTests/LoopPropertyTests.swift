@@ -41,8 +41,9 @@ import Testing
         case soundDevice(plugged: Bool)
 
         static let requests: [ControlRequest] = [
-            .start(routine: nil), .start(routine: LoopPropertyTests.routineFile), .stop, .skip, .snooze(nil),
-            .snooze(.seconds(60)), .pause(nil), .pause(.duration(.seconds(20 * 60))), .pause(.tomorrow), .resume, .next,
+            .cycle(.start(nil)), .cycle(.start(LoopPropertyTests.routineFile)), .cycle(.stop), .cycle(.skip),
+            .cycle(.snooze(nil)), .cycle(.snooze(.seconds(60))), .cycle(.pause(nil)),
+            .cycle(.pause(.duration(.seconds(20 * 60)))), .cycle(.pause(.tomorrow)), .cycle(.resume), .cycle(.next),
             .status, .reload,
         ]
 
@@ -86,11 +87,11 @@ import Testing
 
         static func words(_ request: ControlRequest) -> String {
             switch request {
-            case .start(nil): "start"
-            case .start(_?): "start FILE"
-            case .snooze(let length?): "snooze \(DurationText.format(length))"
-            case .pause(.duration(let length)): "pause \(DurationText.format(length))"
-            case .pause(.tomorrow): "pause until tomorrow"
+            case .cycle(.start(nil)): "start"
+            case .cycle(.start(_?)): "start FILE"
+            case .cycle(.snooze(let length?)): "snooze \(DurationText.format(length))"
+            case .cycle(.pause(.duration(let length))): "pause \(DurationText.format(length))"
+            case .cycle(.pause(.tomorrow)): "pause until tomorrow"
             default: "\(request)"
             }
         }
@@ -355,7 +356,7 @@ import Testing
                 pause = .none
             }
             guard message.hasPrefix("reminders paused") || message.contains("; reminders paused"),
-                  case .pause(let length) = request
+                  case .cycle(.pause(let length)) = request
             else { return }
             let now = harness.time.now().local
             pause = switch length {
@@ -386,9 +387,9 @@ import Testing
         mutating func finish(naturalBreak: Duration) async throws {
             steps.append("finish")
             if harness.stream.unfinishedSessions > 0 {
-                guard await perform(.requests([.stop])) else { return }
+                guard await perform(.requests([.cycle(.stop)])) else { return }
             }
-            guard await perform(.requests([.resume])), await perform(.locked(true)),
+            guard await perform(.requests([.cycle(.resume)])), await perform(.locked(true)),
                   await perform(.wait(seconds: Int(naturalBreak.components.seconds) + 60)),
                   await perform(.locked(false))
             else { return }
