@@ -84,7 +84,7 @@ let package = Package(
         // A TOML 1.0 reader in pure Swift (no Foundation, no C): every key and value located by line and column.
         .target(name: "TOML", swiftSettings: settings),
         // The toml-test suite's decoder interface over the TOML target (built, not installed).
-        .executableTarget(name: "toml-decode", dependencies: ["TOML"], swiftSettings: settings),
+        .executableTarget(name: "toml-decode", dependencies: ["TOML", "StretchSystem"], swiftSettings: settings),
         // Routine files (TOML) -> `Routine`, with errors that name file, line, key path and what was expected.
         .target(
             name: "StretchConfig",
