@@ -34,14 +34,21 @@ let package = Package(
         .systemLibrary(name: "CLinux"),
         // The executor an idle daemon needs: one epoll loop thread (jobs, timers on the standard clocks, waits on
         // descriptors) that parks without a timeout, and a thread for blocking work.
-        .target(name: "EpollExecutor", dependencies: ["CLinux"], swiftSettings: settings),
+        .target(
+            name: "EpollExecutor",
+            dependencies: ["CLinux", "StretchSystem", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: settings
+        ),
         // Idiomatic Swift over libasound: an owned PCM handle and one error type with ALSA's own text.
         .target(name: "ALSA", dependencies: ["CALSA"], swiftSettings: settings),
         // Idiomatic Swift over sd-bus: an owned connection processed on an EpollLoop, typed values, method calls,
         // signal streams, one error type with sd-bus's text.
         .target(
             name: "DBus",
-            dependencies: ["CSDBus", "EpollExecutor", "StretchSystem", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CSDBus", "EpollExecutor", "StretchSystem", .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: settings
         ),
         // The desktop over D-Bus: one Service per source (notifications with buttons, logind's sleep, lock and
@@ -51,6 +58,7 @@ let package = Package(
             dependencies: [
                 "DBus", "EpollExecutor", "StretchCore", "StretchSystem", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: settings
@@ -171,7 +179,13 @@ let package = Package(
             swiftSettings: settings
         ),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: settings),
-        .testTarget(name: "EpollExecutorTests", dependencies: ["EpollExecutor"], swiftSettings: settings),
+        .testTarget(
+            name: "EpollExecutorTests",
+            dependencies: [
+                "EpollExecutor", "StretchSystem", .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: settings
+        ),
         .testTarget(
             name: "DBusTests",
             dependencies: [

@@ -1,4 +1,6 @@
 import EpollExecutor
+import StretchSystem
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -91,8 +93,8 @@ final class SocketWatch {
         while true {
             do {
                 try await loop.waitReadable(fd)
-            } catch let error as EpollLoop.SystemCallError {
-                return .unwatchable(.inotify(call: error.call, errno: error.errno))
+            } catch let error as SystemCallError {
+                return .unwatchable(.inotify(call: error.function, errno: error.errno.rawValue))
             } catch {
                 return nil
             }

@@ -1,5 +1,7 @@
 import CLinux
 import EpollExecutor
+import StretchSystem
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -32,17 +34,17 @@ enum ChildProcess {
 
     enum Failure: Error, Sendable, Hashable, CustomStringConvertible {
         /// It could not be started: `ENOENT` when the program is not installed.
-        case notStarted(program: String, errno: Int32)
-        /// A system call the parent makes failed.
-        case system(call: String, errno: Int32)
+        case notStarted(program: String, SystemCallError)
+        /// A system call the parent makes failed (`ECANCELED`: the wait for the child was cancelled).
+        case system(SystemCallError)
         /// It wrote more than it may, or did not finish in time: it was killed.
         case tooMuchOutput(limit: Int)
         case timedOut(Duration)
 
         var description: String {
             switch self {
-            case .notStarted(let program, let errno): "cannot run \(program): \(String(cString: strerror(errno)))"
-            case .system(let call, let errno): "\(call): \(String(cString: strerror(errno)))"
+            case .notStarted(let program, let error): "cannot run \(program): \(error.errno)"
+            case .system(let error): "\(error)"
             case .tooMuchOutput(let limit): "it wrote more than \(limit) bytes"
             case .timedOut(let limit): "it did not finish within \(limit)"
             }
@@ -50,7 +52,7 @@ enum ChildProcess {
 
         /// The program is not there to run.
         var isMissingProgram: Bool {
-            if case .notStarted(_, let errno) = self { return errno == ENOENT }
+            if case .notStarted(_, let error) = self { return error.errno == .noSuchFileOrDirectory }
             return false
         }
     }
@@ -61,19 +63,25 @@ enum ChildProcess {
     static func run(
         _ arguments: [String], loop: EpollLoop, limit: Int = 64 * 1024, timeout: Duration = .seconds(10)
     ) async throws(Failure) -> Outcome {
-        guard let program = arguments.first else { throw .notStarted(program: "", errno: EINVAL) }
+        guard let program = arguments.first else {
+            throw .notStarted(program: "", SystemCallError("posix_spawn", .invalidArgument))
+        }
         var fds: [Int32] = [-1, -1]
-        guard pipe2(&fds, O_CLOEXEC) == 0 else { throw .system(call: "pipe2", errno: errno) }
+        do {
+            _ = try SystemCall.retrying("pipe2") { pipe2(&fds, O_CLOEXEC) }
+        } catch {
+            throw .system(error)
+        }
         let reading = fds[0], writing = fds[1]
         defer { close(reading) }
-        // Only the parent's end is non-blocking: the child writes as it always does.
-        guard fcntl(reading, F_SETFL, O_NONBLOCK) == 0 else {
-            let error = errno
-            close(writing)
-            throw .system(call: "fcntl", errno: error)
-        }
         let child: pid_t
         do throws(Failure) {
+            // Only the parent's end is non-blocking: the child writes as it always does.
+            do {
+                _ = try SystemCall.retrying("fcntl") { fcntl(reading, F_SETFL, O_NONBLOCK) }
+            } catch {
+                throw .system(error)
+            }
             child = try spawn(program, arguments, stdout: writing)
         } catch {
             close(writing)
@@ -89,13 +97,7 @@ enum ChildProcess {
             group.addTask {
                 let output = await readAll(reading, loop: loop, limit: limit)
                 guard case .success = output, pidfd >= 0 else { return output }
-                do {
-                    try await loop.waitReadable(pidfd)
-                } catch let error as EpollLoop.SystemCallError {
-                    return .failure(.system(call: error.call, errno: error.errno))
-                } catch {
-                    return .failure(.system(call: "waitpid", errno: ECANCELED))
-                }
+                if let failure = await waitReadable(pidfd, loop: loop, for: "waitpid") { return .failure(failure) }
                 return output
             }
             group.addTask {
@@ -122,7 +124,7 @@ enum ChildProcess {
         _ = await BlockingThread.shared.run { collect(child) }
         switch outcome {
         case .failure(let failure)?: throw failure
-        default: throw .system(call: "waitpid", errno: ECANCELED)
+        default: throw .system(SystemCallError("waitpid", .canceled))
         }
     }
 
@@ -150,7 +152,10 @@ enum ChildProcess {
             program.contains("/")
             ? posix_spawn(&pid, program, &actions, &attributes, &argv, environ)
             : posix_spawnp(&pid, program, &actions, &attributes, &argv, environ)
-        guard result == 0 else { throw .notStarted(program: program, errno: result) }
+        guard result == 0 else {
+            let function = program.contains("/") ? "posix_spawn" : "posix_spawnp"
+            throw .notStarted(program: program, SystemCallError(function, Errno(rawValue: result)))
+        }
         return pid
     }
 
@@ -159,33 +164,40 @@ enum ChildProcess {
         var output: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count > 0 {
-                output.append(contentsOf: buffer[0..<count])
-                if output.count > limit { return .failure(.tooMuchOutput(limit: limit)) }
+            let count: Int
+            do {
+                count = try SystemCall.retrying("read") {
+                    buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                }
+            } catch where error.errno == .resourceTemporarilyUnavailable {
+                if let failure = await waitReadable(fd, loop: loop, for: "read") { return .failure(failure) }
                 continue
+            } catch {
+                return .failure(.system(error))
             }
             if count == 0 { return .success(output) }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN:
-                do {
-                    try await loop.waitReadable(fd)
-                } catch let error as EpollLoop.SystemCallError {
-                    return .failure(.system(call: error.call, errno: error.errno))
-                } catch {
-                    return .failure(.system(call: "read", errno: ECANCELED))
-                }
-            case let error:
-                return .failure(.system(call: "read", errno: error))
-            }
+            output.append(contentsOf: buffer[0..<count])
+            if output.count > limit { return .failure(.tooMuchOutput(limit: limit)) }
+        }
+    }
+
+    /// Waits on the loop until `fd` is readable, before `function`; the failure when it cannot be watched, or
+    /// when the task is cancelled (`ECANCELED`).
+    private static func waitReadable(_ fd: Int32, loop: EpollLoop, for function: String) async -> Failure? {
+        do {
+            try await loop.waitReadable(fd)
+            return nil
+        } catch let error as SystemCallError {
+            return .system(error)
+        } catch {
+            return .system(SystemCallError(function, .canceled))
         }
     }
 
     /// Collects the exit status of `child`, waiting for it to exit.
     private static func collect(_ child: pid_t) -> Ending {
         var status: Int32 = 0
-        while waitpid(child, &status, 0) < 0, errno == EINTR {}
+        _ = try? SystemCall.retrying("waitpid") { waitpid(child, &status, 0) }
         // WIFEXITED / WEXITSTATUS / WTERMSIG, which are macros.
         let signal = status & 0x7f
         return signal == 0 ? .exited((status >> 8) & 0xff) : .killed(signal: signal)
