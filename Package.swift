@@ -33,7 +33,8 @@ let package = Package(
         // Linux headers the Glibc module leaves out (timerfd): only a modulemap and a shim header.
         .systemLibrary(name: "CLinux"),
         // The executor an idle daemon needs: one epoll loop thread (jobs, timers on the standard clocks, waits on
-        // descriptors) that parks without a timeout, and a thread for blocking work.
+        // descriptors) that parks without a timeout, a thread for blocking work, and the inotify reader that waits
+        // on the loop (`FolderWatch`).
         .target(
             name: "EpollExecutor",
             dependencies: ["CLinux", "StretchSystem", .product(name: "SystemPackage", package: "swift-system")],
