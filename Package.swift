@@ -33,15 +33,23 @@ let package = Package(
         // Linux headers the Glibc module leaves out (timerfd): only a modulemap and a shim header.
         .systemLibrary(name: "CLinux"),
         // The executor an idle daemon needs: one epoll loop thread (jobs, timers on the standard clocks, waits on
-        // descriptors) that parks without a timeout, and a thread for blocking work.
-        .target(name: "EpollExecutor", dependencies: ["CLinux"], swiftSettings: settings),
+        // descriptors) that parks without a timeout, a thread for blocking work, and the inotify reader that waits
+        // on the loop (`FolderWatch`).
+        .target(
+            name: "EpollExecutor",
+            dependencies: ["CLinux", "StretchSystem", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: settings
+        ),
         // Idiomatic Swift over libasound: an owned PCM handle and one error type with ALSA's own text.
         .target(name: "ALSA", dependencies: ["CALSA"], swiftSettings: settings),
         // Idiomatic Swift over sd-bus: an owned connection processed on an EpollLoop, typed values, method calls,
         // signal streams, one error type with sd-bus's text.
         .target(
             name: "DBus",
-            dependencies: ["CSDBus", "EpollExecutor", "StretchSystem", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CSDBus", "EpollExecutor", "StretchSystem", .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: settings
         ),
         // GLib's variant database format (dconf's database files) read from bytes, bounds-checked: one key's value;
@@ -54,6 +62,7 @@ let package = Package(
             dependencies: [
                 "DBus", "EpollExecutor", "StretchCore", "StretchSystem", "CLinux", "GVDB",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: settings
@@ -89,7 +98,7 @@ let package = Package(
         // A TOML 1.0 reader in pure Swift (no Foundation, no C): every key and value located by line and column.
         .target(name: "TOML", swiftSettings: settings),
         // The toml-test suite's decoder interface over the TOML target (built, not installed).
-        .executableTarget(name: "toml-decode", dependencies: ["TOML"], swiftSettings: settings),
+        .executableTarget(name: "toml-decode", dependencies: ["TOML", "StretchSystem"], swiftSettings: settings),
         // Routine files (TOML) -> `Routine`, with errors that name file, line, key path and what was expected.
         .target(
             name: "StretchConfig",
@@ -177,7 +186,13 @@ let package = Package(
         ),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: settings),
         .testTarget(name: "GVDBTests", dependencies: ["GVDB", "TestSupport"], swiftSettings: settings),
-        .testTarget(name: "EpollExecutorTests", dependencies: ["EpollExecutor"], swiftSettings: settings),
+        .testTarget(
+            name: "EpollExecutorTests",
+            dependencies: [
+                "EpollExecutor", "StretchSystem", .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: settings
+        ),
         .testTarget(
             name: "DBusTests",
             dependencies: [

@@ -1,5 +1,6 @@
 import CSDBus
 import EpollExecutor
+import StretchSystem
 import Synchronization
 
 #if canImport(Glibc)
@@ -289,8 +290,8 @@ final class BusCore: @unchecked Sendable {
                 group.addTask {
                     do {
                         try await loop.wait(fd, for: each)
-                    } catch let error as EpollLoop.SystemCallError {
-                        return BusError(function: error.call, code: error.errno)
+                    } catch let error as SystemCallError {
+                        return BusError(error)
                     } catch {}
                     return nil
                 }

@@ -1,5 +1,6 @@
 import CSDBus
 import StretchSystem
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +10,7 @@ import Glibc
 ///
 /// `name` and `message` are the D-Bus error's (`org.freedesktop.DBus.Error.UnknownMethod`, "Unknown method ...")
 /// where there is one: an error reply from a peer, or an error sd-bus made up itself (a call that timed out, a
-/// connection that closed). Otherwise they are nil and `code`'s `strerror` text says what went wrong.
+/// connection that closed). Otherwise they are nil and the system's text for `code` says what went wrong.
 public struct BusError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The C function that failed or whose call came back as an error, e.g. `sd_bus_start`.
     public let function: String
@@ -28,8 +29,8 @@ public struct BusError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    /// The message if there is one, else `strerror(code)`.
-    public var text: String { message ?? String(cString: strerror(code)) }
+    /// The message if there is one, else the system's text for `code`.
+    public var text: String { message ?? "\(Errno(rawValue: code))" }
 
     /// `org.freedesktop.DBus.Error.UnknownMethod: Unknown method Foo (sd_bus_call_async)`, or
     /// `No such file or directory (sd_bus_start)`. The name and message, which a peer wrote, are escaped and cut
@@ -54,10 +55,14 @@ public struct BusError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The connection ended under us (`sd_bus_process` failed, e.g. `ENOTCONN` once sd-bus saw the socket close):
     /// named as sd-bus's local `Disconnected` signal, so that a log line says what happened.
     static func lost(code: Int32) -> BusError {
-        let reason = String(cString: strerror(code))
-        return BusError(
+        BusError(
             function: "sd_bus_process", code: code, name: disconnectedName,
-            message: "the connection to the bus was lost (\(reason))")
+            message: "the connection to the bus was lost (\(Errno(rawValue: code)))")
+    }
+
+    /// A system call made for the bus that failed (waiting on its socket, duplicating a descriptor it sent).
+    init(_ error: SystemCallError) {
+        self.init(function: error.function, code: error.errno.rawValue)
     }
 
     /// A task waiting on the bus was cancelled.

@@ -1,4 +1,5 @@
 import CSDBus
+import StretchSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -212,9 +213,12 @@ private func readValue(_ message: OpaquePointer, _ code: UInt8, _ contents: Stri
     case UInt8(ascii: "h"):
         // The descriptor stays the message's: a duplicate of it is ours.
         let received = try basic(Int32(-1))
-        let duplicate = fcntl(received, F_DUPFD_CLOEXEC, 3)
-        guard duplicate >= 0 else { throw BusError(function: "fcntl(F_DUPFD_CLOEXEC)", code: errno) }
-        return .unixFD(BusFileDescriptor(owning: duplicate))
+        do {
+            let duplicate = try SystemCall.retrying("fcntl(F_DUPFD_CLOEXEC)") { fcntl(received, F_DUPFD_CLOEXEC, 3) }
+            return .unixFD(BusFileDescriptor(owning: duplicate))
+        } catch {
+            throw BusError(error)
+        }
     case UInt8(ascii: "v"):
         return try inside { () throws(BusError) in
             guard let inner = try readValues(message).first else { throw malformed }

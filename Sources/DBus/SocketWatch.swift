@@ -1,15 +1,10 @@
 import EpollExecutor
+import StretchSystem
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Waits, without polling, for a bus socket file to (re)appear: inotify on each socket's folder, for a file of that
-/// name created, moved in, or given new attributes (a socket made elsewhere and renamed into place, or whose mode
-/// is set after it was bound). Its descriptor waits on the loop: it costs no wake-up while those folders do not
-/// change. One task uses it at a time.
-///
-/// The corresponding C functions are `inotify_init1` and `inotify_add_watch`.
+/// Waits, without polling, for a bus socket file to (re)appear: each socket's folder watched (`FolderWatch`) for a
+/// file of that name created, moved in, or given new attributes (a socket made elsewhere and renamed into place, or
+/// whose mode is set after it was bound). It costs no wake-up while those folders do not change. One task uses it
+/// at a time.
 final class SocketWatch {
     enum Event {
         /// One of the socket files was created, moved in or changed (or the kernel's queue overflowed, so it may
@@ -26,34 +21,27 @@ final class SocketWatch {
         /// The address names no socket file (`unix:abstract=`, `tcp:`).
         case noSocketFile(address: String)
         /// The socket's folder cannot be watched (missing, not a folder, not readable).
-        case folder(String, errno: Int32)
-        /// The socket's folder was removed (or its file system unmounted).
+        case folder(String, SystemCallError)
+        /// The socket's folder was removed (or moved, or its file system unmounted).
         case folderGone(String)
         /// inotify itself failed.
-        case inotify(call: String, errno: Int32)
+        case inotify(SystemCallError)
 
         var description: String {
             switch self {
             case .noAddress: "no address to watch"
             case .noSocketFile(let address): "\(address) names no socket file to watch"
-            case .folder(let path, let code): "cannot watch \(path) for the bus socket (\(String(cString: strerror(code))))"
+            case .folder(let path, let error): "cannot watch \(path) for the bus socket (\(error.errno))"
             case .folderGone(let path): "\(path), the bus socket's folder, was removed"
-            case .inotify(let call, let code): "\(call): \(String(cString: strerror(code)))"
+            case .inotify(let error): "\(error)"
             }
         }
     }
 
-    private let fd: Int32
-    /// Per watch descriptor: its folder, and the socket names looked for there.
-    private var watches: [Int32: (folder: String, names: Set<String>)]
+    private let folders: FolderWatch
 
-    private init(fd: Int32, watches: [Int32: (folder: String, names: Set<String>)]) {
-        self.fd = fd
-        self.watches = watches
-    }
-
-    deinit {
-        close(fd)
+    private init(folders: FolderWatch) {
+        self.folders = folders
     }
 
     /// Starts watching for the socket files that `address` names (see `BusAddress.socketPaths`); throws when
@@ -62,77 +50,40 @@ final class SocketWatch {
         guard let address else { throw .noAddress }
         let paths = BusAddress.socketPaths(address)
         guard !paths.isEmpty else { throw .noSocketFile(address: address) }
-        let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        guard fd >= 0 else { throw .inotify(call: "inotify_init1", errno: errno) }
-        var watches: [Int32: (folder: String, names: Set<String>)] = [:]
+        let folders: FolderWatch
+        do {
+            folders = try FolderWatch()
+        } catch {
+            throw .inotify(error)
+        }
         var failure = Unwatchable.noSocketFile(address: address)
         for path in paths {
             let slash = path.lastIndex(of: "/")
             let name = String(slash.map { path[path.index(after: $0)...] } ?? path[...])
             let folder = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
             guard !name.isEmpty else { continue }
-            let descriptor = inotify_add_watch(fd, folder, UInt32(IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_ONLYDIR))
-            guard descriptor >= 0 else {
-                failure = .folder(folder, errno: errno)
-                continue
+            do {
+                try folders.watch(folder, for: [.created, .movedIn, .attributesChanged], names: [name])
+            } catch {
+                failure = .folder(folder, error)
             }
-            watches[descriptor, default: (folder, [])].names.insert(name)
         }
-        guard !watches.isEmpty else {
-            close(fd)
-            throw failure
-        }
-        return SocketWatch(fd: fd, watches: watches)
+        guard folders.isWatching else { throw failure }
+        return SocketWatch(folders: folders)
     }
 
     /// Waits for the next change that matters; nil when the task is cancelled.
     func next(on loop: EpollLoop) async -> Event? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
+            let changes: FolderWatch.Changes
             do {
-                try await loop.waitReadable(fd)
-            } catch let error as EpollLoop.SystemCallError {
-                return .unwatchable(.inotify(call: error.call, errno: error.errno))
+                guard let next = try await folders.next(on: loop) else { return nil }
+                changes = next
             } catch {
-                return nil
+                return .unwatchable(.inotify(error))
             }
-            if let event = readEvents(into: &buffer) { return event }
+            if changes.overflowed || !changes.names.isEmpty { return .appeared }
+            if !folders.isWatching { return .unwatchable(.folderGone(changes.foldersGone.last ?? "the folder")) }
         }
-    }
-
-    /// Reads every queued event; what they amount to, or nil when none concerns a socket.
-    private func readEvents(into buffer: inout [UInt8]) -> Event? {
-        var appeared = false
-        var gone: String?
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN { break }
-                return .unwatchable(.inotify(call: "read", errno: errno))
-            }
-            guard count > 0 else { break }
-            buffer.withUnsafeBytes { raw in
-                // struct inotify_event: int wd; uint32_t mask, cookie, len; char name[len] (NUL-padded).
-                var offset = 0
-                while offset + 16 <= count {
-                    let descriptor = raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)
-                    let mask = raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
-                    let length = Int(raw.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
-                    let name = raw[(offset + 16)..<min(count, offset + 16 + length)].prefix { $0 != 0 }
-                    offset += 16 + length
-                    if mask & UInt32(IN_Q_OVERFLOW) != 0 {
-                        appeared = true
-                    } else if mask & UInt32(IN_IGNORED) != 0 {
-                        gone = watches.removeValue(forKey: descriptor)?.folder ?? gone
-                    } else if watches[descriptor]?.names.contains(String(decoding: name, as: UTF8.self)) == true {
-                        appeared = true
-                    }
-                }
-            }
-        }
-        if appeared { return .appeared }
-        if watches.isEmpty { return .unwatchable(.folderGone(gone ?? "the folder")) }
-        return nil
     }
 }

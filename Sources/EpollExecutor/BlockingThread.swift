@@ -1,7 +1,9 @@
 // SE-0466 (custom main and default executors, scheduling executors) is SPI in Swift 6.3.
 @_spi(ExperimentalCustomExecutors) import _Concurrency
 import CLinux
+import StretchSystem
 import Synchronization
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -29,8 +31,7 @@ public final class BlockingThread: TaskExecutor, @unchecked Sendable {
 
     /// Starts the thread.
     public init() {
-        eventFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_SEMAPHORE))
-        precondition(eventFD >= 0, "cannot create an eventfd: \(String(cString: strerror(errno)))")
+        eventFD = essential("eventfd") { eventfd(0, Int32(EFD_CLOEXEC | EFD_SEMAPHORE)) }
         // The thread holds the object: it runs for the life of the process.
         Self.spawn { [self] in serve() }
     }
@@ -83,7 +84,7 @@ public final class BlockingThread: TaskExecutor, @unchecked Sendable {
             Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue().body()
             return nil
         }, Unmanaged.passRetained(Box(body)).toOpaque())
-        precondition(result == 0, "cannot start a thread: \(String(cString: strerror(result)))")
+        precondition(result == 0, "cannot start a thread: \(SystemCallError("pthread_create", Errno(rawValue: result)))")
         pthread_detach(thread)
     }
 }

@@ -1,7 +1,9 @@
 // SE-0466 (custom main and default executors, scheduling executors) is SPI in Swift 6.3.
 @_spi(ExperimentalCustomExecutors) @_spi(ExperimentalScheduling) import _Concurrency
 import CLinux
+import StretchSystem
 import Synchronization
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -22,13 +24,6 @@ import Glibc
 public final class EpollLoop: @unchecked Sendable {
     // @unchecked: everything shared is behind a lock or written once in `init`; `armed` is touched only by the
     // loop's own thread.
-
-    /// A failed system call: which, and its errno.
-    public struct SystemCallError: Error, CustomStringConvertible, Equatable {
-        public var call: String
-        public var errno: Int32
-        public var description: String { "\(call): \(String(cString: strerror(errno)))" }
-    }
 
     /// The clocks the loop keeps timers for, each with its own timerfd.
     enum TimerClock: Int, CaseIterable {
@@ -124,18 +119,16 @@ public final class EpollLoop: @unchecked Sendable {
     public init() {
         loopExecutor = LoopTaskExecutor()
         mainActorExecutor = LoopMainExecutor()
-        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
-        eventFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
-        timerFDs = TimerClock.allCases.map { timerfd_create($0.id, Int32(TFD_CLOEXEC | TFD_NONBLOCK)) }
-        // Without these the process cannot run at all (no Swift task could ever be scheduled): stop with the reason.
-        precondition(epollFD >= 0 && eventFD >= 0 && timerFDs.allSatisfy { $0 >= 0 },
-                     "cannot create the event loop's epoll, eventfd or timerfd: \(String(cString: strerror(errno)))")
+        epollFD = essential("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
+        eventFD = essential("eventfd") { eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)) }
+        timerFDs = TimerClock.allCases.map { clock in
+            essential("timerfd_create") { timerfd_create(clock.id, Int32(TFD_CLOEXEC | TFD_NONBLOCK)) }
+        }
         for fd in [eventFD] + timerFDs {
             var event = epoll_event()
             event.events = EPOLLIN.rawValue
             event.data.fd = fd
-            precondition(epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0,
-                         "cannot watch the event loop's own descriptors: \(String(cString: strerror(errno)))")
+            _ = essential("epoll_ctl") { [epollFD] in epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) }
         }
         loopExecutor.loop = self
         mainActorExecutor.loop = self
@@ -297,7 +290,7 @@ public final class EpollLoop: @unchecked Sendable {
                         state.waiters[key] = nil
                         return CancellationError()
                     }
-                    guard state.waiters[key] == nil else { return SystemCallError(call: "epoll_ctl", errno: EEXIST) }
+                    guard state.waiters[key] == nil else { return SystemCallError("epoll_ctl", .fileExists) }
                     state.waiters[key] = .waiting(continuation)
                     if let failure = watch(fd, in: &state) {
                         state.waiters[key] = nil
@@ -340,13 +333,20 @@ public final class EpollLoop: @unchecked Sendable {
         event.events = interest | EPOLLONESHOT.rawValue
         event.data.fd = fd
         if state.registered.contains(fd) {
-            if epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event) == 0 { return nil }
-            // Closed and reopened since (closing takes a descriptor out of epoll): register it afresh.
-            guard errno == ENOENT else { return SystemCallError(call: "epoll_ctl", errno: errno) }
-            state.registered.remove(fd)
+            do {
+                _ = try SystemCall.retrying("epoll_ctl") { epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event) }
+                return nil
+            } catch where error.errno == .noSuchFileOrDirectory {
+                // Closed and reopened since (closing takes a descriptor out of epoll): register it afresh.
+                state.registered.remove(fd)
+            } catch {
+                return error
+            }
         }
-        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
-            return SystemCallError(call: "epoll_ctl", errno: errno)
+        do {
+            _ = try SystemCall.retrying("epoll_ctl") { epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) }
+        } catch {
+            return error
         }
         state.registered.insert(fd)
         return nil
@@ -494,5 +494,15 @@ extension EpollLoop.State {
         guard parked, !signalled else { return false }
         signalled = true
         return true
+    }
+}
+
+/// Makes a call the executor cannot do without (for its own descriptors): without them no Swift task
+/// could ever be scheduled, so a failure stops the process with the reason.
+func essential(_ function: String, _ body: () -> Int32) -> Int32 {
+    do {
+        return try SystemCall.retrying(function, body)
+    } catch {
+        fatalError("the executor cannot start: \(error)")
     }
 }

@@ -2,6 +2,7 @@ import ControlProtocol
 import EpollExecutor
 import Logging
 import ServiceLifecycle
+import StretchSystem
 import SystemPackage
 
 #if canImport(Glibc)
@@ -109,22 +110,22 @@ struct ControlConnection<C: Clock<Duration>>: Sendable {
     /// Reads what the socket holds into `lines`; false when there is nothing to read yet.
     private func receive(into lines: inout RequestLines) throws -> Bool {
         try withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 1) { buffer in
-            while true {
-                let count = recv(fd, buffer.baseAddress, buffer.count, 0)
-                if count > 0 {
-                    lines.append(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
-                    return true
-                }
-                if count == 0 {
-                    lines.endInput()
-                    return true
-                }
-                switch errno {
-                case EINTR: continue
-                case EAGAIN, EWOULDBLOCK: return false
-                default: throw SocketError("recv")
-                }
+            guard let count = try received(into: buffer) else { return false }
+            if count == 0 {
+                lines.endInput()
+            } else {
+                lines.append(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
             }
+            return true
+        }
+    }
+
+    /// Receives what fits in `buffer`: how much (0 once the client closed its side), or nil when nothing is there.
+    private func received(into buffer: UnsafeMutableRawBufferPointer) throws(SystemCallError) -> Int? {
+        do {
+            return try SystemCall.retrying("recv") { recv(fd, buffer.baseAddress, buffer.count, 0) }
+        } catch where error.errno == .resourceTemporarilyUnavailable {
+            return nil
         }
     }
 
@@ -139,22 +140,23 @@ struct ControlConnection<C: Clock<Duration>>: Sendable {
         }
         var written = 0
         while written < line.count {
-            let count = line.withUnsafeBytes { bytes in
-                // MSG_NOSIGNAL: a client gone is an error here, not a SIGPIPE for the whole daemon.
-                Glibc.send(fd, bytes.baseAddress! + written, bytes.count - written, Int32(MSG_NOSIGNAL))
-            }
-            if count >= 0 {
+            if let count = try sent(line[written...]) {
                 written += count
-                continue
+            } else if try await !wait(for: .writable, until: clock.now.advanced(by: idleTimeout)) {
+                throw Dropped.notReading
             }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK:
-                guard try await wait(for: .writable, until: clock.now.advanced(by: idleTimeout)) else {
-                    throw Dropped.notReading
-                }
-            default: throw SocketError("send")
+        }
+    }
+
+    /// Sends what the socket has room for of `bytes`: how much, or nil when it has no room.
+    private func sent(_ bytes: ArraySlice<UInt8>) throws(SystemCallError) -> Int? {
+        do {
+            return try SystemCall.retrying("send") {
+                // MSG_NOSIGNAL: a client gone is an error here, not a SIGPIPE for the whole daemon.
+                bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             }
+        } catch where error.errno == .resourceTemporarilyUnavailable {
+            return nil
         }
     }
 
@@ -210,16 +212,13 @@ struct ControlConnection<C: Clock<Duration>>: Sendable {
 
     /// Reads and drops what the client sends until it closes its side. No timer: a watcher is silent by design.
     private func drain() async throws {
+        var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let count = withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 1) {
-                recv(fd, $0.baseAddress, $0.count, 0)
-            }
-            if count == 0 { return }
-            if count > 0 { continue }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK: try await loop.wait(fd, for: .readable)
-            default: throw SocketError("recv")
+            let count = try buffer.withUnsafeMutableBytes { try received(into: $0) }
+            switch count {
+            case 0: return
+            case nil: try await loop.wait(fd, for: .readable)
+            default: continue
             }
         }
     }

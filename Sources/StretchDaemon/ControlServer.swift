@@ -108,7 +108,7 @@ public struct ControlServer: Service {
                     do {
                         if let fd = try listener.accept() { return fd }
                         try await loop.waitReadable(listener.fd)
-                    } catch let error as SocketError where ControlListener.isShortage(error) {
+                    } catch let error as SystemCallError where ControlListener.isShortage(error) {
                         // Out of descriptors or memory for now: the socket stays readable, so pause, not spin.
                         logger.error("cannot accept a control client", metadata: ["error": "\(error)"])
                         try await loop.sleep(until: .now + .milliseconds(100))

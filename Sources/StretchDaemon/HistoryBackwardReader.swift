@@ -116,14 +116,20 @@ final class HistoryBackwardReader {
         let blockStart = max(0, blockEnd - buffer.count)
         var filled = 0
         while filled < blockEnd - blockStart {
-            let count = buffer.withUnsafeMutableBytes {
-                pread(fd, $0.baseAddress! + filled, blockEnd - blockStart - filled, off_t(blockStart + filled))
+            let count: Int
+            do {
+                count = try SystemCall.retrying("pread") {
+                    buffer.withUnsafeMutableBytes {
+                        pread(fd, $0.baseAddress! + filled, blockEnd - blockStart - filled, off_t(blockStart + filled))
+                    }
+                }
+            } catch {
+                problem = "cannot read further: \(error)"
+                position = 0
+                return false
             }
-            if count < 0 && errno == EINTR { continue }
             guard count > 0 else {
-                problem = count < 0
-                    ? "cannot read further: \(String(cString: strerror(errno)))"
-                    : "the file shrank while it was read"
+                problem = "the file shrank while it was read"
                 position = 0
                 return false
             }

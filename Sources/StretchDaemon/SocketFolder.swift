@@ -1,4 +1,6 @@
 import StretchCore
+import StretchSystem
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -44,16 +46,8 @@ public enum SocketFolder {
     }
 
     private static func checkPrivate(_ folder: String) throws(Problem) {
-        var info = stat()
-        if lstat(folder, &info) != 0 {
-            guard errno == ENOENT else { throw Problem("cannot inspect the socket folder \(folder): \(errorText())") }
-            guard mkdir(folder, 0o700) == 0 || errno == EEXIST else {
-                throw Problem("cannot create the socket folder \(folder): \(errorText())")
-            }
-            guard lstat(folder, &info) == 0 else {
-                throw Problem("cannot inspect the socket folder \(folder): \(errorText())")
-            }
-        }
+        let info = try status(
+            of: folder, named: "the socket folder", followingLinks: false, create: true, cannotRead: "cannot inspect")
         let recreate = "remove it and start stretchd again, which creates the folder itself with mode 0700"
         switch info.st_mode & S_IFMT {
         case S_IFDIR: break
@@ -75,18 +69,7 @@ public enum SocketFolder {
     }
 
     private static func checkShared(_ folder: String, named name: String, create: Bool) throws(Problem) {
-        var info = stat()
-        if stat(folder, &info) != 0 {
-            guard create, errno == ENOENT else {
-                throw Problem("cannot use \(name) \(folder): \(errorText())")
-            }
-            guard mkdir(folder, 0o700) == 0 || errno == EEXIST else {
-                throw Problem("cannot create \(name) \(folder): \(errorText())")
-            }
-            guard stat(folder, &info) == 0 else {
-                throw Problem("cannot use \(name) \(folder): \(errorText())")
-            }
-        }
+        let info = try status(of: folder, named: name, followingLinks: true, create: create, cannotRead: "cannot use")
         let elsewhere = "choose a socket path (--socket) in a folder of your own"
         guard info.st_mode & S_IFMT == S_IFDIR else { throw Problem("\(name) \(folder) is not a folder; \(elsewhere)") }
         guard info.st_uid == geteuid() || info.st_uid == 0 else {
@@ -106,5 +89,35 @@ public enum SocketFolder {
         zeroPadded(mode & 0o7777, width: 4, radix: 8)
     }
 
-    private static func errorText() -> String { String(cString: strerror(errno)) }
+    /// The status of `folder` (of a symbolic link itself unless `followingLinks`), created with mode 0700 first when
+    /// it is missing and `create` is set. A failure says what could not be done to the folder (`cannotRead` it, or
+    /// create it) and why.
+    private static func status(
+        of folder: String, named name: String, followingLinks: Bool, create: Bool, cannotRead: String
+    ) throws(Problem) -> stat {
+        var info = stat()
+        func read() -> SystemCallError? {
+            do {
+                _ = try SystemCall.retrying(followingLinks ? "stat" : "lstat") {
+                    followingLinks ? stat(folder, &info) : lstat(folder, &info)
+                }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        var failure = read()
+        if let missing = failure, create, missing.errno == .noSuchFileOrDirectory {
+            do {
+                _ = try SystemCall.retrying("mkdir") { mkdir(folder, 0o700) }
+            } catch where error.errno == .fileExists {
+                // Made by someone else in between: checked as it is.
+            } catch {
+                throw Problem("cannot create \(name) \(folder): \(error)")
+            }
+            failure = read()
+        }
+        if let failure { throw Problem("\(cannotRead) \(name) \(folder): \(failure)") }
+        return info
+    }
 }

@@ -4,19 +4,16 @@ import Logging
 import ServiceLifecycle
 import StretchSystem
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemPackage
 
 /// Watches for signs of a call and reports each through `DesktopEvents.callChanged(source:on:)`:
 ///
 /// - "microphone hw:C,D": an ALSA capture device in use. inotify on the devices folder (`/dev/snd`) reports opens
 ///   and closes of its `pcmC<card>D<device>c` nodes (playback `p` nodes and control nodes are ignored: the daemon's
-///   own playback wakes nothing but the read of that event); after each, the device's substream `status` files in
-///   `/proc/asound/card<card>/pcm<device>c/sub*/` are read once: in use while any of them is not `closed`. The
-///   kernel sends the close event before the device is released, so a close that still reads "in use" is read
-///   again 0.25 s and 2 s later (only then: nothing is read while nothing happens).
+///   own playback wakes nothing but the read of that event); after those that came together (`FolderWatch`), the
+///   device's substream `status` files in `/proc/asound/card<card>/pcm<device>c/sub*/` are read once: in use while
+///   any of them is not `closed`. The kernel sends the close event before the device is released, so a close that
+///   still reads "in use" is read again 0.25 s and 2 s later (only then: nothing is read while nothing happens).
 /// - "GNOME idle inhibitor": gnome-session's `IsInhibited(8)` (idle), read at start and at each `InhibitorAdded` or
 ///   `InhibitorRemoved` signal: a call in a browser or a meeting app inhibits idle (so does a video playing).
 ///
@@ -106,41 +103,24 @@ public struct CallWatch: Service {
         static func < (lhs: Self, rhs: Self) -> Bool { (lhs.card, lhs.device) < (rhs.card, rhs.device) }
     }
 
-    /// What the inotify reader and the delayed reads hand to the one task that reads and reports, in order.
+    /// What the devices folder's reader and the delayed reads hand to the one task that reads and reports, in
+    /// order.
     private enum Work: Sendable {
-        case event(mask: UInt32, name: String)
+        /// The last thing that happened to a device's node since the folder was last read.
+        case event(CaptureDevice, FolderWatch.Events)
         case recheck(CaptureDevice, generation: Int)
-        /// The kernel's queue overflowed: events were lost.
-        case overflow
-        /// The folder itself went away (deleted, unmounted).
+        /// Every capture node read afresh: at start, and after the kernel's queue overflowed (events were lost).
+        case rescan
+        /// The folder itself went away (deleted, moved, unmounted).
         case folderGone
     }
 
     private func watchMicrophones() async {
-        let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        guard fd >= 0 else {
-            logger.info("microphones not watched: inotify_init1: \(String(cString: strerror(errno)))")
-            return
-        }
-        defer { close(fd) }
-        let mask = UInt32(IN_OPEN | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
-            | UInt32(IN_DELETE_SELF | IN_MOVE_SELF) | UInt32(IN_ONLYDIR)
-        guard inotify_add_watch(fd, devices, mask) >= 0 else {
-            let error = errno
-            if error == ENOENT {
-                logger.info("microphones not watched: no \(devices) (no sound card)")
-            } else {
-                logger.info("microphones not watched: \(devices): \(String(cString: strerror(error)))")
-            }
-            return
-        }
         let (work, feed) = AsyncStream<Work>.makeStream()
         let microphones = Microphones(watch: self, feed: feed)
-        // Watched first, then read: a change from now on comes as an event.
-        microphones.rescan()
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { [loop, logger] in
-                await Self.readEvents(fd, loop: loop, logger: logger, feed: feed)
+            group.addTask {
+                await readEvents(feed)
                 feed.finish()
             }
             for await item in work {
@@ -151,42 +131,48 @@ public struct CallWatch: Service {
         await microphones.end(cancelled: Task.isCancelled)
     }
 
-    /// Reads inotify events as they come, until the folder goes, reading fails or the task is cancelled.
-    private static func readEvents(
-        _ fd: Int32, loop: EpollLoop, logger: Logger, feed: AsyncStream<Work>.Continuation
-    ) async {
-        // Room for many events (each 16 bytes and a name of at most NAME_MAX + 1), aligned as the kernel needs.
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 8)
-        defer { buffer.deallocate() }
-        while !Task.isCancelled {
-            let count = read(fd, buffer.baseAddress, buffer.count)
-            if count < 0 {
-                switch errno {
-                case EINTR: continue
-                case EAGAIN:
-                    do { try await loop.waitReadable(fd) } catch { return }
-                    continue
-                case let error:
-                    logger.info("microphones no longer watched: reading inotify events: \(String(cString: strerror(error)))")
-                    return
-                }
+    /// Watches the devices folder and hands what happens there to `feed`, until the folder goes, reading fails or
+    /// the task is cancelled.
+    private func readEvents(_ feed: AsyncStream<Work>.Continuation) async {
+        let folder: FolderWatch
+        do {
+            folder = try FolderWatch()
+        } catch {
+            logger.info("microphones not watched: \(error)")
+            return
+        }
+        do {
+            try folder.watch(devices, for: [.opened, .closed, .created, .deleted, .movedOut, .movedIn])
+        } catch {
+            if error.errno == .noSuchFileOrDirectory {
+                logger.info("microphones not watched: no \(devices) (no sound card)")
+            } else {
+                logger.info("microphones not watched: \(devices): \(error)")
             }
-            var offset = 0
-            while offset + 16 <= count {
-                // struct inotify_event { int wd; uint32_t mask; uint32_t cookie; uint32_t len; char name[]; }
-                let mask = buffer.load(fromByteOffset: offset + 4, as: UInt32.self)
-                let length = Int(buffer.load(fromByteOffset: offset + 12, as: UInt32.self))
-                let nameBytes = UnsafeRawBufferPointer(rebasing: buffer[(offset + 16)..<min(offset + 16 + length, count)])
-                let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
-                offset += 16 + length
-                if mask & UInt32(IN_Q_OVERFLOW) != 0 {
-                    feed.yield(.overflow)
-                } else if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT) != 0 {
-                    feed.yield(.folderGone)
-                    return
-                } else if !name.isEmpty {
-                    feed.yield(.event(mask: mask, name: name))
-                }
+            return
+        }
+        // Watched first, then read: a change from now on comes as an event.
+        feed.yield(.rescan)
+        while true {
+            let changes: FolderWatch.Changes
+            do {
+                guard let next = try await folder.next(on: loop) else { return }
+                changes = next
+            } catch {
+                logger.info("microphones no longer watched: reading inotify events: \(error)")
+                return
+            }
+            if !changes.foldersGone.isEmpty {
+                feed.yield(.folderGone)
+                return
+            }
+            // Lost events: whatever came with them is read afresh anyway.
+            if changes.overflowed {
+                feed.yield(.rescan)
+                continue
+            }
+            for change in changes.names {
+                if let device = CaptureDevice(node: change.name) { feed.yield(.event(device, change.event)) }
             }
         }
     }
@@ -210,21 +196,20 @@ public struct CallWatch: Service {
         /// Handles one piece of work; true when watching is over.
         func handle(_ work: Work) async -> Bool {
             switch work {
-            case .event(let mask, let name):
-                guard let device = CaptureDevice(node: name) else { return false }
-                if mask & UInt32(IN_DELETE | IN_MOVED_FROM) != 0 {
+            case .event(let device, let event):
+                if !event.isDisjoint(with: [.deleted, .movedOut]) {
                     cancelRecheck(device)
                     await reports.removeValue(forKey: device)?.update(nil)
                 } else {
-                    await check(device, afterClose: mask & UInt32(IN_CLOSE_WRITE | IN_CLOSE_NOWRITE) != 0)
+                    await check(device, afterClose: !event.isDisjoint(with: .closed))
                 }
             case .recheck(let device, let generation):
                 guard rechecks[device]?.generation == generation else { return false }
                 let inUse = watch.inUse(device)
                 await report(device).update(inUse)
                 if inUse != true { cancelRecheck(device) }
-            case .overflow:
-                await rescanNow()
+            case .rescan:
+                await rescan()
             case .folderGone:
                 watch.logger.info("microphones no longer watched: \(watch.devices) went away")
                 return true
@@ -233,11 +218,7 @@ public struct CallWatch: Service {
         }
 
         /// Every capture node there now, read once; devices gone since are forgotten.
-        func rescan() {
-            feed.yield(.overflow)
-        }
-
-        private func rescanNow() async {
+        private func rescan() async {
             let present = Set((Files.list(watch.devices, suffix: "c") ?? []).compactMap(CaptureDevice.init(node:)))
             for device in reports.keys where !present.contains(device) {
                 cancelRecheck(device)

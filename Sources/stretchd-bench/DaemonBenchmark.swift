@@ -419,7 +419,7 @@ enum DaemonBenchmark {
         guard pid > 0 else { throw BenchmarkError("cannot run \(path)") }
         var status: Int32 = 0
         var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        _ = try SystemCall.retrying("wait4") { wait4(pid, &status, 0, &usage) }
         return Child(status: (status >> 8) & 0xff, wall: clockNow() - started, maxRSSKiB: usage.ru_maxrss)
     }
 

@@ -1,5 +1,6 @@
 // The toml-test decoder interface: a TOML document on standard input, its tagged JSON on standard output (exit 0);
 // for an invalid document, the problem on standard error (exit 1).
+import StretchSystem
 import TOML
 
 #if canImport(Glibc)
@@ -14,10 +15,11 @@ func printError(_ text: String) {
 var input: [UInt8] = []
 var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 while true {
-    let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-    if count < 0 {
-        if errno == EINTR { continue }
-        printError("toml-decode: cannot read standard input")
+    let count: Int
+    do {
+        count = try SystemCall.retrying("read") { buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) } }
+    } catch {
+        printError("toml-decode: cannot read standard input: \(error)")
         exit(1)
     }
     if count == 0 { break }

@@ -9,7 +9,7 @@ struct RawClient {
     init(_ path: String) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         let result = withUnixSocketAddress(path) { connect(fd, $0, $1) } ?? -1
-        guard result == 0 else { throw DaemonTestError("connect: \(String(cString: strerror(errno)))") }
+        guard result == 0 else { throw DaemonTestError("\(SystemCallError.last("connect"))") }
         var timeout = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }

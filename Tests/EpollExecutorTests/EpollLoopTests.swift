@@ -1,5 +1,7 @@
 @testable import EpollExecutor
+import StretchSystem
 import Synchronization
+import SystemPackage
 import Testing
 
 #if canImport(Glibc)
@@ -247,7 +249,7 @@ final class Record<Value: Sendable>: Sendable {
     @Test func aDescriptorThatCannotBeWatchedIsAnError() async {
         let fd = open("/dev/null", O_RDONLY)
         defer { close(fd) }
-        await #expect(throws: EpollLoop.SystemCallError(call: "epoll_ctl", errno: EPERM)) {
+        await #expect(throws: SystemCallError("epoll_ctl", .notPermitted)) {
             try await loop.waitReadable(fd)
         }
         loop.stop()

@@ -59,8 +59,9 @@ struct TestClient: Sendable {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         let connected = withUnixSocketAddress(path) { connect(fd, $0, $1) == 0 } ?? false
         guard connected else {
+            let error = SystemCallError.last("connect")
             Glibc.close(fd)
-            throw ControlTestError("connect: \(String(cString: strerror(errno)))")
+            throw ControlTestError("\(error)")
         }
         self.fd = fd
         self.connected = Date()
