@@ -217,7 +217,8 @@ public struct BreakCycle: Sendable, Hashable {
 
     /// What a command did, or why it did nothing; the owner words it.
     public enum Outcome: Sendable, Hashable {
-        case started(routine: String, length: Duration)
+        /// `remindersResumed`: reminders were paused, and a started session ends that pause.
+        case started(routine: String, length: Duration, remindersResumed: Bool)
         case stopped(routine: String)
         /// Stopped before the session started: the break is skipped.
         case cancelled(routine: String)
@@ -514,15 +515,19 @@ public struct BreakCycle: Sendable, Hashable {
         soundProblem = nil
         let (routine, byCommand) = (starting.routine, starting.byCommand)
         let plan = playing ?? starting.plan
-        if byCommand, timer.state == .paused {
-            // `start` resumes paused reminders.
+        // `start` resumes paused reminders (a break taken by choice ends the pause), and says so.
+        let remindersResumed = byCommand && timer.state == .paused
+        if remindersResumed {
             timerEvents(timer.resume(now: now), &effects)
+            effects.append(.log(.remindersResumed))
         }
         timerEvents(timer.startSession(now: now), &effects)
         phase = .session(routine, paused: false, thenPause: nil)
         effects.append(.record(.started(routine: routine.id)))
         effects.append(.log(.sessionStarted(routine: routine.id, length: plan.duration)))
-        if byCommand { effects.append(.reply(.started(routine: routine.id, length: plan.duration))) }
+        if byCommand {
+            effects.append(.reply(.started(routine: routine.id, length: plan.duration, remindersResumed: remindersResumed)))
+        }
     }
 
     private mutating func sessionCouldNotStart(_ reason: String, now: Moment, _ effects: inout [Effect]) {

@@ -12,7 +12,8 @@ enum ControlReplies {
 
     static func words(_ outcome: BreakCycle.Outcome) -> String {
         switch outcome {
-        case .started(let routine, let length): "started \(routine) (\(DurationText.format(length)))"
+        case .started(let routine, let length, let remindersResumed):
+            "started \(routine) (\(DurationText.format(length)))" + (remindersResumed ? "; reminders resumed" : "")
         case .stopped(let routine): "stopped the session of \(routine)"
         case .cancelled(let routine): "cancelled the session of \(routine); break skipped"
         case .startCancelled(let routine): "cancelled the session of \(routine) before it started"

@@ -181,7 +181,7 @@ struct CycleTimeline {
         let voiced = SessionPlanner.plan(routine, speech: SpeechTiming { _ in .seconds(1) })
         #expect(voiced.duration > plan.duration)
         timeline.feed(.sessionStartedPlaying(voiced))
-        #expect(timeline.last.contains(#"reply(started(routine: "hips", length: \#(voiced.duration)))"#), "\(timeline.last)")
+        #expect(timeline.last.contains(#"reply(started(routine: "hips", length: \#(voiced.duration), remindersResumed: false))"#), "\(timeline.last)")
     }
 
     @Test func theRoutinesComeInTurn() {
@@ -319,8 +319,8 @@ struct CycleTimeline {
     /// included: a session asked for starts, one asked to stop ends), and the state after.
     static let table: [(phase: Phase, command: Command, effects: [String], then: BreakCycle.State)] = [
         // idle
-        (.idle, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds))"#], .inSession),
-        (.idle, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds))"#], .inSession),
+        (.idle, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds, remindersResumed: false))"#], .inSession),
+        (.idle, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds, remindersResumed: false))"#], .inSession),
         (.idle, .startUnavailable, [#"reply(routineUnavailable(reason: "no routine \"nope\""))"#], .working),
         (.idle, .stop, ["reply(noSession)"], .working),
         (.idle, .skip, ["reply(noBreakDue)"], .working),
@@ -332,8 +332,8 @@ struct CycleTimeline {
         (.idle, .resume, ["reply(nothingPaused)"], .working),
         (.idle, .next, ["reply(noSession)"], .working),
         // leadIn
-        (.leadIn, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds))"#, "withdrawNotification"], .inSession),
-        (.leadIn, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds))"#, "withdrawNotification"], .inSession),
+        (.leadIn, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds, remindersResumed: false))"#, "withdrawNotification"], .inSession),
+        (.leadIn, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds, remindersResumed: false))"#, "withdrawNotification"], .inSession),
         (.leadIn, .startUnavailable, [#"reply(routineUnavailable(reason: "no routine \"nope\""))"#], .breakDue),
         (.leadIn, .stop, [#"record(skipped(routine: Optional("hips")))"#, #"reply(cancelled(routine: "hips"))"#, "withdrawNotification"], .working),
         (.leadIn, .skip, [#"record(skipped(routine: Optional("hips")))"#, "reply(skipped(nextBreak: Optional(2026-11-23 10:40)))", "withdrawNotification"], .working),
@@ -345,8 +345,8 @@ struct CycleTimeline {
         (.leadIn, .resume, ["reply(nothingPaused)"], .breakDue),
         (.leadIn, .next, ["reply(noSession)"], .breakDue),
         // waiting
-        (.waiting, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds))"#, "withdrawNotification"], .inSession),
-        (.waiting, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds))"#, "withdrawNotification"], .inSession),
+        (.waiting, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds, remindersResumed: false))"#, "withdrawNotification"], .inSession),
+        (.waiting, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds, remindersResumed: false))"#, "withdrawNotification"], .inSession),
         (.waiting, .startUnavailable, [#"reply(routineUnavailable(reason: "no routine \"nope\""))"#], .breakDue),
         (.waiting, .stop, [#"record(skipped(routine: Optional("hips")))"#, #"reply(cancelled(routine: "hips"))"#, "withdrawNotification"], .working),
         (.waiting, .skip, [#"record(skipped(routine: Optional("hips")))"#, "reply(skipped(nextBreak: Optional(2026-11-23 10:40)))", "withdrawNotification"], .working),
@@ -384,8 +384,8 @@ struct CycleTimeline {
         (.sessionPaused, .resume, ["resumeSession", "reply(sessionResumed)"], .inSession),
         (.sessionPaused, .next, ["skipStep", "reply(movedOn)"], .inSession),
         // remindersPaused
-        (.remindersPaused, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds))"#], .inSession),
-        (.remindersPaused, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds))"#], .inSession),
+        (.remindersPaused, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds, remindersResumed: true))"#], .inSession),
+        (.remindersPaused, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds, remindersResumed: true))"#], .inSession),
         (.remindersPaused, .startUnavailable, [#"reply(routineUnavailable(reason: "no routine \"nope\""))"#], .paused),
         (.remindersPaused, .stop, ["reply(noSession)"], .paused),
         (.remindersPaused, .skip, ["reply(noBreakDue)"], .paused),
@@ -397,8 +397,8 @@ struct CycleTimeline {
         (.remindersPaused, .resume, ["reply(remindersResumed(nextBreak: Optional(2026-11-23 09:50)))"], .working),
         (.remindersPaused, .next, ["reply(noSession)"], .paused),
         // snoozed
-        (.snoozed, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds))"#], .inSession),
-        (.snoozed, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds))"#], .inSession),
+        (.snoozed, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds, remindersResumed: false))"#], .inSession),
+        (.snoozed, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds, remindersResumed: false))"#], .inSession),
         (.snoozed, .startUnavailable, [#"reply(routineUnavailable(reason: "no routine \"nope\""))"#], .snoozed),
         (.snoozed, .stop, ["reply(noSession)"], .snoozed),
         (.snoozed, .skip, ["reply(noBreakDue)"], .snoozed),
@@ -410,8 +410,8 @@ struct CycleTimeline {
         (.snoozed, .resume, ["reply(nothingPaused)"], .snoozed),
         (.snoozed, .next, ["reply(noSession)"], .snoozed),
         // offHours
-        (.offHours, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds))"#], .inSession),
-        (.offHours, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds))"#], .inSession),
+        (.offHours, .start, ["startSession(hips)", #"record(started(routine: "hips"))"#, #"reply(started(routine: "hips", length: 34.0 seconds, remindersResumed: false))"#], .inSession),
+        (.offHours, .startDesk, ["startSession(desk)", #"record(started(routine: "desk"))"#, #"reply(started(routine: "desk", length: 24.0 seconds, remindersResumed: false))"#], .inSession),
         (.offHours, .startUnavailable, [#"reply(routineUnavailable(reason: "no routine \"nope\""))"#], .offHours),
         (.offHours, .stop, ["reply(noSession)"], .offHours),
         (.offHours, .skip, ["reply(noBreakDue)"], .offHours),

@@ -233,6 +233,12 @@ final class CountingStream: StreamOutput, Sendable {
     /// The next fill does not return until `release()`.
     func hangNextFill() { state.withLock { $0.hangNextFill = true } }
 
+    /// Waits until the fill `hangNextFill()` asked for has begun and hangs: time advanced before then would pass
+    /// before the stall, and a `release()` before then would release nothing.
+    func untilHung() async {
+        while state.withLock({ $0.hung == nil }) { await Task.yield() }
+    }
+
     func release() {
         let hung = state.withLock { state in
             defer { state.hung = nil }

@@ -350,8 +350,8 @@ import Testing
             #expect(reply.error != "the daemon is stopping", "\(request) before the stop; \(context)")
             if request == .status { #expect(reply.status != nil, "status without a status; \(context)") }
             guard reply.ok, let message = reply.message else { return }
-            // `start` resumes paused reminders too (`BreakCycle`).
-            if message.hasPrefix("reminders resumed") || message.hasPrefix("started ") {
+            // `start` resumes paused reminders too, and its reply says so.
+            if message.hasPrefix("reminders resumed") || message.hasSuffix("; reminders resumed") {
                 pauseEnded = pauseEnded || paused
                 pause = .none
             }
