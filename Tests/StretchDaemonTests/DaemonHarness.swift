@@ -299,7 +299,11 @@ struct DaemonHarness {
 
     /// Waits for the daemon to settle, and returns how long it then sleeps.
     func nextSleep() async -> Duration? {
-        await daemon.settled()
+        let sleep = await daemon.settled()
+        // The loop's timer may not have begun its sleep yet: a test clock moved before then, to that very
+        // deadline, keeps the sleep until its next move, and the timer would never go off.
+        if sleep > .zero { await clock.waitForSleeper() }
+        return sleep
     }
 
     /// Waits until the session ends, and returns how.
