@@ -37,7 +37,7 @@ struct CheckCommand: AsyncParsableCommand {
             let path = entry.path ?? ""
             let session = try await VoicedSession.prepare(entry.routine, voice: voice, sounds: sounds)
             let speechProblems = session.plan.speechProblems.map {
-                ConfigProblem(file: path, keyPath: $0.keyPath, message: $0.message)
+                library.problem($0.message, at: $0.keyPath, of: entry.routine, file: path)
             }
             for problem in speechProblems { printError(problem.description) }
             problems += speechProblems

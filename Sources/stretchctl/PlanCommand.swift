@@ -38,7 +38,9 @@ struct PlanCommand: AsyncParsableCommand {
         let sounds = AudioOptions.defaultSounds()
         let session = try await VoicedSession.prepare(routine, voice: voice, sounds: sounds)
         let plan = session.plan
-        for problem in plan.speechProblems { printError("warning: \(routine.id): \(problem)") }
+        for problem in plan.speechProblems {
+            printError(routineOptions.warning(problem, of: routine, reference: self.routine))
+        }
         let length = session.length(sounds: sounds)
         if json {
             try printJSON(PlanJSON(plan, length: length))

@@ -39,7 +39,9 @@ struct PlayCommand: AsyncParsableCommand {
         // Synthesized before the device opens: nothing is spoken into being on the audio path.
         let session = try await VoicedSession.prepare(routine, voice: voice, sounds: sounds)
         let plan = session.plan
-        for problem in plan.speechProblems { printError("warning: \(routine.id): \(problem)") }
+        for problem in plan.speechProblems {
+            printError(routineOptions.warning(problem, of: routine, reference: self.routine))
+        }
         let stream: LiveAudioOutput
         do {
             stream = try LiveAudioOutput(

@@ -59,7 +59,9 @@ struct RenderCommand: AsyncParsableCommand {
         for problem in problems { printError("warning: using the built-in sound instead of \(problem)") }
         let session = try await VoicedSession.prepare(routine, voice: voice, sounds: sounds)
         let plan = session.plan
-        for problem in plan.speechProblems { printError("warning: \(routine.id): \(problem)") }
+        for problem in plan.speechProblems {
+            printError(routineOptions.warning(problem, of: routine, reference: self.routine))
+        }
         let stream = SessionStream(plan, sounds: sounds, volume: volume, speech: session.speech)
         let limit = WAV.maximumPCM16Frames()
         guard stream.frames <= limit else {

@@ -34,6 +34,14 @@ struct RoutineOptions: ParsableArguments {
     }
 }
 
+extension RoutineOptions {
+    /// A warning about a spoken prompt of `routine` (found by `reference`), at its file, line and column.
+    func warning(_ problem: SpeechProblem, of routine: Routine, reference: String) -> String {
+        let file = RoutineLibrary.isPath(reference) ? reference : nil
+        return "warning: \(library().problem(problem.message, at: problem.keyPath, of: routine, file: file))"
+    }
+}
+
 extension ExitCode {
     /// A config or routine file with problems: 78, EX_CONFIG of sysexits.h, as stretchd exits on a bad config.
     static let badConfig = ExitCode(EX_CONFIG)

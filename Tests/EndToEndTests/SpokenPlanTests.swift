@@ -105,7 +105,7 @@ import TestSupport
         let check = try Binaries.run("stretchctl", ["check", file])
         #expect(check.status == 78)
         #expect(check.stdout == "")
-        #expect(check.stderr.hasPrefix("\(file): step[1].parts[2]: (Hip 90/90) the part prompt \"Now rotate toward the "
+        #expect(check.stderr.hasPrefix("\(file):7:44: step[1].parts[2]: (Hip 90/90) the part prompt \"Now rotate toward the "
             + "back leg, slowly.\" takes "), "\(check.stderr)")
         #expect(check.stderr.contains(" for speech: lengthen part_time (now 2s) or shorten the part's say\n"))
         // Without a voice the routine is fine, and plan shows the prompts that fit, warning about the other.
@@ -114,7 +114,7 @@ import TestSupport
         #expect(silent.status == 0 && silent.stdout.hasSuffix(": ok: lunch, 1 steps, 30.78s\n"), "\(silent.stderr)")
         let plan = try Binaries.run("stretchctl", ["plan", file, "--voice", "on", "--json"])
         #expect(plan.status == 0)
-        #expect(plan.stderr.hasPrefix("warning: lunch: step[1].parts[2]: (Hip 90/90) the part prompt"))
+        #expect(plan.stderr.hasPrefix("warning: \(file):7:44: step[1].parts[2]: (Hip 90/90) the part prompt"), "\(plan.stderr)")
         let cues = try JSONDecoder().decode(PlanDocument.self, from: Data(plan.stdout.utf8)).cues
         #expect(cues.compactMap(\.prompt) == ["step", "closing"])
     }
