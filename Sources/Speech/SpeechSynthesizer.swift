@@ -87,13 +87,40 @@ public struct SpeechSynthesizer: Sendable {
         if text.unicodeScalars.allSatisfy(\.properties.isWhitespace) { throw .emptyText }
     }
 
-    /// Every text spoken, with the voice loaded once for all of them. Fails on the first text that cannot be
-    /// spoken (all are checked before the voice is loaded).
-    public func synthesize(_ texts: [String]) async throws(SpeechError) -> [String: [Int16]] {
-        for text in texts { try Self.check(text) }
-        return try await BlockingThread.shared.run { [library] () throws(SpeechError) in
-            try Self.speak(texts, voice: library)
+    /// What a batch said: the samples of each text spoken, and each text that could not be, with why.
+    public struct Batch: Sendable {
+        public var spoken: [String: [Int16]] = [:]
+        public var unspoken: [(text: String, error: SpeechError)] = []
+    }
+
+    /// Every text that can be spoken, with the voice loaded once for all of them; a text that cannot be spoken
+    /// (too long, silent, refused by flite) fails alone and the others are spoken. Throws only when the voice
+    /// cannot be loaded.
+    public func synthesizeEach(_ texts: [String]) async throws(SpeechError) -> Batch {
+        var batch = Batch()
+        var speakable: [String] = []
+        for text in texts {
+            do throws(SpeechError) {
+                try Self.check(text)
+                speakable.append(text)
+            } catch {
+                batch.unspoken.append((text, error))
+            }
         }
+        guard !speakable.isEmpty else { return batch }
+        let said = try await BlockingThread.shared.run { [library, speakable] () throws(SpeechError) in
+            try Self.speak(speakable, voice: library)
+        }
+        batch.spoken = said.spoken
+        batch.unspoken += said.unspoken
+        return batch
+    }
+
+    /// Every text spoken, with the voice loaded once for all of them; fails on the first text that cannot be.
+    public func synthesize(_ texts: [String]) async throws(SpeechError) -> [String: [Int16]] {
+        let batch = try await synthesizeEach(texts)
+        if let first = batch.unspoken.first { throw first.error }
+        return batch.spoken
     }
 
     /// One text spoken; the voice is loaded and unloaded for it.
@@ -102,7 +129,7 @@ public struct SpeechSynthesizer: Sendable {
     }
 
     /// Loads the voice, speaks the texts, unloads it. Blocks: runs only on `BlockingThread.shared`.
-    private static func speak(_ texts: [String], voice name: String) throws(SpeechError) -> [String: [Int16]] {
+    private static func speak(_ texts: [String], voice name: String) throws(SpeechError) -> Batch {
         var library = cflite_library()
         var error: UnsafePointer<CChar>?
         guard cflite_open(&library, name, &error) == 0 else {
@@ -121,21 +148,29 @@ public struct SpeechSynthesizer: Sendable {
         }
         defer { library.unregister_cmu_us_slt(voice) }
         let upsampler = Upsampler(factor: rate / voiceRate)
-        var spoken: [String: [Int16]] = [:]
-        for text in texts where spoken[text] == nil {
+        var batch = Batch()
+        var tried: Set<String> = []
+        for text in texts where tried.insert(text).inserted {
             srand(seed)
-            guard let wave = cflite_text_to_wave(&library, text, voice) else { throw .synthesisFailed(text: text) }
+            guard let wave = cflite_text_to_wave(&library, text, voice) else {
+                batch.unspoken.append((text, .synthesisFailed(text: text)))
+                continue
+            }
             defer { library.delete_wave(wave) }
             let count = Int(wave.pointee.num_samples)
             guard wave.pointee.sample_rate == Int32(voiceRate), wave.pointee.num_channels == 1 else {
-                throw .synthesisFailed(text: text)
+                batch.unspoken.append((text, .synthesisFailed(text: text)))
+                continue
             }
             let samples = count == 0 || wave.pointee.samples == nil
                 ? [] : UnsafeBufferPointer(start: wave.pointee.samples, count: count).map { Float($0) / 32768 }
-            guard let prompt = finished(upsampler.upsample(samples)) else { throw .silent(text: text) }
-            spoken[text] = prompt
+            guard let prompt = finished(upsampler.upsample(samples)) else {
+                batch.unspoken.append((text, .silent(text: text)))
+                continue
+            }
+            batch.spoken[text] = prompt
         }
-        return spoken
+        return batch
     }
 
     /// Speech at 48 kHz with its silent ends trimmed, brought to the cue loudness under the peak limit, faded in

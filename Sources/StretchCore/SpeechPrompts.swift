@@ -38,6 +38,13 @@ public struct PlannedPrompt: Sendable, Hashable {
     }
 
     public var end: Duration { at + length }
+
+    /// Where in the routine file the prompt's texts are: `step[2]`, or `step[1].parts[2]` for a part's prompt.
+    public var keyPath: String {
+        let step = "step[\(step + 1)]"
+        if kind == .part, let part { return step + ".parts[\(part + 1)]" }
+        return step
+    }
 }
 
 /// What the planner must know to place spoken prompts: how long each prompt and each tone sounds.
@@ -50,6 +57,8 @@ public struct SpeechTiming {
     public var toneLength: (SoundName) -> Duration
     /// Silence kept between a prompt and the tone before it and after it.
     public var pause: Duration
+    /// Texts the voice could not speak: left out of the plan, so one bad prompt costs only itself.
+    public var unspoken: Set<String> = []
 
     public static let defaultPause = Duration.milliseconds(250)
 
@@ -77,11 +86,7 @@ public struct SpeechProblem: Sendable, Hashable, CustomStringConvertible {
     public var gap: Duration
 
     /// Where in the routine file: `step[2]`, or `step[1].parts[2]` for a part's prompt.
-    public var keyPath: String {
-        let step = "step[\(prompt.step + 1)]"
-        if prompt.kind == .part, let part = prompt.part { return step + ".parts[\(part + 1)]" }
-        return step
-    }
+    public var keyPath: String { prompt.keyPath }
 
     /// The texts that make the prompt, by their keys: what to shorten.
     public var texts: String
@@ -106,10 +111,19 @@ extension SessionPlanner {
     /// Every text a voiced plan of `routine` speaks, each once, in order: to synthesize them all before planning
     /// with their real lengths.
     public static func spokenTexts(_ routine: Routine) -> [String] {
-        let plan = plan(routine, speech: SpeechTiming(length: { _ in .zero }))
         var seen: Set<String> = []
-        return (plan.prompts + plan.speechProblems.map(\.prompt)).sorted { $0.at < $1.at }.map(\.text)
-            .filter { seen.insert($0).inserted }
+        return spokenPrompts(routine).map(\.text).filter { seen.insert($0).inserted }
+    }
+
+    /// The first prompt that says `text` in a voiced plan of `routine`: where a text that cannot be spoken is.
+    public static func firstPrompt(saying text: String, in routine: Routine) -> PlannedPrompt? {
+        spokenPrompts(routine).first { $0.text == text }
+    }
+
+    /// Every prompt of a voiced plan of `routine`, in order, whether or not it fits its gap.
+    private static func spokenPrompts(_ routine: Routine) -> [PlannedPrompt] {
+        let plan = plan(routine, speech: SpeechTiming(length: { _ in .zero }))
+        return (plan.prompts + plan.speechProblems.map(\.prompt)).sorted { $0.at < $1.at }
     }
 }
 
@@ -138,7 +152,7 @@ struct SpeechPlacer {
 
         func add(_ text: String, kind: PlannedPrompt.Kind, before cue: PlannedCue, part: Int?, gapKey: String,
                  gap: Duration, texts: String) {
-            guard !text.isEmpty else { return }
+            guard !text.isEmpty, !speech.unspoken.contains(text) else { return }
             let start = ringing.map { $0 + speech.pause } ?? .zero
             let prompt = PlannedPrompt(
                 at: start, length: speech.length(text), text: text, kind: kind, step: cue.step, side: cue.side,
@@ -192,7 +206,7 @@ struct SpeechPlacer {
         }
 
         let closing = sentences([routine.sayClosing])
-        if let last = cues.last, !closing.isEmpty {
+        if let last = cues.last, !closing.isEmpty, !speech.unspoken.contains(closing) {
             prompts.append(PlannedPrompt(
                 at: (ringing ?? last.at) + speech.pause, length: speech.length(closing), text: closing,
                 kind: .closing, step: last.step, side: nil))

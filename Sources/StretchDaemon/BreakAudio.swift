@@ -50,24 +50,30 @@ public struct ALSABreakAudio: BreakAudio {
     public func voiced(_ plan: SessionPlan) async -> (plan: SessionPlan, speech: [String: [Int16]]) {
         guard voice else { return (plan, [:]) }
         let routine = plan.routine
-        let speech: [String: [Int16]]
+        let batch: SpeechSynthesizer.Batch
         do throws(SpeechError) {
             // On BlockingThread.shared: never on the event loop, never on the audio path.
-            speech = try await SpeechSynthesizer().synthesize(SessionPlanner.spokenTexts(routine))
-        } catch .voiceUnavailable(let reason) {
+            batch = try await SpeechSynthesizer().synthesizeEach(SessionPlanner.spokenTexts(routine))
+        } catch {
             if !Self.reportedNoVoice.exchange(true, ordering: .relaxed) {
                 logger.info("no spoken prompts: the voice cannot be loaded; sessions play tones only",
-                            metadata: ["reason": "\(reason)"])
+                            metadata: ["reason": "\(error)"])
             }
             return (plan, [:])
-        } catch {
-            logger.warning("no spoken prompts for this session", metadata: ["routine": "\(routine.id)", "error": "\(error)"])
-            return (plan, [:])
         }
+        // Each prompt that cannot be spoken is left out alone; the rest of the session is spoken.
+        for (text, error) in batch.unspoken {
+            let at = SessionPlanner.firstPrompt(saying: text, in: routine)?.keyPath ?? "?"
+            logger.warning("a spoken prompt cannot be spoken; the rest are", metadata: [
+                "routine": "\(routine.id)", "at": "\(at)", "error": "\(error)",
+            ])
+        }
+        let speech = batch.spoken
         let tones = Dictionary(uniqueKeysWithValues: SoundName.allCases.map { ($0, sounds.ringLength($0)) })
-        let timing = SpeechTiming(toneLength: { tones[$0] ?? SessionPlanner.cueGap }) { text in
+        var timing = SpeechTiming(toneLength: { tones[$0] ?? SessionPlanner.cueGap }) { text in
             .seconds(speech[text]?.count ?? 0) / SpeechSynthesizer.rate
         }
+        timing.unspoken = Set(batch.unspoken.map(\.text))
         let voiced = SessionPlanner.plan(routine, speech: timing)
         for problem in voiced.speechProblems {
             logger.warning("a spoken prompt does not fit", metadata: ["routine": "\(routine.id)", "problem": "\(problem)"])

@@ -38,6 +38,8 @@ struct CheckCommand: AsyncParsableCommand {
             let session = try await VoicedSession.prepare(entry.routine, voice: voice, sounds: sounds)
             let speechProblems = session.plan.speechProblems.map {
                 library.problem($0.message, at: $0.keyPath, of: entry.routine, file: path)
+            } + session.unspoken.map {
+                library.problem("cannot be spoken: \($0.error)", at: $0.keyPath, of: entry.routine, file: path)
             }
             for problem in speechProblems { printError(problem.description) }
             problems += speechProblems

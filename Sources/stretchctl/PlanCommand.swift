@@ -38,8 +38,8 @@ struct PlanCommand: AsyncParsableCommand {
         let sounds = AudioOptions.defaultSounds()
         let session = try await VoicedSession.prepare(routine, voice: voice, sounds: sounds)
         let plan = session.plan
-        for problem in plan.speechProblems {
-            printError(routineOptions.warning(problem, of: routine, reference: self.routine))
+        for warning in routineOptions.speechWarnings(session, of: routine, reference: self.routine) {
+            printError(warning)
         }
         let length = session.length(sounds: sounds)
         if json {

@@ -39,8 +39,8 @@ struct PlayCommand: AsyncParsableCommand {
         // Synthesized before the device opens: nothing is spoken into being on the audio path.
         let session = try await VoicedSession.prepare(routine, voice: voice, sounds: sounds)
         let plan = session.plan
-        for problem in plan.speechProblems {
-            printError(routineOptions.warning(problem, of: routine, reference: self.routine))
+        for warning in routineOptions.speechWarnings(session, of: routine, reference: self.routine) {
+            printError(warning)
         }
         let stream: LiveAudioOutput
         do {

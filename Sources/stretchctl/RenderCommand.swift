@@ -59,8 +59,8 @@ struct RenderCommand: AsyncParsableCommand {
         for problem in problems { printError("warning: using the built-in sound instead of \(problem)") }
         let session = try await VoicedSession.prepare(routine, voice: voice, sounds: sounds)
         let plan = session.plan
-        for problem in plan.speechProblems {
-            printError(routineOptions.warning(problem, of: routine, reference: self.routine))
+        for warning in routineOptions.speechWarnings(session, of: routine, reference: self.routine) {
+            printError(warning)
         }
         let stream = SessionStream(plan, sounds: sounds, volume: volume, speech: session.speech)
         let limit = WAV.maximumPCM16Frames()

@@ -35,10 +35,14 @@ struct RoutineOptions: ParsableArguments {
 }
 
 extension RoutineOptions {
-    /// A warning about a spoken prompt of `routine` (found by `reference`), at its file, line and column.
-    func warning(_ problem: SpeechProblem, of routine: Routine, reference: String) -> String {
-        let file = RoutineLibrary.isPath(reference) ? reference : nil
-        return "warning: \(library().problem(problem.message, at: problem.keyPath, of: routine, file: file))"
+    /// Warnings about the spoken prompts of `routine` (found by `reference`) that do not fit or cannot be spoken,
+    /// each at its file, line and column.
+    func speechWarnings(_ session: VoicedSession, of routine: Routine, reference: String) -> [String] {
+        let problems = session.plan.speechProblems.map { ($0.message, $0.keyPath) }
+            + session.unspoken.map { ("cannot be spoken, so it is left out: \($0.error)", $0.keyPath) }
+        guard !problems.isEmpty else { return [] }
+        let library = library(), file = RoutineLibrary.isPath(reference) ? reference : nil
+        return problems.map { "warning: \(library.problem($0, at: $1, of: routine, file: file))" }
     }
 }
 

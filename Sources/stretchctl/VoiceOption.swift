@@ -16,6 +16,8 @@ enum VoiceSetting: String, ExpressibleByArgument, CaseIterable {
 struct VoicedSession {
     var plan: SessionPlan
     var speech: [String: [Int16]]
+    /// The prompts the voice could not speak, where they are in the routine and why: left out alone.
+    var unspoken: [(keyPath: String, error: SpeechError)] = []
     /// Whether the plan has a voice: what `--voice` or the config asked for, and the voice loaded.
     var voice: VoiceSetting
 
@@ -27,21 +29,26 @@ struct VoicedSession {
         guard voice ?? (configuredVoice() ? .on : .off) == .on else {
             return VoicedSession(plan: SessionPlanner.plan(routine), speech: [:], voice: .off)
         }
-        let speech: [String: [Int16]]
+        let batch: SpeechSynthesizer.Batch
         do throws(SpeechError) {
-            speech = try await SpeechSynthesizer().synthesize(SessionPlanner.spokenTexts(routine))
-        } catch .voiceUnavailable(let reason) where voice == nil {
-            let problem = SpeechError.voiceUnavailable(reason: reason)
-            printError("note: no spoken prompts: \(problem); --voice off hides this note")
+            batch = try await SpeechSynthesizer().synthesizeEach(SessionPlanner.spokenTexts(routine))
+        } catch where voice == nil {
+            printError("note: no spoken prompts: \(error); --voice off hides this note")
             return VoicedSession(plan: SessionPlanner.plan(routine), speech: [:], voice: .off)
         } catch {
             printError("error: \(routine.id): \(error)")
             throw ExitCode(1)
         }
-        let timing = SpeechTiming(toneLength: toneLengths(sounds)) { text in
+        let speech = batch.spoken
+        var timing = SpeechTiming(toneLength: toneLengths(sounds)) { text in
             .seconds(speech[text]?.count ?? 0) / SpeechSynthesizer.rate
         }
-        return VoicedSession(plan: SessionPlanner.plan(routine, speech: timing), speech: speech, voice: .on)
+        timing.unspoken = Set(batch.unspoken.map(\.text))
+        let unspoken = batch.unspoken.map { text, error in
+            (keyPath: SessionPlanner.firstPrompt(saying: text, in: routine)?.keyPath ?? "step", error: error)
+        }
+        return VoicedSession(
+            plan: SessionPlanner.plan(routine, speech: timing), speech: speech, unspoken: unspoken, voice: .on)
     }
 
     /// How long the session sounds with `sounds`, as `render` writes it and `play` plays it (`SessionStream.length`).

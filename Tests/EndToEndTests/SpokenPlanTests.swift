@@ -119,6 +119,35 @@ import TestSupport
         #expect(cues.compactMap(\.prompt) == ["step", "closing"])
     }
 
+    @Test func aPromptTheVoiceCannotSpeakFailsAloneAndIsReportedWhereItIsWritten() throws {
+        let file = try routineFile("""
+            name = "Lunch"
+            transition_time = "30s"
+            [[step]]
+            name = "Capitals"
+            say = "北京 上海"
+            kind = "hold"
+            hold = "20s"
+            [[step]]
+            name = "Couch"
+            kind = "hold"
+            hold = "20s"
+            """)
+        let check = try Binaries.run("stretchctl", ["check", file])
+        #expect(check.status == 78)
+        #expect(check.stderr.hasPrefix("\(file):3:1: step[1]: cannot be spoken: the text \"北京 上海.\" gives no speech"),
+                "\(check.stderr)")
+        // The session still speaks the rest: the second step's prompt and the closing line.
+        let plan = try Binaries.run("stretchctl", ["plan", file, "--voice", "on", "--json"])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stderr.hasPrefix("warning: \(file):3:1: step[1]: cannot be spoken, so it is left out: "),
+                "\(plan.stderr)")
+        let prompts = try JSONDecoder().decode(PlanDocument.self, from: Data(plan.stdout.utf8)).cues
+            .filter { $0.prompt != nil }
+        #expect(prompts.map(\.prompt) == ["step", "closing"])
+        #expect(prompts.first?.text == "Couch." && prompts.first?.step == "Couch", "\(prompts)")
+    }
+
     @Test func checkReportsBadSpokenTextAtItsLineAndColumn() throws {
         let file = try routineFile("""
             name = "Lunch"

@@ -109,6 +109,17 @@ let spoken = Task { try await SpeechSynthesizer().synthesize(routinePrompts) }
         }
     }
 
+    @Test func `a text that cannot be spoken fails alone and the others are spoken`() async throws {
+        let long = String(repeating: "a", count: SpeechSynthesizer.maximumLength + 1)
+        let batch = try await SpeechSynthesizer().synthesizeEach(["Last one.", "北京 上海", long, "Left leg."])
+        #expect(Set(batch.spoken.keys) == ["Last one.", "Left leg."])
+        #expect(batch.spoken.values.allSatisfy { $0.count > SpeechSynthesizer.rate / 4 })
+        #expect(batch.unspoken.map(\.error) == [
+            .tooLong(text: long, length: long.unicodeScalars.count, limit: SpeechSynthesizer.maximumLength),
+            .silent(text: "北京 上海"),
+        ])
+    }
+
     @Test func `a voice that cannot be loaded is a clear error`() async {
         await #expect(throws: SpeechError.voiceUnavailable(
             reason: "libflite_cmu_us_nobody.so.1: cannot open shared object file: No such file or directory"

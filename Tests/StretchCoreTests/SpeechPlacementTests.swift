@@ -70,6 +70,20 @@ import Testing
         }
     }
 
+    /// A text the voice could not speak leaves out just the prompts that say it: every other prompt, and every
+    /// cue, is where it would have been.
+    @Test func anUnspokenTextLeavesOutOnlyItsOwnPrompts() async {
+        await propertyCheck(input: Self.spokenRoutine) { routine in
+            let all = SessionPlanner.plan(routine, speech: Self.speech())
+            guard let lost = all.prompts.first?.text else { return }
+            var timing = Self.speech()
+            timing.unspoken = [lost]
+            let plan = SessionPlanner.plan(routine, speech: timing)
+            #expect(plan.prompts == all.prompts.filter { $0.text != lost })
+            #expect(plan.cues == all.cues)
+        }
+    }
+
     /// The prompts sit in the silences: each starts a pause after every earlier tone has rung out and ends a pause
     /// before the next tone (a countdown beat or otherwise); prompts do not overlap each other.
     @Test func noPromptOverlapsAToneACountdownOrAnotherPrompt() async {

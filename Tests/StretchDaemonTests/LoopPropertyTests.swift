@@ -213,12 +213,16 @@ import Testing
         }
 
         /// `work`'s result once it comes: the test yields, then also advances the clock by nothing (a timer armed
-        /// for this very instant waits for that). Nil, and an issue, when it never comes.
+        /// for this very instant waits for that). Nil, and an issue, when it has not come after a minute: a guard
+        /// against a hang, far above any wait (work beside the loop shares BlockingThread.shared with every other
+        /// suite's, flite's included, so a count of turns ran out on a busy machine).
         func bounded<T: Sendable>(_ what: String, _ work: @escaping @Sendable () async -> T) async -> T? {
             let result = Eventual<T>()
             Task { result.set(await work()) }
-            for turn in 1...100_000 {
+            let giveUp = ContinuousClock.now.advanced(by: .seconds(60))
+            for turn in 1... {
                 if let value = result.value { return value }
+                if ContinuousClock.now > giveUp { break }
                 // Mostly yields: work on the blocking-work thread (a history append) takes a few of them.
                 if turn % 100 == 0 { await harness.clock.advance(by: .zero) } else { await Task.yield() }
             }
