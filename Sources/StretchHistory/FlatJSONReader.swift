@@ -1,9 +1,20 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension HistoryRecord {
     /// The record on a line as the daemon writes it (a flat JSON object of plain strings, numbers and nulls), read
     /// some 20 times faster than `JSONDecoder` does: ten years of records in tens of milliseconds. Nil for
     /// anything else (escapes, non-ASCII bytes, nested values, duplicate or missing keys, an unknown event, a
     /// number that is not plain): `JSONDecoder` then decides, and words the error.
     public init?(flat line: [UInt8]) {
+        guard let record = line.withUnsafeBufferPointer(Self.init(flatBytes:)) else { return nil }
+        self = record
+    }
+
+    /// `init(flat:)` on the line's bytes in place: no copy, and no allocation beyond the strings kept (short ones
+    /// are stored inline), so reading a line costs no allocation.
+    private init?(flatBytes line: UnsafeBufferPointer<UInt8>) {
         var time: Double?, date: String?, event: Event?, routine: String??, step: Int??, minutes: Double??
         var reason: String??
         var reader = FlatJSONReader(line: line)
@@ -16,10 +27,11 @@ extension HistoryRecord {
                 guard reader.expect(UInt8(ascii: ",")) else { return nil }
             }
             first = false
-            guard let key = reader.string(), reader.expect(UInt8(ascii: ":")) else { return nil }
-            switch key {
+            guard let key = reader.stringBytes(), reader.expect(UInt8(ascii: ":")) else { return nil }
+            // Up to 15 bytes a String is stored inline; a longer key, no known one, is not made into one.
+            switch key.count <= 15 ? String(decoding: key, as: UTF8.self) : "" {
             case "time":
-                guard time == nil, let value = reader.number(), let parsed = Double(value.text), parsed.isFinite else { return nil }
+                guard time == nil, let value = reader.number(), let parsed = reader.double(value.bytes), parsed.isFinite else { return nil }
                 time = parsed
             case "date":
                 guard date == nil, let value = reader.string() else { return nil }
@@ -36,7 +48,7 @@ extension HistoryRecord {
             case "step":
                 guard step == nil, let value = reader.optionalNumber() else { return nil }
                 if let value {
-                    guard value.integer, let parsed = Int(value.text) else { return nil }
+                    guard value.integer, let parsed = Int(String(decoding: value.bytes, as: UTF8.self)) else { return nil }
                     step = .some(parsed)
                 } else {
                     step = .some(nil)
@@ -44,14 +56,14 @@ extension HistoryRecord {
             case "minutes":
                 guard minutes == nil, let value = reader.optionalNumber() else { return nil }
                 if let value {
-                    guard let parsed = Double(value.text), parsed.isFinite else { return nil }
+                    guard let parsed = reader.double(value.bytes), parsed.isFinite else { return nil }
                     minutes = .some(parsed)
                 } else {
                     minutes = .some(nil)
                 }
             default:
                 // Other keys are ignored, as JSONDecoder ignores them; only plain values here.
-                if reader.null() || reader.string() != nil || reader.number() != nil { continue }
+                if reader.null() || reader.stringBytes() != nil || reader.number() != nil { continue }
                 return nil
             }
         }
@@ -62,13 +74,13 @@ extension HistoryRecord {
     }
 }
 
-/// The pieces of a flat JSON object, for `HistoryRecord(flat:)`: a struct, so reading needs no exclusivity checks
-/// at run time.
+/// The pieces of a flat JSON object, for `HistoryRecord(flat:)`: a struct over the line's bytes in place, so
+/// reading needs no exclusivity checks at run time and no copies.
 private struct FlatJSONReader {
-    let line: [UInt8]
+    let line: UnsafeBufferPointer<UInt8>
     var index = 0
 
-    init(line: [UInt8]) { self.line = line }
+    init(line: UnsafeBufferPointer<UInt8>) { self.line = line }
 
     mutating func skipSpace() {
         while index < line.count, line[index] == 0x20 || line[index] == 0x09 || line[index] == 0x0A || line[index] == 0x0D {
@@ -92,6 +104,11 @@ private struct FlatJSONReader {
 
     /// A string without escapes or non-ASCII bytes.
     mutating func string() -> String? {
+        stringBytes().map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The bytes of a string without escapes or non-ASCII bytes, quotes left out.
+    mutating func stringBytes() -> Slice<UnsafeBufferPointer<UInt8>>? {
         guard expect(UInt8(ascii: "\"")) else { return nil }
         let start = index
         while index < line.count, line[index] != UInt8(ascii: "\"") {
@@ -100,7 +117,7 @@ private struct FlatJSONReader {
         }
         guard index < line.count else { return nil }
         index += 1
-        return String(decoding: line[start..<(index - 1)], as: UTF8.self)
+        return line[start..<(index - 1)]
     }
 
     private mutating func digits() -> Int {
@@ -109,8 +126,8 @@ private struct FlatJSONReader {
         return index - from
     }
 
-    /// The text of a JSON number, -?digits(.digits)?([eE][+-]?digits)?, and whether it is an integer.
-    mutating func number() -> (text: String, integer: Bool)? {
+    /// The bytes of a JSON number, -?digits(.digits)?([eE][+-]?digits)?, and whether it is an integer.
+    mutating func number() -> (bytes: Slice<UnsafeBufferPointer<UInt8>>, integer: Bool)? {
         skipSpace()
         let start = index
         var integer = true
@@ -129,7 +146,20 @@ private struct FlatJSONReader {
             if index < line.count, line[index] == UInt8(ascii: "+") || line[index] == UInt8(ascii: "-") { index += 1 }
             guard digits() > 0 else { return nil }
         }
-        return (String(decoding: line[start..<index], as: UTF8.self), integer)
+        return (line[start..<index], integer)
+    }
+
+    /// The value of a JSON number's bytes (from `number()`), parsed in a copy on the stack: `strtod` rounds
+    /// correctly, as `Double(String)` does, without the String a long number would allocate. (stretchd never
+    /// sets a locale, so the decimal point is the C locale's.)
+    func double(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Double? {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { text in
+            for (offset, byte) in bytes.enumerated() { text[offset] = CChar(bitPattern: byte) }
+            text[bytes.count] = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtod(text.baseAddress!, &end)
+            return end == text.baseAddress! + bytes.count ? value : nil
+        }
     }
 
     mutating func optionalString() -> String?? {
@@ -137,7 +167,7 @@ private struct FlatJSONReader {
         return string().map { .some($0) }
     }
 
-    mutating func optionalNumber() -> (text: String, integer: Bool)?? {
+    mutating func optionalNumber() -> (bytes: Slice<UnsafeBufferPointer<UInt8>>, integer: Bool)?? {
         if null() { return .some(nil) }
         return number().map { .some($0) }
     }
