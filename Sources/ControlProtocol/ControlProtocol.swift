@@ -263,6 +263,18 @@ public struct ControlReply: Codable, Sendable, Hashable {
     /// The reply as one line, newline included, or why it cannot be sent: JSON has no infinity or NaN.
     public func encode() -> Result<[UInt8], ControlError> {
         do {
+            // `history --days 3660`: the days are written directly and set into the rest, which JSONEncoder writes.
+            if let history, let days = HistoryReport.daysJSON(history.days) {
+                var rest = self
+                rest.history?.days = []
+                var line = try ControlCoding.line(rest)
+                let slot = Array(#""history":{"days":[]"#.utf8)
+                // Keys are sorted, so `days` opens `history`; inside strings a quote is escaped: this is the only match.
+                if let at = line.indices.dropLast(slot.count - 1).first(where: { line[$0..<($0 + slot.count)].elementsEqual(slot) }) {
+                    line.replaceSubrange((at + slot.count - 2)..<(at + slot.count), with: days)
+                    return .success(line)
+                }
+            }
             return .success(try ControlCoding.line(self))
         } catch {
             return .failure(ControlError("the daemon could not encode its reply: \(ControlCoding.explain(error))"))
@@ -438,6 +450,46 @@ public struct HistoryReport: Codable, Sendable, Hashable {
         self.streak = streak
         self.goal = goal
         self.warnings = warnings
+    }
+}
+
+extension HistoryReport {
+    /// `days` as a JSON array, byte for byte what JSONEncoder writes for it (keys sorted), written directly: for
+    /// 3660 days JSONEncoder took tens of milliseconds, most of `history --days 3660`'s reply. Nil when a day holds
+    /// what only JSONEncoder should judge (a date of other than digits and dashes, minutes that are not finite).
+    static func daysJSON(_ days: [Day]) -> [UInt8]? {
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        json.reserveCapacity(days.count * 112)
+        func append(_ text: StaticString) {
+            json.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+        for day in days {
+            guard day.minutes.isFinite, day.date.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) })
+            else { return nil }
+            if json.count > 1 { json.append(UInt8(ascii: ",")) }
+            append(#"{"date":""#)
+            json.append(contentsOf: day.date.utf8)
+            append(#"","failed":"#)
+            json.append(contentsOf: String(day.failed).utf8)
+            append(#","minutes":"#)
+            // JSONEncoder writes a whole number of minutes without a fraction.
+            if let whole = Int(exactly: day.minutes) { json.append(contentsOf: String(whole).utf8) } else {
+                json.append(contentsOf: day.minutes.description.utf8)
+            }
+            append(#","missed":"#)
+            json.append(contentsOf: String(day.missed).utf8)
+            append(#","offered":"#)
+            json.append(contentsOf: String(day.offered).utf8)
+            append(#","skipped":"#)
+            json.append(contentsOf: String(day.skipped).utf8)
+            append(#","snoozed":"#)
+            json.append(contentsOf: String(day.snoozed).utf8)
+            append(#","taken":"#)
+            json.append(contentsOf: String(day.taken).utf8)
+            json.append(UInt8(ascii: "}"))
+        }
+        json.append(UInt8(ascii: "]"))
+        return json
     }
 }
 
