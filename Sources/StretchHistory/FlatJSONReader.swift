@@ -28,24 +28,23 @@ extension HistoryRecord {
             }
             first = false
             guard let key = reader.stringBytes(), reader.expect(UInt8(ascii: ":")) else { return nil }
-            // Up to 15 bytes a String is stored inline; a longer key, no known one, is not made into one.
-            switch key.count <= 15 ? String(decoding: key, as: UTF8.self) : "" {
-            case "time":
+            switch Key(key) {
+            case .time:
                 guard time == nil, let value = reader.number(), let parsed = reader.double(value.bytes), parsed.isFinite else { return nil }
                 time = parsed
-            case "date":
+            case .date:
                 guard date == nil, let value = reader.string() else { return nil }
                 date = value
-            case "event":
+            case .event:
                 guard event == nil, let value = reader.string(), let known = Event(rawValue: value) else { return nil }
                 event = known
-            case "routine":
+            case .routine:
                 guard routine == nil, let value = reader.optionalString() else { return nil }
                 routine = value
-            case "reason":
+            case .reason:
                 guard reason == nil, let value = reader.optionalString() else { return nil }
                 reason = value
-            case "step":
+            case .step:
                 guard step == nil, let value = reader.optionalNumber() else { return nil }
                 if let value {
                     guard value.integer, let parsed = Int(String(decoding: value.bytes, as: UTF8.self)) else { return nil }
@@ -53,7 +52,7 @@ extension HistoryRecord {
                 } else {
                     step = .some(nil)
                 }
-            case "minutes":
+            case .minutes:
                 guard minutes == nil, let value = reader.optionalNumber() else { return nil }
                 if let value {
                     guard let parsed = reader.double(value.bytes), parsed.isFinite else { return nil }
@@ -61,7 +60,7 @@ extension HistoryRecord {
                 } else {
                     minutes = .some(nil)
                 }
-            default:
+            case nil:
                 // Other keys are ignored, as JSONDecoder ignores them; only plain values here.
                 if reader.null() || reader.stringBytes() != nil || reader.number() != nil { continue }
                 return nil
@@ -71,6 +70,27 @@ extension HistoryRecord {
         self.init(
             time: time, date: date, event: event, routine: routine ?? nil, step: step ?? nil, minutes: minutes ?? nil,
             reason: reason ?? nil)
+    }
+}
+
+/// A key `HistoryRecord(flat:)` knows, told from its bytes without making a String of them (it runs for each
+/// key of every line read).
+private enum Key {
+    case time, date, event, routine, reason, step, minutes
+
+    init?(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) {
+        func spells(_ name: StaticString) -> Bool {
+            name.utf8CodeUnitCount == bytes.count
+                && UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount).elementsEqual(bytes)
+        }
+        if spells("time") { self = .time }
+        else if spells("date") { self = .date }
+        else if spells("event") { self = .event }
+        else if spells("routine") { self = .routine }
+        else if spells("minutes") { self = .minutes }
+        else if spells("step") { self = .step }
+        else if spells("reason") { self = .reason }
+        else { return nil }
     }
 }
 
