@@ -268,10 +268,8 @@ public struct ControlReply: Codable, Sendable, Hashable {
                 var rest = self
                 rest.history?.days = []
                 var line = try ControlCoding.line(rest)
-                let slot = Array(#""history":{"days":[]"#.utf8)
-                // Keys are sorted, so `days` opens `history`; inside strings a quote is escaped: this is the only match.
-                if let at = line.indices.dropLast(slot.count - 1).first(where: { line[$0..<($0 + slot.count)].elementsEqual(slot) }) {
-                    line.replaceSubrange((at + slot.count - 2)..<(at + slot.count), with: days)
+                if let open = HistoryReport.daysSlot(in: line) {
+                    line.replaceSubrange(open..<(open + 2), with: days)
                     return .success(line)
                 }
             }
@@ -288,7 +286,16 @@ public struct ControlReply: Codable, Sendable, Hashable {
     }
 
     public static func decode(_ line: some Collection<UInt8>) throws -> ControlReply {
-        try JSONDecoder().decode(ControlReply.self, from: Data(line))
+        // `history --days 3660`: days as `HistoryReport.daysJSON` writes them are read directly, the rest by
+        // JSONDecoder; anything else, all by JSONDecoder.
+        var bytes = Array(line)
+        if let open = HistoryReport.daysSlot(in: bytes), let (days, end) = HistoryReport.days(in: bytes, from: open) {
+            bytes.replaceSubrange(open..<end, with: [UInt8(ascii: "["), UInt8(ascii: "]")])
+            var reply = try JSONDecoder().decode(ControlReply.self, from: Data(bytes))
+            reply.history?.days = days
+            return reply
+        }
+        return try JSONDecoder().decode(ControlReply.self, from: Data(bytes))
     }
 }
 
@@ -490,6 +497,66 @@ extension HistoryReport {
         }
         json.append(UInt8(ascii: "]"))
         return json
+    }
+
+    /// Where the `[` of the history's days is in a reply line: keys are sorted, so `days` opens `history`, and a
+    /// quote inside a string is escaped, so this text matches only there.
+    static func daysSlot(in line: [UInt8]) -> Int? {
+        let slot = Array(#""history":{"days":["#.utf8)
+        guard line.count >= slot.count else { return nil }
+        return (0...(line.count - slot.count)).first { line[$0..<($0 + slot.count)].elementsEqual(slot) }
+            .map { $0 + slot.count - 1 }
+    }
+
+    /// The days array starting at `open` in `line`, read back when it is exactly as `daysJSON` writes it, and
+    /// the index just after its `]`; nil for anything else.
+    static func days(in line: [UInt8], from open: Int) -> (days: [Day], end: Int)? {
+        var index = open + 1
+        func expect(_ text: StaticString) -> Bool {
+            let bytes = UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
+            guard index + bytes.count <= line.count, line[index..<(index + bytes.count)].elementsEqual(bytes) else {
+                return false
+            }
+            index += bytes.count
+            return true
+        }
+        /// The bytes up to the next `stop`, all of them in `allowed`.
+        func token(until stop: UInt8, allowed: (UInt8) -> Bool) -> ArraySlice<UInt8>? {
+            let start = index
+            while index < line.count, line[index] != stop {
+                guard allowed(line[index]) else { return nil }
+                index += 1
+            }
+            return index > start && index < line.count ? line[start..<index] : nil
+        }
+        func count(_ key: StaticString, then stop: UInt8) -> Int? {
+            guard expect(key), let digits = token(until: stop, allowed: { (0x30...0x39).contains($0) }), digits.count <= 18
+            else { return nil }
+            return digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+        }
+        var days: [Day] = []
+        if expect("]") { return (days, index) }
+        while true {
+            guard expect(#"{"date":""#),
+                  let date = token(until: UInt8(ascii: "\""), allowed: { $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) }),
+                  expect("\""),
+                  let failed = count(#","failed":"#, then: UInt8(ascii: ",")),
+                  expect(#","minutes":"#),
+                  let minutesText = token(until: UInt8(ascii: ","), allowed: { "0123456789.eE+-".utf8.contains($0) }),
+                  let minutes = Double(String(decoding: minutesText, as: UTF8.self)),
+                  let missed = count(#","missed":"#, then: UInt8(ascii: ",")),
+                  let offered = count(#","offered":"#, then: UInt8(ascii: ",")),
+                  let skipped = count(#","skipped":"#, then: UInt8(ascii: ",")),
+                  let snoozed = count(#","snoozed":"#, then: UInt8(ascii: ",")),
+                  let taken = count(#","taken":"#, then: UInt8(ascii: "}")),
+                  expect("}")
+            else { return nil }
+            days.append(Day(
+                date: String(decoding: date, as: UTF8.self), offered: offered, taken: taken, skipped: skipped,
+                snoozed: snoozed, missed: missed, failed: failed, minutes: minutes))
+            if expect("]") { return (days, index) }
+            guard expect(",") else { return nil }
+        }
     }
 }
 

@@ -156,4 +156,16 @@ import Testing
         #expect(String(decoding: reply.encoded(), as: UTF8.self) == expected)
         #expect(try ControlReply.decode(reply.encoded().dropLast()) == reply)
     }
+
+    /// Days written otherwise than this daemon writes them (an older daemon's, without `missed` and `failed`;
+    /// spaces; a day of other fields) are read as JSONDecoder reads them.
+    @Test func historyRepliesInOtherShapesAreStillRead() throws {
+        let older = #"{"history":{"days":[{"date":"2026-11-23","minutes":5.5,"offered":2,"skipped":0,"snoozed":1,"taken":1}],"goal":4,"streak":0,"warnings":[]},"ok":true,"version":1}"#
+        #expect(try ControlReply.decode(Array(older.utf8)).history?.days
+            == [HistoryReport.Day(date: "2026-11-23", offered: 2, taken: 1, snoozed: 1, minutes: 5.5)])
+        let spaced = #"{"history":{"days":[ {"date":"2026-11-23","failed":0,"minutes":0,"missed":0,"offered":0,"skipped":0,"snoozed":0,"taken":7} ],"goal":4,"streak":0,"warnings":[]},"ok":true,"version":1}"#
+        #expect(try ControlReply.decode(Array(spaced.utf8)).history?.days.first?.taken == 7)
+        let broken = #"{"history":{"days":[{"date":"2026-11-23","failed":0,"minutes":0,"missed":0,"offered":0,"skipped":0,"snoozed":0,"taken":"x"}],"goal":4,"streak":0,"warnings":[]},"ok":true,"version":1}"#
+        #expect(throws: DecodingError.self) { try ControlReply.decode(Array(broken.utf8)) }
+    }
 }
