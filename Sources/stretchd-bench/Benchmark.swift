@@ -8,8 +8,8 @@ import StretchSystem
 import Glibc
 #endif
 
-/// `make bench`: measures what the issues set targets for, on this machine, in a release build; each figure of
-/// issue 9's table is printed with its target and the command that reproduces it. `make bench ONLY="idle render"`
+/// `make bench`: measures what the issues set targets for, on this machine, in a release build; each figure is
+/// printed beside its goal (issue 24's), met or not, with the command that reproduces it (`DaemonBenchmark.figure`). `make bench ONLY="idle render"`
 /// (or `stretchd-bench idle render`) measures only those.
 @main
 struct Benchmark {
