@@ -34,6 +34,9 @@ final class HistoryBackwardReader {
     /// The file offset of `buffer[0]`, and how many bytes of the buffer are valid.
     private var bufferOffset = 0
     private var bufferCount = 0
+    /// The last line's bytes, kept for the next: once the caller has let go of a line, the next one is read into
+    /// the same storage, so reading lines allocates nothing.
+    private var lineStorage: [UInt8] = []
 
     /// Reads the file backwards from byte `limit` (its end when nil or beyond it).
     init(path: String, limit: Int? = nil, blockSize: Int = HistoryBackwardReader.blockSize) {
@@ -73,7 +76,7 @@ final class HistoryBackwardReader {
             // Every later line starts just after the newline that ends this one.
             contentEnd -= 1
         }
-        var line: [UInt8] = []
+        lineStorage.removeAll(keepingCapacity: true)
         var tooLong = false
         var scanEnd = contentEnd
         var start = 0
@@ -87,11 +90,13 @@ final class HistoryBackwardReader {
             }
             let pieceStart = newline.map { $0 + 1 } ?? 0
             if !tooLong {
-                if line.count + (local - pieceStart) > HistoryLine.maximumLength {
+                if lineStorage.count + (local - pieceStart) > HistoryLine.maximumLength {
                     tooLong = true
-                    line = []
+                    lineStorage.removeAll(keepingCapacity: true)
+                } else if lineStorage.isEmpty {
+                    lineStorage.append(contentsOf: buffer[pieceStart..<local])
                 } else {
-                    line.insert(contentsOf: buffer[pieceStart..<local], at: 0)
+                    lineStorage.insert(contentsOf: buffer[pieceStart..<local], at: 0)
                 }
             }
             if let newline {
@@ -101,7 +106,7 @@ final class HistoryBackwardReader {
             scanEnd = bufferOffset
         }
         position = start
-        return Line(bytes: tooLong ? nil : line, complete: complete, offset: start)
+        return Line(bytes: tooLong ? nil : lineStorage, complete: complete, offset: start)
     }
 
     private func byte(at offset: Int) -> UInt8? {

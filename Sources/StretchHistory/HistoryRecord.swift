@@ -54,30 +54,42 @@ extension HistoryRecord {
         return nil
     }
 
-    /// `2026-11-23`.
+    /// `2026-11-23`: written digit by digit, as `history` writes one for each of up to 3660 days.
     public static func dateText(_ time: CivilTime) -> String {
-        String(time.description.prefix(10))
+        let (year, month, day) = time.date
+        guard (0...9999).contains(year) else { return String(time.description.prefix(10)) }
+        let digits: [Int] = [year / 1000, year / 100 % 10, year / 10 % 10, year % 10, -1, month / 10, month % 10, -1,
+                             day / 10, day % 10]
+        return String(unsafeUninitializedCapacity: 10) { text in
+            for (index, digit) in digits.enumerated() {
+                text[index] = digit < 0 ? UInt8(ascii: "-") : UInt8(ascii: "0") + UInt8(digit)
+            }
+            return 10
+        }
     }
 
-    /// The day number (days since 1970-01-01) of a `yyyy-mm-dd` date, or nil when it is not a real date.
+    /// The day number (days since 1970-01-01) of a `yyyy-mm-dd` date, or nil when it is not a real date. Read in
+    /// place, with the calendar's arithmetic alone: it runs for every line of the history read.
     public static func day(of date: String) -> Int? {
-        let utf8 = Array(date.utf8)
-        guard utf8.count == 10, utf8[4] == UInt8(ascii: "-"), utf8[7] == UInt8(ascii: "-") else { return nil }
-        func number(_ range: Range<Int>) -> Int? {
-            var value = 0
-            for byte in utf8[range] {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
-                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        var date = date
+        return date.withUTF8 { utf8 -> Int? in
+            guard utf8.count == 10, utf8[4] == UInt8(ascii: "-"), utf8[7] == UInt8(ascii: "-") else { return nil }
+            func number(_ range: Range<Int>) -> Int? {
+                var value = 0
+                for byte in utf8[range] {
+                    guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                    value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                }
+                return value
             }
-            return value
+            guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+                  (1...12).contains(month), (1...31).contains(day)
+            else { return nil }
+            let number = CivilTime.daysFromCivil(year: year, month: month, day: day)
+            // 2026-02-30 would land in March.
+            guard CivilTime.civilFromDays(number) == (year, month, day) else { return nil }
+            return number
         }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              (1...12).contains(month), (1...31).contains(day)
-        else { return nil }
-        let time = CivilTime(year: year, month: month, day: day)
-        // 2026-02-30 would land in March.
-        guard time.date == (year, month, day) else { return nil }
-        return time.day
     }
 
     /// The record as the daemon writes it: one JSON object with its keys sorted, without the newline; nil when it

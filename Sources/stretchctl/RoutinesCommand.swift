@@ -56,10 +56,14 @@ struct RoutinesCommand: AsyncParsableCommand {
 func printTable(_ rows: [[String]]) {
     guard let columns = rows.first?.count else { return }
     let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
+    // One write for the whole table: `history --days 3660` prints 3661 rows.
+    var text = ""
     for row in rows {
-        let cells = row.enumerated().map { column, cell in
-            column == columns - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
+        for (column, cell) in row.enumerated() {
+            text += cell
+            if column < columns - 1 { text += String(repeating: " ", count: widths[column] - cell.count + 2) }
         }
-        print(cells.joined(separator: "  "))
+        text += "\n"
     }
+    print(text, terminator: "")
 }

@@ -1,4 +1,5 @@
 import ControlProtocol
+import FoundationEssentials
 import StretchCore
 import Testing
 
@@ -134,5 +135,37 @@ import Testing
     @Test func repliesRoundTrip() throws {
         let reply = ControlReply(ok: false, error: "no break is due")
         #expect(try ControlReply.decode(reply.encoded().dropLast()) == reply)
+    }
+
+    /// A history reply's days are written directly, not by JSONEncoder: the line must be what JSONEncoder writes,
+    /// byte for byte, whatever the warnings hold (here the very text the days are set in at).
+    @Test func historyRepliesAreWhatJSONEncoderWrites() throws {
+        let days = [
+            HistoryReport.Day(date: "2026-11-22"),
+            HistoryReport.Day(date: "2026-11-23", offered: 12, taken: 10, skipped: 1, snoozed: 3, missed: 1, failed: 2, minutes: 59.5),
+            HistoryReport.Day(date: "2026-11-24", taken: 1, minutes: 5.95),
+            HistoryReport.Day(date: "2026-11-25", taken: 1, minutes: 0.1 + 0.2),
+            HistoryReport.Day(date: "2026-11-26", taken: 1, minutes: 1e-7),
+            HistoryReport.Day(date: "2026-11-27", taken: 3, minutes: 1440),
+        ]
+        let reply = ControlReply(
+            ok: true, history: HistoryReport(days: days, streak: 3, goal: 4, warnings: [#"a "history":{"days":[] / line"#]))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let expected = String(decoding: try encoder.encode(reply), as: UTF8.self) + "\n"
+        #expect(String(decoding: reply.encoded(), as: UTF8.self) == expected)
+        #expect(try ControlReply.decode(reply.encoded().dropLast()) == reply)
+    }
+
+    /// Days written otherwise than this daemon writes them (an older daemon's, without `missed` and `failed`;
+    /// spaces; a day of other fields) are read as JSONDecoder reads them.
+    @Test func historyRepliesInOtherShapesAreStillRead() throws {
+        let older = #"{"history":{"days":[{"date":"2026-11-23","minutes":5.5,"offered":2,"skipped":0,"snoozed":1,"taken":1}],"goal":4,"streak":0,"warnings":[]},"ok":true,"version":1}"#
+        #expect(try ControlReply.decode(Array(older.utf8)).history?.days
+            == [HistoryReport.Day(date: "2026-11-23", offered: 2, taken: 1, snoozed: 1, minutes: 5.5)])
+        let spaced = #"{"history":{"days":[ {"date":"2026-11-23","failed":0,"minutes":0,"missed":0,"offered":0,"skipped":0,"snoozed":0,"taken":7} ],"goal":4,"streak":0,"warnings":[]},"ok":true,"version":1}"#
+        #expect(try ControlReply.decode(Array(spaced.utf8)).history?.days.first?.taken == 7)
+        let broken = #"{"history":{"days":[{"date":"2026-11-23","failed":0,"minutes":0,"missed":0,"offered":0,"skipped":0,"snoozed":0,"taken":"x"}],"goal":4,"streak":0,"warnings":[]},"ok":true,"version":1}"#
+        #expect(throws: DecodingError.self) { try ControlReply.decode(Array(broken.utf8)) }
     }
 }

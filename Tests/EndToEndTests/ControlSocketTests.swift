@@ -50,6 +50,29 @@ struct RawClient {
         return client.reply()?["error"] as? String
     }
 
+    /// `status` answers from memory: today's counts are read from the history once, at start, and then kept as
+    /// records are appended. The file is replaced after that by one with more breaks today: `status` goes on
+    /// showing the counts it had, while `history`, which does read the file, shows the new ones.
+    @Test func statusNeverReadsTheHistoryFile() throws {
+        let now = Int(Date().timeIntervalSince1970)
+        let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))  // the daemon runs with TZ=UTC
+        func history(taken: Int) -> String {
+            (0..<taken).map { #"{"date":"\#(today)","event":"completed","minutes":1,"time":\#(now - 60 + $0)}"# + "\n" }
+                .joined()
+        }
+        let daemon = try DaemonProcess(every: "1h") { home in
+            try FileManager.default.createDirectory(atPath: home + "/.local/state/stretchd", withIntermediateDirectories: true)
+            try history(taken: 1).write(toFile: home + "/.local/state/stretchd/history.jsonl", atomically: true, encoding: .utf8)
+        }
+        defer { _ = try? daemon.terminate() }
+        #expect(try daemon.status()["breaksToday"] as? Int == 1)
+
+        try history(taken: 3).write(toFile: daemon.historyPath, atomically: true, encoding: .utf8)
+        for _ in 0..<3 { #expect(try daemon.status()["breaksToday"] as? Int == 1, "status read the file again") }
+        let days = try #require((try daemon.json(["history", "--days", "1"])["history"] as? [String: Any])?["days"] as? [[String: Any]])
+        #expect(days.first?["taken"] as? Int == 3, "history reads the file: \(days)")
+    }
+
     @Test func badRequestsGetAnErrorReplyAndTheDaemonGoesOn() throws {
         let daemon = try DaemonProcess(every: "1h")
         #expect(try error("hello", daemon: daemon) == "not a JSON object")
