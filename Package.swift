@@ -94,7 +94,7 @@ let package = Package(
         ),
         // Spoken prompts: text -> 48 kHz mono samples at the cue sounds' loudness, with flite's cmu_us_slt voice
         // (loaded for a batch, unloaded after), deterministic, on BlockingThread.shared.
-        .target(name: "Speech", dependencies: ["CFlite", "StretchAudio", "EpollExecutor"], swiftSettings: settings),
+        .target(name: "Speech", dependencies: ["CFlite", "StretchAudio", "EpollExecutor", "StretchSystem"], swiftSettings: settings),
         // A TOML 1.0 reader in pure Swift (no Foundation, no C): every key and value located by line and column.
         .target(name: "TOML", swiftSettings: settings),
         // The toml-test suite's decoder interface over the TOML target (built, not installed).
@@ -234,7 +234,7 @@ let package = Package(
         .testTarget(
             name: "SpeechTests",
             dependencies: [
-                "Speech", "StretchAudio", "StretchCore", "TestSupport",
+                "Speech", "StretchAudio", "StretchCore", "StretchSystem", "TestSupport",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -67,8 +67,14 @@ public struct SpeechSynthesizer: Sendable {
     /// The voice's shared library, opened for each batch.
     static let voiceLibrary = "libflite_cmu_us_slt.so.1"
     let library: String
+    /// Where spoken prompts are kept between sessions; nil speaks every text afresh.
+    let cache: PromptCache?
 
-    public init() { library = Self.voiceLibrary }
+    /// A synthesizer that reads and fills `cache` (the user's, `PromptCache.standard`, unless told).
+    public init(cache: PromptCache? = .standard) {
+        library = Self.voiceLibrary
+        self.cache = cache
+    }
 
     /// Hands the pages malloc keeps after freeing back to the system (`malloc_trim`): call it once a session's
     /// prompts are dropped, so the idle process does not keep them (about 3.5 MiB for a routine).
@@ -77,7 +83,10 @@ public struct SpeechSynthesizer: Sendable {
     }
 
     /// Speaks with the voice in `library` instead (the tests name one that is missing).
-    init(library: String) { self.library = library }
+    init(library: String, cache: PromptCache? = nil) {
+        self.library = library
+        self.cache = cache
+    }
 
     /// Checks `text` as `synthesize` would, without speaking it.
     public static func check(_ text: String) throws(SpeechError) {
@@ -91,6 +100,8 @@ public struct SpeechSynthesizer: Sendable {
     public struct Batch: Sendable {
         public var spoken: [String: [Int16]] = [:]
         public var unspoken: [(text: String, error: SpeechError)] = []
+        /// How many texts flite spoke (the others came from the cache).
+        public var synthesized = 0
     }
 
     /// Every text that can be spoken, with the voice loaded once for all of them; a text that cannot be spoken
@@ -108,11 +119,12 @@ public struct SpeechSynthesizer: Sendable {
             }
         }
         guard !speakable.isEmpty else { return batch }
-        let said = try await BlockingThread.shared.run { [library, speakable] () throws(SpeechError) in
-            try Self.speak(speakable, voice: library)
+        let said = try await BlockingThread.shared.run { [library, cache, speakable] () throws(SpeechError) in
+            try Self.speak(speakable, voice: library, cache: cache)
         }
         batch.spoken = said.spoken
         batch.unspoken += said.unspoken
+        batch.synthesized = said.synthesized
         return batch
     }
 
@@ -126,6 +138,22 @@ public struct SpeechSynthesizer: Sendable {
     /// One text spoken; the voice is loaded and unloaded for it.
     public func synthesize(_ text: String) async throws(SpeechError) -> [Int16] {
         try await synthesize([text])[text] ?? []
+    }
+
+    /// Reads the texts that are cached and speaks the others, storing them; the voice is loaded only when some
+    /// text is not cached. Blocks: runs only on `BlockingThread.shared`.
+    private static func speak(_ texts: [String], voice name: String, cache: PromptCache?) throws(SpeechError) -> Batch {
+        guard let cache else { return try speak(texts, voice: name) }
+        var cached = Batch()
+        var missing: [String] = []
+        for text in texts where cached.spoken[text] == nil {
+            if let samples = cache.samples(of: text) { cached.spoken[text] = samples } else { missing.append(text) }
+        }
+        guard !missing.isEmpty else { return cached }
+        var said = try speak(missing, voice: name)
+        for (text, samples) in said.spoken { cache.store(samples, for: text) }
+        said.spoken.merge(cached.spoken) { spoken, _ in spoken }
+        return said
     }
 
     /// Loads the voice, speaks the texts, unloads it. Blocks: runs only on `BlockingThread.shared`.
@@ -169,6 +197,7 @@ public struct SpeechSynthesizer: Sendable {
                 continue
             }
             batch.spoken[text] = prompt
+            batch.synthesized += 1
         }
         return batch
     }

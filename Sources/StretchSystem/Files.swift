@@ -191,6 +191,20 @@ public enum Files {
         return names.sorted()
     }
 
+    /// A regular file's size in bytes and last modification (seconds since the epoch); nil when it is missing or
+    /// not a regular file.
+    public static func sizeAndAge(_ path: String) -> (size: Int, modified: Int)? {
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+        return (Int(status.st_size), Int(status.st_mtim.tv_sec))
+    }
+
+    /// Removes a file; true when it is gone (also when it was missing).
+    @discardableResult
+    public static func remove(_ path: String) -> Bool {
+        unlink(path) == 0 || errno == ENOENT
+    }
+
     /// The last path component without `suffix`: `/a/lunch-hips.toml` -> `lunch-hips`.
     public static func stem(_ path: String, suffix: String) -> String {
         let name = path.split(separator: "/").last.map(String.init) ?? path
@@ -213,6 +227,7 @@ public struct XDGPaths: Sendable, Hashable {
     public var configHome: String
     public var stateHome: String
     public var dataHome: String
+    public var cacheHome: String
     /// Nil when `XDG_RUNTIME_DIR` is unset: there is no safe place for the control socket then.
     public var runtimeDirectory: String?
 
@@ -227,12 +242,15 @@ public struct XDGPaths: Sendable, Hashable {
         configHome = directory("XDG_CONFIG_HOME", default: "/.config")
         stateHome = directory("XDG_STATE_HOME", default: "/.local/state")
         dataHome = directory("XDG_DATA_HOME", default: "/.local/share")
+        cacheHome = directory("XDG_CACHE_HOME", default: "/.cache")
         runtimeDirectory = environment["XDG_RUNTIME_DIR"].flatMap { $0.hasPrefix("/") ? $0 : nil }
     }
 
     /// The paths for the current process's environment.
     public static var current: XDGPaths { XDGPaths(environment: Environment.variables) }
 
+    /// `$XDG_CACHE_HOME/stretchd/speech`: spoken prompts, kept so each is synthesized once.
+    public var speechCacheDirectory: String { cacheHome + "/stretchd/speech" }
     /// `$XDG_CONFIG_HOME/stretchd/routines`: the user's own routine files.
     public var routinesDirectory: String { configHome + "/stretchd/routines" }
     public var configFile: String { configHome + "/stretchd/config.toml" }

@@ -37,16 +37,16 @@ enum SpeechBenchmark {
         let before = status("VmRSS"), anonBefore = status("RssAnon")
         var kept = 0
         let first = try await clock.measure {
-            kept = try await SpeechSynthesizer().synthesize(prompts).values.reduce(0) { $0 + $1.count * 2 }
+            kept = try await SpeechSynthesizer(cache: nil).synthesize(prompts).values.reduce(0) { $0 + $1.count * 2 }
         }
         let during = status("VmHWM"), after = status("VmRSS")
         // The prompts' samples were freed on this thread, into the arena of the thread that made them.
         malloc_trim(0)
         let trimmed = status("VmRSS"), anonTrimmed = status("RssAnon")
         var batches: [Duration] = []
-        for _ in 0..<5 { batches.append(try await clock.measure { _ = try await SpeechSynthesizer().synthesize(prompts) }) }
+        for _ in 0..<5 { batches.append(try await clock.measure { _ = try await SpeechSynthesizer(cache: nil).synthesize(prompts) }) }
         var each: [Duration] = []
-        for text in prompts { each.append(try await clock.measure { _ = try await SpeechSynthesizer().synthesize(text) }) }
+        for text in prompts { each.append(try await clock.measure { _ = try await SpeechSynthesizer(cache: nil).synthesize(text) }) }
         each.sort()
         let best = batches.min()!
         DaemonBenchmark.figure(

@@ -32,7 +32,7 @@ let routinePrompts = [
 ]
 
 /// flite is loaded once per batch: the tests share one batch so the suite stays quick.
-let spoken = Task { try await SpeechSynthesizer().synthesize(routinePrompts) }
+let spoken = Task { try await SpeechSynthesizer(cache: nil).synthesize(routinePrompts) }
 
 // Serialized: the check that flite is unloaded after a batch needs no other batch running.
 @Suite(.serialized) struct SpeechSynthesizerTests {
@@ -64,30 +64,30 @@ let spoken = Task { try await SpeechSynthesizer().synthesize(routinePrompts) }
 
     @Test func `the same text gives the same samples every time`() async throws {
         let first = try await spoken.value
-        let again = try await SpeechSynthesizer().synthesize(["Last one.", "Hip ninety-ninety. Right leg in front, left leg out to the side."])
+        let again = try await SpeechSynthesizer(cache: nil).synthesize(["Last one.", "Hip ninety-ninety. Right leg in front, left leg out to the side."])
         #expect(again["Last one."] == first["Last one."])
         #expect(again["Hip ninety-ninety. Right leg in front, left leg out to the side."]
             == first["Hip ninety-ninety. Right leg in front, left leg out to the side."])
         // Alone, in a batch of its own, and twice in one batch: still the same.
-        #expect(try await SpeechSynthesizer().synthesize("Last one.") == first["Last one."])
-        let twice = try await SpeechSynthesizer().synthesize(["Left leg.", "Last one.", "Left leg."])
+        #expect(try await SpeechSynthesizer(cache: nil).synthesize("Last one.") == first["Last one."])
+        let twice = try await SpeechSynthesizer(cache: nil).synthesize(["Left leg.", "Last one.", "Left leg."])
         #expect(twice["Last one."] == first["Last one."] && twice["Left leg."] == first["Left leg."])
     }
 
     @Test func `a text longer than the limit is refused before flite sees it`() async {
         let long = String(repeating: "Stretch. ", count: 40)
         await #expect(throws: SpeechError.tooLong(text: long, length: 360, limit: 300)) {
-            try await SpeechSynthesizer().synthesize(["Last one.", long])
+            try await SpeechSynthesizer(cache: nil).synthesize(["Last one.", long])
         }
         let atLimit = String(repeating: "a", count: 300)
         #expect(throws: Never.self) { try SpeechSynthesizer.check(atLimit) }
     }
 
     @Test func `empty text, white space and NUL characters are refused`() async {
-        await #expect(throws: SpeechError.emptyText) { try await SpeechSynthesizer().synthesize("") }
-        await #expect(throws: SpeechError.emptyText) { try await SpeechSynthesizer().synthesize(" \n\t") }
+        await #expect(throws: SpeechError.emptyText) { try await SpeechSynthesizer(cache: nil).synthesize("") }
+        await #expect(throws: SpeechError.emptyText) { try await SpeechSynthesizer(cache: nil).synthesize(" \n\t") }
         await #expect(throws: SpeechError.nulCharacter(text: "Left\0 leg")) {
-            try await SpeechSynthesizer().synthesize("Left\0 leg")
+            try await SpeechSynthesizer(cache: nil).synthesize("Left\0 leg")
         }
         #expect(SpeechError.nulCharacter(text: "Left\0 leg").description == #"the text "Left\0 leg" contains a NUL character"#)
     }
@@ -98,20 +98,20 @@ let spoken = Task { try await SpeechSynthesizer().synthesize(routinePrompts) }
             String(repeating: "a", count: 300), "ok " + String(repeating: "\u{301}", count: 297),
         ]
         for text in odd {
-            let samples = try await SpeechSynthesizer().synthesize(text)
+            let samples = try await SpeechSynthesizer(cache: nil).synthesize(text)
             #expect(samples.count > SpeechSynthesizer.rate / 4 && samples.first == 0 && samples.last == 0)
         }
     }
 
     @Test func `text with nothing to read aloud is a clear error, not loud noise`() async {
         for text in [String(repeating: ".", count: 300), "😀😀", String(repeating: "漢字", count: 150), "?!"] {
-            await #expect(throws: SpeechError.silent(text: text)) { try await SpeechSynthesizer().synthesize(text) }
+            await #expect(throws: SpeechError.silent(text: text)) { try await SpeechSynthesizer(cache: nil).synthesize(text) }
         }
     }
 
     @Test func `a text that cannot be spoken fails alone and the others are spoken`() async throws {
         let long = String(repeating: "a", count: SpeechSynthesizer.maximumLength + 1)
-        let batch = try await SpeechSynthesizer().synthesizeEach(["Last one.", "北京 上海", long, "Left leg."])
+        let batch = try await SpeechSynthesizer(cache: nil).synthesizeEach(["Last one.", "北京 上海", long, "Left leg."])
         #expect(Set(batch.spoken.keys) == ["Last one.", "Left leg."])
         #expect(batch.spoken.values.allSatisfy { $0.count > SpeechSynthesizer.rate / 4 })
         #expect(batch.unspoken.map(\.error) == [
@@ -134,7 +134,7 @@ let spoken = Task { try await SpeechSynthesizer().synthesize(routinePrompts) }
     }
 
     @Test func `after a batch no flite library stays mapped`() async throws {
-        _ = try await SpeechSynthesizer().synthesize("Left leg.")
+        _ = try await SpeechSynthesizer(cache: nil).synthesize("Left leg.")
         let maps = try #require(Self.read("/proc/self/maps"))
         #expect(!maps.contains("libflite"))
     }
@@ -146,10 +146,10 @@ let spoken = Task { try await SpeechSynthesizer().synthesize(routinePrompts) }
         let before = Self.status("VmRSS")
         let clock = ContinuousClock()
         var times: [Duration] = []
-        let batch = try await clock.measure { _ = try await SpeechSynthesizer().synthesize(routinePrompts) }
+        let batch = try await clock.measure { _ = try await SpeechSynthesizer(cache: nil).synthesize(routinePrompts) }
         let peakDuring = Self.status("VmHWM"), after = Self.status("VmRSS")
         for text in routinePrompts {
-            times.append(try await clock.measure { _ = try await SpeechSynthesizer().synthesize(text) })
+            times.append(try await clock.measure { _ = try await SpeechSynthesizer(cache: nil).synthesize(text) })
         }
         let prompts = try await spoken.value
         for text in routinePrompts {

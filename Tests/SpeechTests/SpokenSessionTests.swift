@@ -22,7 +22,7 @@ import TestSupport
 
     /// The plan with the real prompt lengths and tone lengths, and the prompts' samples.
     static func voicedPlan(sounds: SoundSet) async throws -> (SessionPlan, [String: [Int16]]) {
-        let speech = try await SpeechSynthesizer().synthesize(SessionPlanner.spokenTexts(routine))
+        let speech = try await SpeechSynthesizer(cache: nil).synthesize(SessionPlanner.spokenTexts(routine))
         let timing = SpeechTiming(toneLength: { .seconds(sounds[$0].count) / sounds.rate + .microseconds(1) }) {
             .seconds(speech[$0]?.count ?? 0) / SpeechSynthesizer.rate
         }
