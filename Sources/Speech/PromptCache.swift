@@ -15,6 +15,9 @@ public struct PromptCache: Sendable {
     let voice: String
 
     public static let defaultCapacity = 32 << 20
+    /// The most sample bytes an entry can hold: a minute of speech, far more than a prompt of
+    /// `SpeechSynthesizer.maximumLength` characters lasts; a larger file is not read.
+    static let longestSamples = 2 * SpeechSynthesizer.rate * 60
 
     public init(directory: String, capacity: Int = defaultCapacity) {
         self.directory = directory
@@ -45,7 +48,7 @@ public struct PromptCache: Sendable {
     /// The samples of `text`, or nil when it is not cached (or its entry is unreadable).
     public func samples(of text: String) -> [Int16]? {
         let key = key(text)
-        guard case .success(let bytes) = Files.readBytes(path(text), limit: Self.headerSize(key) + 4 * capacity),
+        guard case .success(let bytes) = Files.readBytes(path(text), limit: Self.headerSize(key) + Self.longestSamples),
               let count = Self.sampleCount(bytes, key: key), bytes.count == Self.headerSize(key) + 2 * count
         else { return nil }
         var samples = [Int16](repeating: 0, count: count)
