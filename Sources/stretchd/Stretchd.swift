@@ -79,8 +79,7 @@ struct Stretchd {
         }
         for warning in settings.config.warnings { logger.warning("config: \(warning)") }
         for warning in settings.warnings { logger.warning("skipped routine file: \(warning)") }
-        let (sounds, problems) = SoundSet.load(overridesIn: paths.soundsDirectory)
-        for problem in problems { logger.warning("using the built-in sound instead of \(problem)") }
+        let sounds = UserSounds(overridesIn: paths.soundsDirectory, logger: logger)
 
         // The event loop this process runs on (see Executors.swift); descriptors (the wall clock's timerfd,
         // the D-Bus sockets, inotify on /dev/snd) are waited for on it too.
