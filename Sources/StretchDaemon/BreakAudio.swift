@@ -9,8 +9,6 @@ import Synchronization
 public protocol BreakAudio: Sendable {
     /// Plays the reminder chime; throws when the device cannot be used.
     func chime() async throws(ALSAError)
-    /// Opens the device for a session's stream.
-    func sessionStream() throws(ALSAError) -> any StreamOutput
     /// The session to play for `plan`: with a voice, the plan with the routine's spoken prompts placed by their
     /// real lengths, and each prompt's samples by text. Synthesizes off the caller's executor; without a voice,
     /// `plan` as it is and no samples.
@@ -21,22 +19,19 @@ public protocol BreakAudio: Sendable {
 
 extension BreakAudio {
     public func voiced(_ plan: SessionPlan) async -> (plan: SessionPlan, speech: [String: [Int16]]) { (plan, [:]) }
-
-    public func sessionStream(speaking speech: [String: [Int16]]) async throws(ALSAError) -> any StreamOutput {
-        try sessionStream()
-    }
 }
 
 /// Breaks on an ALSA device, opened anew for each use so a device plugged in later is picked up.
 public struct ALSABreakAudio: BreakAudio {
     public var device: String
     public var volume: Float
-    public var sounds: SoundSet
+    /// Read on first use, not at start-up.
+    public var sounds: UserSounds
     public var logger: Logger
     /// Spoken prompts in sessions (`[voice] enabled`), where the voice loads.
     public var voice: Bool
 
-    public init(device: String, volume: Float, sounds: SoundSet, logger: Logger, voice: Bool = false) {
+    public init(device: String, volume: Float, sounds: UserSounds, logger: Logger, voice: Bool = false) {
         self.device = device
         self.volume = volume
         self.sounds = sounds
@@ -68,7 +63,7 @@ public struct ALSABreakAudio: BreakAudio {
                 "routine": "\(routine.id)", "at": "\(at)", "error": "\(error)",
             ])
         }
-        let speech = batch.spoken
+        let speech = batch.spoken, sounds = await sounds.sounds()
         let tones = Dictionary(uniqueKeysWithValues: SoundName.allCases.map { ($0, sounds.ringLength($0)) })
         var timing = SpeechTiming(toneLength: { tones[$0] ?? SessionPlanner.cueGap }) { text in
             .seconds(speech[text]?.count ?? 0) / SpeechSynthesizer.rate
@@ -82,17 +77,15 @@ public struct ALSABreakAudio: BreakAudio {
     }
 
     public func sessionStream(speaking speech: [String: [Int16]]) async throws(ALSAError) -> any StreamOutput {
+        let sounds = await sounds.sounds()
         let output = try LiveAudioOutput(deviceName: device, sounds: sounds, volume: volume, logger: logger)
         await output.setSpeech(speech)
         return output
     }
 
     public func chime() async throws(ALSAError) {
+        let sounds = await sounds.sounds()
         try await LiveAudioOutput(deviceName: device, sounds: sounds, volume: volume, logger: logger).play(.reminder)
-    }
-
-    public func sessionStream() throws(ALSAError) -> any StreamOutput {
-        try LiveAudioOutput(deviceName: device, sounds: sounds, volume: volume, logger: logger)
     }
 }
 

@@ -34,7 +34,7 @@ import TestSupport
         #expect(sounds[.halfway] == CueSounds.render(.halfway))
     }
 
-    /// The daemon loads its sounds at start: no built-in one is synthesized until a cue or reminder needs it.
+    /// Loading the overrides synthesizes no built-in sound: none is until a cue or reminder needs it.
     @Test func loadingSynthesizesNoBuiltInSoundUntilOneIsAskedFor() throws {
         let dir = try URLPath.temporaryDirectory()
         try FileBytes.write(WAV.pcm16(Array(repeating: 100, count: 480), rate: 48_000), to: dir + "/reminder.wav")
