@@ -20,8 +20,7 @@ final class TestTime: TimeSource, Sendable {
     let clock: TestClock<Duration>
     let origin: CivilTime
     let fallBackAt: Duration?
-    /// The stretches of clock time the machine slept (from, how long), and the wall clock's shift.
-    private let state = Mutex((suspends: [(from: Duration, length: Duration)](), wallShift: Duration.zero))
+    private let state = Mutex((suspended: Duration.zero, wallShift: Duration.zero))
 
     init(clock: TestClock<Duration>, origin: CivilTime, fallBackAt: Duration? = nil) {
         self.clock = clock
@@ -32,11 +31,8 @@ final class TestTime: TimeSource, Sendable {
     var elapsed: Duration { TestClock<Duration>.Instant().duration(to: clock.now) }
 
     func now() -> Moment {
-        let elapsed = elapsed
-        let (suspends, shift) = state.withLock { ($0.suspends, $0.wallShift) }
-        // Awake time stands still while asleep, also when read in the middle of a suspend (a timer going off).
-        let asleep = suspends.reduce(Duration.zero) { $0 + min($1.length, max(.zero, elapsed - $1.from)) }
-        return Moment(awake: elapsed - asleep, elapsed: elapsed, local: local(at: elapsed, shift: shift))
+        let (suspended, shift) = state.withLock { ($0.suspended, $0.wallShift) }
+        return Moment(awake: elapsed - suspended, elapsed: elapsed, local: local(at: elapsed, shift: shift))
     }
 
     private func local(at elapsed: Duration, shift: Duration) -> CivilTime {
@@ -54,10 +50,7 @@ final class TestTime: TimeSource, Sendable {
     func unixTime() -> Double { 1_800_000_000 + elapsed.inSeconds }
 
     /// The next stretch of clock time passes with the machine asleep.
-    func willSuspend(for duration: Duration) {
-        let from = elapsed
-        state.withLock { $0.suspends.append((from, duration)) }
-    }
+    func willSuspend(for duration: Duration) { state.withLock { $0.suspended += duration } }
 
     func moveWallClock(by shift: Duration) { state.withLock { $0.wallShift += shift } }
 
