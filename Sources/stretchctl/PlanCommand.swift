@@ -34,11 +34,11 @@ struct PlanCommand: AsyncParsableCommand {
     var voice: VoiceSetting?
 
     func run() async throws {
-        let routine = try routineOptions.routine(routine)
+        let (routine, library) = try routineOptions.resolve(routine)
         let sounds = AudioOptions.defaultSounds()
         let session = try await VoicedSession.prepare(routine, voice: voice, sounds: sounds)
         let plan = session.plan
-        for warning in routineOptions.speechWarnings(session, of: routine, reference: self.routine) {
+        for warning in session.speechWarnings(of: routine, in: library, reference: self.routine) {
             printError(warning)
         }
         let length = session.length(sounds: sounds)

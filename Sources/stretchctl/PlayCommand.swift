@@ -33,13 +33,13 @@ struct PlayCommand: AsyncParsableCommand {
     var voice: VoiceSetting?
 
     func run() async throws {
-        let routine = try routineOptions.routine(routine)
+        let (routine, library) = try routineOptions.resolve(routine)
         let logger = audio.logger()
         let sounds = audio.sounds()
         // Synthesized before the device opens: nothing is spoken into being on the audio path.
         let session = try await VoicedSession.prepare(routine, voice: voice, sounds: sounds)
         let plan = session.plan
-        for warning in routineOptions.speechWarnings(session, of: routine, reference: self.routine) {
+        for warning in session.speechWarnings(of: routine, in: library, reference: self.routine) {
             printError(warning)
         }
         let stream: LiveAudioOutput

@@ -54,12 +54,12 @@ struct RenderCommand: AsyncParsableCommand {
             printError("error: \(refusal)")
             throw ExitCode(1)
         }
-        let routine = try routineOptions.routine(routine)
+        let (routine, library) = try routineOptions.resolve(routine)
         let (sounds, problems) = SoundSet.load(overridesIn: XDGPaths.current.soundsDirectory, rate: rate)
         for problem in problems { printError("warning: using the built-in sound instead of \(problem)") }
         let session = try await VoicedSession.prepare(routine, voice: voice, sounds: sounds)
         let plan = session.plan
-        for warning in routineOptions.speechWarnings(session, of: routine, reference: self.routine) {
+        for warning in session.speechWarnings(of: routine, in: library, reference: self.routine) {
             printError(warning)
         }
         let stream = SessionStream(plan, sounds: sounds, volume: volume, speech: session.speech)

@@ -21,10 +21,12 @@ struct RoutineOptions: ParsableArguments {
         return library
     }
 
-    /// Resolves a ROUTINE argument (id or path), or fails with the reasons.
-    func routine(_ reference: String) throws -> Routine {
-        switch library().resolve(reference) {
-        case .success(let routine): return routine
+    /// Resolves a ROUTINE argument (id or path), or fails with the reasons; with the library it was found in, read
+    /// once (its warnings printed once).
+    func resolve(_ reference: String) throws -> (routine: Routine, library: RoutineLibrary) {
+        let library = library()
+        switch library.resolve(reference) {
+        case .success(let routine): return (routine, library)
         case .failure(let error):
             // An id that names no routine is a bad value on the command line; a file's problems, a config error.
             guard RoutineLibrary.isPath(reference) else { throw ValidationError(error.description) }
@@ -34,14 +36,13 @@ struct RoutineOptions: ParsableArguments {
     }
 }
 
-extension RoutineOptions {
-    /// Warnings about the spoken prompts of `routine` (found by `reference`) that do not fit or cannot be spoken,
-    /// each at its file, line and column.
-    func speechWarnings(_ session: VoicedSession, of routine: Routine, reference: String) -> [String] {
-        let problems = session.plan.speechProblems.map { ($0.message, $0.keyPath) }
-            + session.unspoken.map { ("cannot be spoken, so it is left out: \($0.error)", $0.keyPath) }
-        guard !problems.isEmpty else { return [] }
-        let library = library(), file = RoutineLibrary.isPath(reference) ? reference : nil
+extension VoicedSession {
+    /// Warnings about the spoken prompts of `routine` (found by `reference` in `library`) that do not fit or cannot
+    /// be spoken, each at its file, line and column.
+    func speechWarnings(of routine: Routine, in library: RoutineLibrary, reference: String) -> [String] {
+        let problems = plan.speechProblems.map { ($0.message, $0.keyPath) }
+            + unspoken.map { ("cannot be spoken, so it is left out: \($0.error)", $0.keyPath) }
+        let file = RoutineLibrary.isPath(reference) ? reference : nil
         return problems.map { "warning: \(library.problem($0, at: $1, of: routine, file: file))" }
     }
 }
